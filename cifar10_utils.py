@@ -1,0 +1,216 @@
+"""CIFAR-10 in the official python layout, and a synthetic twin with the same interface.
+
+    data = get_cifar10('cifar10/cifar-10-batches-py')
+    x, t = data['train'].next_batch(200)   # x: (200, 3, 32, 32) float32, t: (200, 10) one-hot float32
+
+Every split is a `DataSet`; preprocessing subtracts the mean image of the training split
+(the course's choice) or standardises each channel (`preprocess='standardize'`).
+"""
+import os
+import pickle
+
+import numpy as np
+
+CIFAR10_FOLDER = 'cifar-10-batches-py'
+TRAIN_FILES = [f'data_batch_{i}' for i in range(1, 6)]
+TEST_FILE = 'test_batch'
+CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+IMAGE_SHAPE = (3, 32, 32)
+PREPROCESSING = ('mean_image', 'standardize')
+
+
+class DataError(RuntimeError):
+    """The data is missing, corrupt or cannot be fetched; the message says what to do."""
+
+
+class DataSet:
+    """Images and labels of one split, walked in mini-batches with a reshuffle at every epoch.
+
+    images: (N, 3, 32, 32) float32; labels: (N, 10) one-hot float32 or (N,) int64.
+    The last incomplete batch of an epoch is dropped, as in the course code, so every batch is full.
+    """
+
+    def __init__(self, images, labels, seed=0):
+        if len(images) != len(labels):
+            raise ValueError(f'{len(images)} images but {len(labels)} labels')
+        self.images = images
+        self.labels = labels
+        self.epochs_completed = 0
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(self.num_examples)
+        self._index_in_epoch = 0
+
+    @property
+    def num_examples(self):
+        return len(self.images)
+
+    def next_batch(self, batch_size):
+        """Return (images, labels) of the next `batch_size` examples: (B, 3, 32, 32), (B, 10) or (B,)."""
+        if not 0 < batch_size <= self.num_examples:
+            raise ValueError(f'batch_size must be in [1, {self.num_examples}], got {batch_size}')
+        if self._index_in_epoch + batch_size > self.num_examples:
+            self.epochs_completed += 1
+            self._order = self._rng.permutation(self.num_examples)
+            self._index_in_epoch = 0
+        index = self._order[self._index_in_epoch:self._index_in_epoch + batch_size]
+        self._index_in_epoch += batch_size
+        return self.images[index], self.labels[index]
+
+    def __repr__(self):
+        return f'DataSet(num_examples={self.num_examples}, epochs_completed={self.epochs_completed})'
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers; any other class or function is refused,
+    so a crafted file cannot run code (plain pickle.load would call whatever it names)."""
+
+    ALLOWED = {
+        ('numpy', 'ndarray'), ('numpy', 'dtype'),
+        ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
+        ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
+        ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f'refusing to load {module}.{name}: only numpy arrays are allowed')
+        return super().find_class(module, name)
+
+
+def load_batch(path):
+    """Load one CIFAR-10 batch file: (images (N, 3, 32, 32) uint8, labels (N,) int64)."""
+    try:
+        with open(path, 'rb') as f:
+            batch = _ArraysOnly(f, encoding='latin1').load()
+        images = np.asarray(batch['data'], dtype=np.uint8).reshape(-1, *IMAGE_SHAPE)
+        labels = np.asarray(batch['labels'], dtype=np.int64)
+    except FileNotFoundError:
+        raise DataError(f'missing CIFAR-10 file {path}') from None
+    except Exception as error:  # a truncated or foreign file fails in many ways; all mean "corrupt"
+        raise DataError(f'corrupt CIFAR-10 file {path}: {type(error).__name__}: {error}') from None
+    if len(images) != len(labels) or labels.min(initial=0) < 0 or labels.max(initial=0) >= len(CLASSES):
+        raise DataError(f'corrupt CIFAR-10 file {path}: {len(images)} images, {len(labels)} labels '
+                        f'in [{labels.min(initial=0)}, {labels.max(initial=0)}]')
+    return images, labels
+
+
+def load_cifar10_raw(data_dir):
+    """Return (train_images, train_labels, test_images, test_labels) as uint8 / int64 arrays."""
+    batches = [load_batch(os.path.join(data_dir, name)) for name in TRAIN_FILES]
+    test_images, test_labels = load_batch(os.path.join(data_dir, TEST_FILE))
+    return (np.concatenate([images for images, _ in batches]),
+            np.concatenate([labels for _, labels in batches]), test_images, test_labels)
+
+
+def download_cifar10(data_dir):
+    """Fetch the official archive, check its MD5 and extract it so that `data_dir` exists."""
+    if os.path.basename(os.path.normpath(data_dir)) != CIFAR10_FOLDER:
+        raise DataError(f'cannot download into {data_dir}: the archive extracts into a folder '
+                        f'named {CIFAR10_FOLDER}')
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import download_and_extract_archive
+    root = os.path.dirname(os.path.normpath(data_dir)) or '.'
+    try:
+        download_and_extract_archive(CIFAR10.url, root, filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+    except Exception as error:  # no network, HTTP error, bad checksum: all end the same way
+        raise DataError(
+            f'CIFAR-10 is not in {data_dir} and downloading {CIFAR10.url} failed ({error}). '
+            f'Put the python version of CIFAR-10 there ({", ".join(TRAIN_FILES[:1])}..5, {TEST_FILE}) '
+            f'or use --dataset synthetic for an offline run.') from None
+
+
+def preprocess_images(train, *others, method='mean_image'):
+    """Subtract the training split's mean image (or standardise each channel) in every split.
+
+    The statistics come from `train` alone, so nothing of the held-out splits leaks into them.
+    Returns float32 copies, in the order given.
+    """
+    if method not in PREPROCESSING:
+        raise ValueError(f'preprocess must be one of {PREPROCESSING}, got {method!r}')
+    if method == 'mean_image':
+        shift = train.mean(axis=0, dtype=np.float64).astype(np.float32)
+        scale = np.float32(1)
+    else:
+        shift = train.mean(axis=(0, 2, 3), dtype=np.float64).reshape(3, 1, 1)
+        scale = 1 / np.sqrt(train.var(axis=(0, 2, 3), dtype=np.float64)).reshape(3, 1, 1)
+        shift, scale = shift.astype(np.float32), scale.astype(np.float32)
+    out = []
+    for images in (train, *others):
+        x = images.astype(np.float32)
+        x -= shift
+        if method == 'standardize':
+            x *= scale
+        out.append(x)
+    return out
+
+
+def make_splits(train_images, train_labels, test_images, test_labels,
+                one_hot=True, validation_size=0, preprocess_method='mean_image', seed=0):
+    """Split off the first `validation_size` training images, preprocess, wrap in DataSets."""
+    if not 0 <= validation_size < len(train_images):
+        raise ValueError(f'validation_size must be in [0, {len(train_images) - 1}], got {validation_size}')
+    val_images, train_images = train_images[:validation_size], train_images[validation_size:]
+    val_labels, train_labels = train_labels[:validation_size], train_labels[validation_size:]
+    train_x, val_x, test_x = preprocess_images(train_images, val_images, test_images, method=preprocess_method)
+    encode = dense_to_one_hot if one_hot else (lambda labels: labels)
+    return {'train': DataSet(train_x, encode(train_labels), seed=seed),
+            'validation': DataSet(val_x, encode(val_labels), seed=seed + 1),
+            'test': DataSet(test_x, encode(test_labels), seed=seed + 2)}
+
+
+def dense_to_one_hot(labels, num_classes=len(CLASSES)):
+    """(N,) integer labels -> (N, num_classes) float32 one-hot rows."""
+    one_hot = np.zeros((len(labels), num_classes), dtype=np.float32)
+    one_hot[np.arange(len(labels)), labels] = 1
+    return one_hot
+
+
+def get_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True, validation_size=0,
+                preprocess='mean_image', download=False, seed=0):
+    """Load CIFAR-10 from `data_dir` into {'train', 'validation', 'test'} DataSets.
+
+    With download=True a missing folder is fetched first (see download_cifar10).
+    Raises DataError naming the file when the data is missing or corrupt.
+    """
+    if not os.path.isdir(data_dir):
+        if not download:
+            raise DataError(f'CIFAR-10 folder {data_dir} does not exist')
+        download_cifar10(data_dir)
+    return make_splits(*load_cifar10_raw(data_dir), one_hot=one_hot, validation_size=validation_size,
+                       preprocess_method=preprocess, seed=seed)
+
+
+def synthetic_raw(num_train=5000, num_test=1000, seed=0):
+    """CIFAR-shaped uint8 images: a smooth template per class plus heavy pixel noise.
+
+    Learnable (a linear model reaches well above chance) but not trivially so at a glance.
+    """
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(-1, 1, size=(len(CLASSES), 3, 4, 4))
+    templates = 128 + 40 * coarse.repeat(8, axis=2).repeat(8, axis=3)
+
+    def sample(n):
+        labels = rng.integers(len(CLASSES), size=n)
+        images = templates[labels] + rng.normal(0, 80, size=(n, *IMAGE_SHAPE))
+        return np.clip(images, 0, 255).astype(np.uint8), labels
+
+    return (*sample(num_train), *sample(num_test))
+
+
+def get_synthetic(num_train=5000, num_test=1000, one_hot=True, validation_size=0,
+                  preprocess='mean_image', seed=0):
+    """A small seeded stand-in for get_cifar10 with the same splits, shapes and dtypes."""
+    return make_splits(*synthetic_raw(num_train, num_test, seed), one_hot=one_hot,
+                       validation_size=validation_size, preprocess_method=preprocess, seed=seed)
+
+
+DATASETS = ('cifar10', 'synthetic')
+
+
+def load_dataset(name, data_dir, **kwargs):
+    """The training scripts' entry point: 'cifar10' (downloaded when missing) or 'synthetic'."""
+    if name == 'cifar10':
+        return get_cifar10(data_dir, download=True, **kwargs)
+    if name == 'synthetic':
+        return get_synthetic(**kwargs)
+    raise ValueError(f'dataset must be one of {DATASETS}, got {name!r}')

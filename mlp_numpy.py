@@ -1,0 +1,44 @@
+"""A multi-layer perceptron built from the NumPy modules in modules.py."""
+import numpy as np
+
+from modules import LeakyReLUModule, LinearModule, SoftMaxModule
+
+
+class MLP:
+    """Linear + LeakyReLU for every hidden layer, then Linear and SoftMax.
+
+    n_inputs: features per sample; n_hidden: list of hidden layer widths (empty for
+    multinomial logistic regression); n_classes: number of outputs; neg_slope: LeakyReLU slope.
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, init='normal', seed=None, dtype=np.float32):
+        widths = [n_inputs, *n_hidden, n_classes]
+        if any(int(width) != width or width < 1 for width in widths):
+            raise ValueError(f'layer widths must be positive integers, got {widths}')
+        rng = np.random.default_rng(seed)
+        self.layers = []
+        for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
+            self.layers += [LinearModule(fan_in, fan_out, init, rng, dtype), LeakyReLUModule(neg_slope)]
+        self.layers += [LinearModule(widths[-2], widths[-1], init, rng, dtype), SoftMaxModule()]
+
+    def forward(self, x):
+        """x: (batch, n_inputs) -> class probabilities (batch, n_classes)."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout, input_grad=False):
+        """dout: dL/d(probabilities) (batch, n_classes), as CrossEntropyModule.backward returns.
+
+        Fills every layer's grads; returns dL/dx (batch, n_inputs) if input_grad, else None.
+        """
+        for layer in reversed(self.layers[1:]):
+            dout = layer.backward(dout)
+        return self.layers[0].backward(dout, input_grad=input_grad)
+
+    def parameters(self):
+        """(params, grads) dict pairs of the layers that have parameters."""
+        return [(layer.params, layer.grads) for layer in self.layers if hasattr(layer, 'params')]
+
+    def __repr__(self):
+        return 'MLP(\n' + ''.join(f'  {layer!r}\n' for layer in self.layers) + ')'

@@ -1,0 +1,89 @@
+"""The NumPy MLP end to end: every parameter's and the input's gradient of the loss, in float64."""
+import numpy as np
+import pytest
+import torch
+
+from gradient_check import numerical_gradient, relative_error
+from mlp_numpy import MLP
+from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, SoftMaxModule
+
+
+def model_and_batch(n_hidden, batch=3, n_inputs=6, n_classes=4, seed=0):
+    model = MLP(n_inputs, n_hidden, n_classes, neg_slope=0.1, init='kaiming', seed=seed, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    for params, _ in model.parameters():
+        params['bias'] = rng.standard_normal(params['bias'].shape)
+    x = rng.standard_normal((batch, n_inputs))
+    t = np.eye(n_classes)[rng.integers(n_classes, size=batch)]
+    return model, x, t
+
+
+def loss_and_gradients(model, x, t):
+    loss = CrossEntropyModule()
+    p = model.forward(x)
+    dx = model.backward(loss.backward(p, t), input_grad=True)
+    return loss.forward(p, t), dx
+
+
+@pytest.mark.parametrize('n_hidden,batch', [([5, 4], 3), ([7], 1), ([], 2)],
+                         ids=['two hidden layers', 'batch of one', 'logistic regression'])
+def test_mlp_gradients_match_finite_differences(n_hidden, batch):
+    model, x, t = model_and_batch(n_hidden, batch)
+    _, dx = loss_and_gradients(model, x, t)
+    loss = lambda: CrossEntropyModule().forward(model.forward(x), t)
+    assert relative_error(dx, numerical_gradient(loss, x)) < 1e-7
+    for params, grads in model.parameters():
+        for name in params:
+            assert relative_error(grads[name], numerical_gradient(loss, params[name])) < 1e-7
+
+
+def test_mlp_gradients_match_torch_autograd():
+    model, x, t = model_and_batch([5, 4])
+    loss, dx = loss_and_gradients(model, x, t)
+
+    x_torch = torch.tensor(x, requires_grad=True)
+    h, weights = x_torch, []
+    linears = [layer for layer in model.layers if isinstance(layer, LinearModule)]
+    for i, layer in enumerate(linears):
+        w = torch.tensor(layer.params['weight'], requires_grad=True)
+        b = torch.tensor(layer.params['bias'], requires_grad=True)
+        weights.append((w, b))
+        h = torch.nn.functional.linear(h, w, b)
+        if i < len(linears) - 1:
+            h = torch.nn.functional.leaky_relu(h, 0.1)
+    torch_loss = torch.nn.functional.cross_entropy(h, torch.tensor(t.argmax(axis=1)))
+    torch_loss.backward()
+
+    assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
+    np.testing.assert_allclose(dx, x_torch.grad.numpy(), rtol=1e-9, atol=1e-14)
+    for layer, (w, b) in zip(linears, weights):
+        np.testing.assert_allclose(layer.grads['weight'], w.grad.numpy(), rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(layer.grads['bias'], b.grad.numpy(), rtol=1e-9, atol=1e-14)
+
+
+def test_layer_structure():
+    model = MLP(3072, [100, 50], 10, neg_slope=0.02)
+    assert [type(layer) for layer in model.layers] == [
+        LinearModule, LeakyReLUModule, LinearModule, LeakyReLUModule, LinearModule, SoftMaxModule]
+    assert [params['weight'].shape for params, _ in model.parameters()] == [
+        (100, 3072), (50, 100), (10, 50)]
+    assert [type(layer) for layer in MLP(3072, [], 10, 0.02).layers] == [LinearModule, SoftMaxModule]
+
+
+def test_probabilities_and_dtype():
+    model = MLP(6, [5], 4, neg_slope=0.02, seed=0)
+    p = model.forward(np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32))
+    assert p.shape == (8, 4) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    first, second, other = (MLP(6, [5], 4, 0.02, seed=seed) for seed in (1, 1, 2))
+    np.testing.assert_array_equal(first.layers[0].params['weight'], second.layers[0].params['weight'])
+    assert not np.array_equal(first.layers[0].params['weight'], other.layers[0].params['weight'])
+
+
+@pytest.mark.parametrize('n_hidden', [[0], [-3], [2.5]])
+def test_bad_widths_are_refused(n_hidden):
+    with pytest.raises(ValueError, match='positive integers'):
+        MLP(6, n_hidden, 4, 0.02)

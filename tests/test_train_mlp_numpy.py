@@ -1,0 +1,95 @@
+"""The NumPy training script end to end: synthetic data, the real copy when present, bad flags, divergence."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import train_mlp_numpy
+from test_cifar10_utils import REAL_COPY
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '150', '--eval_freq', '50', '--batch_size', '100']
+
+
+def run_script(*flags):
+    return subprocess.run([sys.executable, 'train_mlp_numpy.py', *flags], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_synthetic_run_beats_chance_and_writes_metrics_and_curves(tmp_path):
+    metrics = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    saved = json.loads((tmp_path / 'metrics.json').read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved['status'] == 'completed' and saved['steps'] == [1, 50, 100, 150]
+    for key in ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'):
+        assert len(saved[key]) == 4
+    assert saved['final_test_accuracy'] == saved['test_accuracy'][-1] > 0.5  # chance is 0.1
+    assert saved['best_test_accuracy'] == max(saved['test_accuracy'])
+    assert saved['test_loss'][-1] < saved['test_loss'][0]
+    assert saved['config']['dnn_hidden_units'] == [100] and saved['config']['learning_rate'] == 2e-3
+    assert saved['wall_time_s'] > 0
+    assert (tmp_path / 'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_same_seed_same_curves(tmp_path):
+    first = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'a'), '--seed', '3'])
+    second = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'b'), '--seed', '3'])
+    assert first['train_loss'] == second['train_loss'] and first['test_loss'] == second['test_loss']
+
+
+def test_logistic_regression_with_empty_hidden_units(tmp_path):
+    metrics = train_mlp_numpy.main(SYNTHETIC + ['--dnn_hidden_units', '', '--output_dir', str(tmp_path)])
+    assert metrics['final_test_accuracy'] > 0.5
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--dnn_hidden_units', '100,abc'], 'comma-separated positive integers'),
+    (['--dnn_hidden_units', '100,0'], 'comma-separated positive integers'),
+    (['--learning_rate', '0'], 'expected a positive number'),
+    (['--learning_rate', 'nan'], 'expected a positive number'),
+    (['--batch_size', '-5'], 'expected a positive integer'),
+    (['--max_steps', '1.5'], 'expected an integer'),
+    (['--neg_slope', '2'], 'neg_slope must be in [0, 1]'),
+    (['--dataset', 'mnist'], "invalid choice: 'mnist'"),
+])
+def test_bad_flags_give_one_line_errors(flags, message):
+    result = run_script('--dataset', 'synthetic', *flags)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_missing_data_offline_gives_one_line_error(tmp_path):
+    folder = str(tmp_path / 'cifar-10-batches-py')
+    result = subprocess.run([sys.executable, '-c', (
+        'import sys, torchvision.datasets.utils as u\n'
+        'def offline(*a, **k): raise OSError("network unreachable")\n'
+        'u.download_and_extract_archive = offline\n'
+        'import train_mlp_numpy; train_mlp_numpy.main(sys.argv[1:])'), '--data_dir', folder],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert 'synthetic' in result.stderr and folder in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_divergence_stops_the_run_and_keeps_what_was_recorded(tmp_path):
+    result = run_script('--dataset', 'synthetic', '--learning_rate', '1e30', '--max_steps', '200',
+                        '--eval_freq', '1', '--output_dir', str(tmp_path))
+    assert result.returncode == 1
+    assert 'loss became' in result.stderr and 'Traceback' not in result.stderr
+    saved = json.loads((tmp_path / 'metrics.json').read_text())
+    assert saved['status'] == 'diverged' and saved['diverged_at_step'] > 1
+    assert len(saved['steps']) == saved['diverged_at_step'] - 1
+    assert np.isfinite(saved['train_loss']).all()
+    assert (tmp_path / 'curves.png').exists()
+
+
+@pytest.mark.skipif(not os.path.isdir(REAL_COPY), reason='no CIFAR-10 copy in cifar10/')
+def test_short_run_on_the_real_copy_learns(tmp_path):
+    metrics = train_mlp_numpy.main(['--data_dir', REAL_COPY, '--max_steps', '300', '--eval_freq', '300',
+                                    '--output_dir', str(tmp_path)])
+    assert metrics['final_test_accuracy'] > 0.35

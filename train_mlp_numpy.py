@@ -1,0 +1,82 @@
+"""Train the NumPy MLP on CIFAR-10 with mini-batch SGD.
+
+    python train_mlp_numpy.py                      # the assignment's defaults
+    python train_mlp_numpy.py --dnn_hidden_units 200,100 --learning_rate 1e-3 --output_dir results/deeper
+"""
+import sys
+
+import numpy as np
+
+import train_utils
+from mlp_numpy import MLP
+from modules import CrossEntropyModule
+
+
+def accuracy(predictions, targets):
+    """Fraction of rows whose largest prediction is the target class.
+
+    predictions: (batch, classes) scores or probabilities; targets: (batch, classes) one-hot.
+    """
+    return float((predictions.argmax(axis=1) == targets.argmax(axis=1)).mean())
+
+
+def sgd_step(model, learning_rate):
+    for params, grads in model.parameters():
+        for name in params:
+            params[name] -= learning_rate * grads[name]
+
+
+def build_parser():
+    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--dnn_hidden_units', type=train_utils.int_list, default='100',
+                        help='comma-separated hidden layer widths; empty for logistic regression')
+    parser.add_argument('--neg_slope', type=train_utils.non_negative_float, default=0.02,
+                        help='negative slope of LeakyReLU (0 gives ReLU)')
+    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    train_utils.add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200,
+                                     eval_freq=100, output_dir='results/mlp_numpy')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.neg_slope > 1:
+        sys.exit(f'error: --neg_slope must be in [0, 1], got {args.neg_slope}')
+    data = train_utils.load_data(args)
+    train_set, test_set = data['train'], data['test']
+    n_inputs = int(np.prod(train_set.images.shape[1:]))
+    test_x = test_set.images.reshape(test_set.num_examples, n_inputs)
+    model = MLP(n_inputs, args.dnn_hidden_units, test_set.labels.shape[1], args.neg_slope,
+                init=args.init, seed=args.seed)
+    loss_module = CrossEntropyModule()
+
+    def train_step(step):
+        x, t = train_set.next_batch(args.batch_size)
+        # A diverging run overflows on its way to NaN; the loop reports the NaN, so the warnings add nothing.
+        with np.errstate(over='ignore', invalid='ignore'):
+            probabilities = model.forward(x.reshape(len(x), n_inputs))
+            loss = loss_module.forward(probabilities, t)
+            model.backward(loss_module.backward(probabilities, t))
+            sgd_step(model, args.learning_rate)
+        return float(loss), accuracy(probabilities, t)
+
+    def evaluate():
+        probabilities = model.forward(test_x)
+        return {'test': (loss_module.forward(probabilities, test_set.labels),
+                         accuracy(probabilities, test_set.labels))}
+
+    try:
+        metrics = train_utils.train(vars(args), train_step, evaluate, args.max_steps, args.eval_freq,
+                                    args.output_dir)
+    except train_utils.Diverged as error:
+        sys.exit(f'error: {error}; try a smaller --learning_rate. '
+                 f'What was recorded is in {args.output_dir}')
+    print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
+          f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
+          f'metrics and curves in {args.output_dir}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
