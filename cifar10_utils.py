@@ -187,7 +187,7 @@ def synthetic_raw(num_train=5000, num_test=1000, seed=0):
     """
     rng = np.random.default_rng(seed)
     coarse = rng.uniform(-1, 1, size=(len(CLASSES), 3, 4, 4))
-    templates = 128 + 40 * coarse.repeat(8, axis=2).repeat(8, axis=3)
+    templates = 128 + 12 * coarse.repeat(8, axis=2).repeat(8, axis=3)
 
     def sample(n):
         labels = rng.integers(len(CLASSES), size=n)

@@ -44,10 +44,11 @@ def main(argv=None):
     if args.neg_slope > 1:
         sys.exit(f'error: --neg_slope must be in [0, 1], got {args.neg_slope}')
     data = train_utils.load_data(args)
-    train_set, test_set = data['train'], data['test']
+    train_set = data['train']
     n_inputs = int(np.prod(train_set.images.shape[1:]))
-    test_x = test_set.images.reshape(test_set.num_examples, n_inputs)
-    model = MLP(n_inputs, args.dnn_hidden_units, test_set.labels.shape[1], args.neg_slope,
+    held_out = {name: (data[name].images.reshape(data[name].num_examples, n_inputs), data[name].labels)
+                for name in train_utils.held_out_splits(data)}
+    model = MLP(n_inputs, args.dnn_hidden_units, train_set.labels.shape[1], args.neg_slope,
                 init=args.init, seed=args.seed)
     loss_module = CrossEntropyModule()
 
@@ -62,20 +63,13 @@ def main(argv=None):
         return float(loss), accuracy(probabilities, t)
 
     def evaluate():
-        probabilities = model.forward(test_x)
-        return {'test': (loss_module.forward(probabilities, test_set.labels),
-                         accuracy(probabilities, test_set.labels))}
+        results = {}
+        for name, (x, t) in held_out.items():
+            probabilities = model.forward(x)
+            results[name] = (loss_module.forward(probabilities, t), accuracy(probabilities, t))
+        return results
 
-    try:
-        metrics = train_utils.train(vars(args), train_step, evaluate, args.max_steps, args.eval_freq,
-                                    args.output_dir)
-    except train_utils.Diverged as error:
-        sys.exit(f'error: {error}; try a smaller --learning_rate. '
-                 f'What was recorded is in {args.output_dir}')
-    print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
-          f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
-          f'metrics and curves in {args.output_dir}')
-    return metrics
+    return train_utils.train_and_report(vars(args), train_step, evaluate, args)
 
 
 if __name__ == '__main__':

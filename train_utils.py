@@ -32,6 +32,13 @@ def positive_float(text):
     return value
 
 
+def non_negative_int(text):
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text!r}')
+    return value
+
+
 def non_negative_float(text):
     value = _number(text, float)
     if not 0 <= value < math.inf:
@@ -61,6 +68,8 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     """The flags every training script has, with the script's own defaults."""
     parser.add_argument('--learning_rate', type=positive_float, default=learning_rate, help='learning rate')
     parser.add_argument('--max_steps', type=positive_int, default=max_steps, help='number of training steps')
+    parser.add_argument('--epochs', type=positive_float, default=None,
+                        help='train for this many passes over the training set instead of --max_steps')
     parser.add_argument('--batch_size', type=positive_int, default=batch_size, help='mini-batch size')
     parser.add_argument('--eval_freq', type=positive_int, default=eval_freq,
                         help='evaluate on the test set every this many steps (and at the last)')
@@ -68,20 +77,36 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help='CIFAR-10 folder in the python layout (downloaded when missing)')
     parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default='cifar10',
                         help='cifar10, or a small synthetic stand-in for offline smoke runs')
+    parser.add_argument('--preprocess', choices=cifar10_utils.PREPROCESSING, default='mean_image',
+                        help="subtract the training set's mean image, or standardise each colour channel")
+    parser.add_argument('--validation_size', type=non_negative_int, default=0,
+                        help='hold out this many of the first training images as a validation split')
     parser.add_argument('--seed', type=int, default=42, help='random seed (initialisation and batch order)')
     parser.add_argument('--output_dir', default=output_dir, help='where metrics.json and curves.png go')
 
 
 def load_data(args, **kwargs):
-    """The splits for args.dataset; a data problem ends the program with its one-line message."""
+    """The splits for args.dataset; a data problem ends the program with its one-line message.
+
+    Also turns --epochs into args.max_steps (incomplete last batches are dropped).
+    """
     try:
-        data = cifar10_utils.load_dataset(args.dataset, args.data_dir, seed=args.seed, **kwargs)
-    except cifar10_utils.DataError as error:
+        data = cifar10_utils.load_dataset(args.dataset, args.data_dir, seed=args.seed,
+                                          preprocess=args.preprocess, validation_size=args.validation_size,
+                                          **kwargs)
+    except (cifar10_utils.DataError, ValueError) as error:
         sys.exit(f'error: {error}')
-    if args.batch_size > data['train'].num_examples:
-        sys.exit(f'error: --batch_size {args.batch_size} is larger than the training set '
-                 f'({data["train"].num_examples} examples)')
+    num_train = data['train'].num_examples
+    if args.batch_size > num_train:
+        sys.exit(f'error: --batch_size {args.batch_size} is larger than the training set ({num_train} examples)')
+    if args.epochs is not None:
+        args.max_steps = max(1, round(args.epochs * (num_train // args.batch_size)))
     return data
+
+
+def held_out_splits(data):
+    """The evaluation splits in plotting order: validation (when there is one), then test."""
+    return [name for name in ('validation', 'test') if data[name].num_examples]
 
 
 class Diverged(ArithmeticError):
@@ -120,6 +145,18 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
             metrics['status'] = 'failed'
         metrics['wall_time_s'] = time.perf_counter() - start
         save_run(metrics, output_dir)
+    return metrics
+
+
+def train_and_report(config, train_step, evaluate, args):
+    """train() with the script's flags; prints the outcome, or ends the program in one line on divergence."""
+    try:
+        metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
+    except Diverged as error:
+        sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
+    print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
+          f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
+          f'metrics and curves in {args.output_dir}')
     return metrics
 
 

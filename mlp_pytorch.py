@@ -1,0 +1,56 @@
+"""The multi-layer perceptron of mlp_numpy.py as a PyTorch module, with optional batch norm and dropout."""
+import torch
+from torch import nn
+
+INITS = ('normal', 'kaiming')
+
+
+class MLP(nn.Module):
+    """Per hidden layer Linear, (BatchNorm1d), LeakyReLU, (Dropout); then a final Linear.
+
+    Returns logits (batch, n_classes) for input (batch, n_inputs) or (batch, 3, 32, 32), which is
+    flattened. With the defaults it has exactly the parameters of mlp_numpy.MLP, initialised the same
+    way (weights from N(0, 1e-4^2), zero biases); init='kaiming' draws N(0, 2 / fan_in) instead.
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, batch_norm=False, dropout=0.0, init='normal'):
+        super().__init__()
+        if init not in INITS:
+            raise ValueError(f'init must be one of {INITS}, got {init!r}')
+        if not 0 <= dropout < 1:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        widths = [n_inputs, *n_hidden, n_classes]
+        if any(int(width) != width or width < 1 for width in widths):
+            raise ValueError(f'layer widths must be positive integers, got {widths}')
+        self.n_inputs, self.n_hidden, self.n_classes = n_inputs, list(n_hidden), n_classes
+        self.neg_slope, self.batch_norm, self.dropout = neg_slope, batch_norm, dropout
+        layers = []
+        for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
+            layers.append(nn.Linear(fan_in, fan_out))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(fan_out))
+            layers.append(nn.LeakyReLU(neg_slope))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(widths[-2], widths[-1]))
+        self.layers = nn.Sequential(*layers)
+        for layer in self.layers:
+            if isinstance(layer, nn.Linear):
+                if init == 'normal':
+                    nn.init.normal_(layer.weight, std=1e-4)
+                else:
+                    nn.init.kaiming_normal_(layer.weight, a=neg_slope, nonlinearity='leaky_relu')
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x):
+        """x: (batch, n_inputs) or (batch, C, H, W) with C*H*W == n_inputs -> logits (batch, n_classes)."""
+        x = x.flatten(1)
+        if x.shape[1] != self.n_inputs:
+            raise ValueError(f'MLP expected input of shape (batch, {self.n_inputs}) or images with '
+                             f'{self.n_inputs} values, got {tuple(x.shape)}')
+        return self.layers(x)
+
+    def extra_repr(self):
+        return (f'n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_classes={self.n_classes}, '
+                f'neg_slope={self.neg_slope}, batch_norm={self.batch_norm}, dropout={self.dropout}')
+

@@ -1,0 +1,93 @@
+"""Train the PyTorch MLP on CIFAR-10.
+
+    python train_mlp_pytorch.py                    # the NumPy script's defaults: a comparable run
+    python train_mlp_pytorch.py --optimizer adamw --batch_norm --augment --lr_schedule onecycle ...
+
+The flags and defaults of train_mlp_numpy.py, plus what tuning needs.
+"""
+import sys
+
+import torch
+
+import torch_utils
+import train_utils
+from mlp_pytorch import MLP
+
+OPTIMIZERS = ('sgd', 'adam', 'adamw')
+
+
+def build_parser():
+    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--dnn_hidden_units', type=train_utils.int_list, default='100',
+                        help='comma-separated hidden layer widths; empty for logistic regression')
+    parser.add_argument('--neg_slope', type=train_utils.non_negative_float, default=0.02,
+                        help='negative slope of LeakyReLU (0 gives ReLU)')
+    train_utils.add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200,
+                                     eval_freq=100, output_dir='results/mlp_pytorch')
+    parser.add_argument('--optimizer', choices=OPTIMIZERS, default='sgd')
+    parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.0, help='for sgd')
+    parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
+    parser.add_argument('--batch_norm', action='store_true', help='BatchNorm1d after every hidden Linear')
+    parser.add_argument('--dropout', type=train_utils.non_negative_float, default=0.0,
+                        help='dropout probability after every hidden activation')
+    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    parser.add_argument('--label_smoothing', type=train_utils.non_negative_float, default=0.0)
+    parser.add_argument('--augment', action='store_true',
+                        help='random crops (4 pixels of padding) and horizontal flips of the training images')
+    torch_utils.add_schedule_arguments(parser)
+    torch_utils.add_device_argument(parser)
+    return parser
+
+
+def make_optimizer(name, parameters, learning_rate, momentum, weight_decay):
+    if name == 'sgd':
+        return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum, weight_decay=weight_decay)
+    if name == 'adam':
+        return torch.optim.Adam(parameters, lr=learning_rate, weight_decay=weight_decay)
+    return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
+
+
+def prepare(args):
+    """Data, model and optimiser for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
+    if args.neg_slope > 1 or args.dropout >= 1 or args.label_smoothing >= 1:
+        sys.exit('error: --neg_slope must be in [0, 1], --dropout and --label_smoothing in [0, 1)')
+    device = torch_utils.resolve_device(args.device)
+    torch_utils.seed_everything(args.seed)
+    data = train_utils.load_data(args, one_hot=False)
+    train_images, train_labels = torch_utils.split_to_device(data['train'], device)
+    batches = torch_utils.DeviceBatches(train_images, train_labels, args.batch_size, args.seed)
+    held_out = {name: torch_utils.split_to_device(data[name], device) for name in train_utils.held_out_splits(data)}
+
+    model = MLP(train_images[0].numel(), args.dnn_hidden_units, 10, args.neg_slope,
+                batch_norm=args.batch_norm, dropout=args.dropout, init=args.init).to(device)
+    optimizer = make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
+                               args.weight_decay)
+    scheduler = torch_utils.make_scheduler(optimizer, args.lr_schedule, args.max_steps, args.warmup_steps)
+    loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+
+    def train_step(step):
+        x, y = batches.next_batch()
+        if args.augment:
+            x = torch_utils.augment(x)
+        logits = model(x)
+        loss = loss_function(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        return loss.item(), (logits.argmax(dim=1) == y).float().mean().item()
+
+    def evaluate():
+        return {name: torch_utils.evaluate(model, *tensors) for name, tensors in held_out.items()}
+
+    return {**vars(args), 'device': str(device)}, train_step, evaluate
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return train_utils.train_and_report(*prepare(args), args)
+
+
+if __name__ == '__main__':
+    main()
