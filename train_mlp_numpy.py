@@ -3,8 +3,6 @@
     python train_mlp_numpy.py                      # the assignment's defaults
     python train_mlp_numpy.py --dnn_hidden_units 200,100 --learning_rate 1e-3 --output_dir results/deeper
 """
-import sys
-
 import numpy as np
 
 import train_utils
@@ -28,21 +26,12 @@ def sgd_step(model, learning_rate):
 
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--dnn_hidden_units', type=train_utils.int_list, default='100',
-                        help='comma-separated hidden layer widths; empty for logistic regression')
-    parser.add_argument('--neg_slope', type=train_utils.non_negative_float, default=0.02,
-                        help='negative slope of LeakyReLU (0 gives ReLU)')
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
-    train_utils.add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200,
-                                     eval_freq=100, output_dir='results/mlp_numpy')
+    train_utils.add_mlp_arguments(parser, output_dir='results/mlp_numpy')
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.neg_slope > 1:
-        sys.exit(f'error: --neg_slope must be in [0, 1], got {args.neg_slope}')
     data = train_utils.load_data(args)
     train_set = data['train']
     n_inputs = int(np.prod(train_set.images.shape[1:]))

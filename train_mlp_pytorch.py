@@ -18,20 +18,13 @@ OPTIMIZERS = ('sgd', 'adam', 'adamw')
 
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--dnn_hidden_units', type=train_utils.int_list, default='100',
-                        help='comma-separated hidden layer widths; empty for logistic regression')
-    parser.add_argument('--neg_slope', type=train_utils.non_negative_float, default=0.02,
-                        help='negative slope of LeakyReLU (0 gives ReLU)')
-    train_utils.add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200,
-                                     eval_freq=100, output_dir='results/mlp_pytorch')
+    train_utils.add_mlp_arguments(parser, output_dir='results/mlp_pytorch')
     parser.add_argument('--optimizer', choices=OPTIMIZERS, default='sgd')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.0, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
     parser.add_argument('--batch_norm', action='store_true', help='BatchNorm1d after every hidden Linear')
     parser.add_argument('--dropout', type=train_utils.non_negative_float, default=0.0,
                         help='dropout probability after every hidden activation')
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
     parser.add_argument('--label_smoothing', type=train_utils.non_negative_float, default=0.0)
     parser.add_argument('--augment', action='store_true',
                         help='random crops (4 pixels of padding) and horizontal flips of the training images')
@@ -50,8 +43,8 @@ def make_optimizer(name, parameters, learning_rate, momentum, weight_decay):
 
 def prepare(args):
     """Data, model and optimiser for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
-    if args.neg_slope > 1 or args.dropout >= 1 or args.label_smoothing >= 1:
-        sys.exit('error: --neg_slope must be in [0, 1], --dropout and --label_smoothing in [0, 1)')
+    if args.dropout >= 1 or args.label_smoothing >= 1:
+        sys.exit('error: --dropout and --label_smoothing must be in [0, 1)')
     device = torch_utils.resolve_device(args.device)
     torch_utils.seed_everything(args.seed)
     data = train_utils.load_data(args, one_hot=False)
@@ -81,7 +74,8 @@ def prepare(args):
     def evaluate():
         return {name: torch_utils.evaluate(model, *tensors) for name, tensors in held_out.items()}
 
-    return {**vars(args), 'device': str(device)}, train_step, evaluate
+    config = {**vars(args), 'device': str(device), 'steps_per_epoch': batches.steps_per_epoch}
+    return config, train_step, evaluate
 
 
 def main(argv=None):

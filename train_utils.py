@@ -46,6 +46,13 @@ def non_negative_float(text):
     return value
 
 
+def unit_interval(text):
+    value = _number(text, float)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f'expected a number in [0, 1], got {text!r}')
+    return value
+
+
 def int_list(text):
     """'100,50' -> [100, 50]; '' -> [] (no hidden layer)."""
     parts = [part.strip() for part in text.split(',')] if text.strip() else []
@@ -83,6 +90,18 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help='hold out this many of the first training images as a validation split')
     parser.add_argument('--seed', type=int, default=42, help='random seed (initialisation and batch order)')
     parser.add_argument('--output_dir', default=output_dir, help='where metrics.json and curves.png go')
+
+
+def add_mlp_arguments(parser, output_dir):
+    """The flags and defaults both MLP scripts share, so that one command gives comparable runs."""
+    parser.add_argument('--dnn_hidden_units', type=int_list, default='100',
+                        help='comma-separated hidden layer widths; empty for logistic regression')
+    parser.add_argument('--neg_slope', type=unit_interval, default=0.02,
+                        help='negative slope of LeakyReLU (0 gives ReLU)')
+    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200, eval_freq=100,
+                         output_dir=output_dir)
 
 
 def load_data(args, **kwargs):

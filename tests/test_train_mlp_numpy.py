@@ -52,7 +52,7 @@ def test_logistic_regression_with_empty_hidden_units(tmp_path):
     (['--learning_rate', 'nan'], 'expected a positive number'),
     (['--batch_size', '-5'], 'expected a positive integer'),
     (['--max_steps', '1.5'], 'expected an integer'),
-    (['--neg_slope', '2'], 'neg_slope must be in [0, 1]'),
+    (['--neg_slope', '2'], 'expected a number in [0, 1]'),
     (['--dataset', 'mnist'], "invalid choice: 'mnist'"),
 ])
 def test_bad_flags_give_one_line_errors(flags, message):

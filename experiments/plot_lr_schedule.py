@@ -1,0 +1,42 @@
+"""Draw the learning rate against epoch for a committed run, from its metrics.json config.
+
+    python experiments/plot_lr_schedule.py results/mlp_pytorch_best   # writes lr_schedule.png there
+
+The rate is recomputed with the same function the training used (torch_utils.lr_factor), at every step.
+"""
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from torch_utils import lr_factor  # noqa: E402
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(run_dir):
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / 'metrics.json').read_text())['config']
+    total = config['max_steps']
+    steps_per_epoch = config['steps_per_epoch']
+    steps = np.arange(total)
+    rates = [config['learning_rate'] * lr_factor(config['lr_schedule'], step, total, config['warmup_steps'])
+             for step in steps]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('learning rate')
+    ax.set_title(f'{config["lr_schedule"]} schedule, {config["warmup_steps"]} warm-up steps, '
+                 f'peak {config["learning_rate"]:g}')
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(run_dir / 'lr_schedule.png', dpi=110)
+    print(f'wrote {run_dir / "lr_schedule.png"}')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1] if len(sys.argv) > 1 else 'results/mlp_pytorch_best')

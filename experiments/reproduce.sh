@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The commands behind every committed result, run from the repository root. Each line takes from
+# seconds (the NumPy MLP) to tens of minutes (the tuned runs) on a 2-core CPU; run one with
+#   bash experiments/reproduce.sh NAME      (NAME as in the case labels below), or all with no argument.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BGU=(--dnn_hidden_units 128 --neg_slope 0 --init kaiming --epochs 10 --learning_rate 0.1 --batch_size 128
+     --preprocess standardize --eval_freq 390)
+
+run() {
+    case "$1" in
+        mlp_numpy)         python train_mlp_numpy.py --output_dir results/mlp_numpy ;;
+        mlp_pytorch)       python train_mlp_pytorch.py --output_dir results/mlp_pytorch ;;
+        mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu ;;
+        mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu ;;
+        lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep ;;
+        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py ;;
+        *) echo "unknown result $1" >&2; exit 2 ;;
+    esac
+}
+
+if [ $# -gt 0 ]; then
+    for name in "$@"; do run "$name"; done
+else
+    for name in mlp_numpy mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning; do run "$name"; done
+fi
