@@ -1,0 +1,257 @@
+"""Regenerate the report's figures and result blocks from the committed results.
+
+    python report/make_report.py    # reads results/*/metrics.json, rewrites report/figures/ and report.md's blocks
+
+report.md is written by hand except between marker pairs
+
+    <!-- BEGIN kind:folder[:reference] -->
+    ...
+    <!-- END kind:folder[:reference] -->
+
+whose contents this script replaces with what it computes from results/<folder>. A folder without its
+metrics.json leaves its block saying that the run has not been made yet. The kinds:
+
+    run:NAME                one line of outcome and the loss/accuracy curves of a training run
+    recipe:NAME:REFERENCE   the flags in which run NAME differs from run REFERENCE
+    schedule:NAME           the learning rate of run NAME against epoch
+    tuning:NAME             one row per stage of the tuning search in NAME/<stage>/ and the stage chosen
+    sweep:NAME              the learning-rate sweep's table, its best rate and its two figures
+    sigmoid_vs_relu:NAME    the activation comparison's table and figure
+"""
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
+import plot_lr_schedule  # noqa: E402
+import sigmoid_vs_relu  # noqa: E402
+import sweep_learning_rate  # noqa: E402
+import train_utils  # noqa: E402
+from tune_mlp_pytorch import STAGES  # noqa: E402
+
+BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
+OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
+# Config entries that say where or how fast a run went, not what it trained.
+LOGISTICS = {'output_dir', 'data_dir', 'device', 'timing', 'torch_threads', 'steps_per_epoch', 'eval_freq'}
+
+
+class NotYetRun(Exception):
+    """A block's results folder has no metrics.json yet."""
+
+
+class Results:
+    """Where the runs are read from and the figures written to, and links relative to the report."""
+
+    def __init__(self, results_dir, figures_dir, report):
+        self.results_dir, self.figures_dir, self.report_dir = Path(results_dir), Path(figures_dir), Path(report).parent
+
+    def load(self, *parts):
+        """results_dir/<parts>/metrics.json as a dict; NotYetRun when it does not exist."""
+        path = self.results_dir.joinpath(*parts, 'metrics.json')
+        if not path.exists():
+            raise NotYetRun('/'.join(parts))
+        return json.loads(path.read_text())
+
+    def figures(self, folder):
+        """The folder of a run's figures, created."""
+        path = self.figures_dir / folder
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def image(self, path):
+        """Markdown image of a figure, linked relative to the report."""
+        link = Path(os.path.relpath(path, self.report_dir)).as_posix()
+        return f'![{path.parent.name}: {path.stem.replace("_", " ")}]({link})'
+
+
+def accuracy(value):
+    return '—' if value is None else f'{value:.4f}'
+
+
+def duration(seconds):
+    return f'{seconds:.1f} s' if seconds < 120 else f'{seconds / 60:.1f} min'
+
+
+def table(header, rows):
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    return '\n'.join(lines + ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows])
+
+
+def flag_value(value):
+    if value is None:
+        return '—'
+    if isinstance(value, list):
+        return ','.join(str(v) for v in value) or "''"
+    return f'{value:g}' if isinstance(value, float) else str(value)
+
+
+def config_changes(config, reference):
+    """(flag, reference value, value) for every training flag that differs, in config's order."""
+    return [(key, flag_value(reference.get(key)), flag_value(value)) for key, value in config.items()
+            if key not in LOGISTICS and reference.get(key) != value]
+
+
+def summary(metrics):
+    """One line: final (and best) test accuracy, what was trained, how long it took."""
+    if not metrics['steps']:
+        return f'No evaluation was recorded. Status: **{metrics["status"]}**.'
+    config = metrics['config']
+    schedule = config.get('lr_schedule', 'constant')
+    best_step = metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+    line = (f'Final test accuracy **{accuracy(metrics["final_test_accuracy"])}** '
+            f'(best {accuracy(metrics["best_test_accuracy"])}, at step {best_step})')
+    if metrics.get('validation_accuracy'):
+        line += f', final validation accuracy {accuracy(metrics["validation_accuracy"][-1])}'
+    optimizer = OPTIMIZERS.get(config.get('optimizer', 'sgd'), config.get('optimizer'))
+    line += (f'; {metrics["steps"][-1]} steps of batch {config["batch_size"]}, '
+             f'{optimizer} at learning rate {config["learning_rate"]:g}'
+             + ('' if schedule == 'constant' else f' ({schedule} schedule)')
+             + f', {duration(metrics["wall_time_s"])} of training.')
+    if metrics['status'] != 'completed':
+        line += f' Status: **{metrics["status"]}**' + (f' at step {metrics["diverged_at_step"]}.'
+                                                        if 'diverged_at_step' in metrics else '.')
+    return line
+
+
+def run_block(results, folder):
+    metrics = results.load(folder)
+    path = results.figures(folder) / 'curves.png'
+    train_utils.plot_curves(metrics, path)
+    return f'{summary(metrics)}\n\n{results.image(path)}'
+
+
+def recipe_block(results, folder, reference):
+    metrics, base = results.load(folder), results.load(reference)
+    return table(['flag', f'`results/{reference}`', f'`results/{folder}`'],
+                 [(f'`--{flag}`', old, new) for flag, old, new in config_changes(metrics['config'], base['config'])])
+
+
+def schedule_block(results, folder):
+    config = results.load(folder)['config']
+    path = results.figures(folder) / 'lr_schedule.png'
+    # plot_lr_schedule draws next to a metrics.json; give it a copy of the config in a scratch folder.
+    with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
+        (Path(scratch) / 'metrics.json').write_text(json.dumps({'config': config}))
+        plot_lr_schedule.main(scratch)
+        shutil.move(Path(scratch) / 'lr_schedule.png', path)
+    return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
+            f'{config["learning_rate"]:g}, {config["max_steps"]} steps '
+            f'({config["max_steps"] / config["steps_per_epoch"]:g} epochs) in all.\n\n{results.image(path)}')
+
+
+def tuning_block(results, folder):
+    order = [name for name, _, _ in STAGES]
+    folders = sorted((path.parent.name for path in (results.results_dir / folder).glob('*/metrics.json')),
+                     key=lambda name: (order.index(name) if name in order else len(order), name))
+    if not folders:
+        raise NotYetRun(f'{folder}/<stage>')
+    rows, previous, best = [], None, None
+    for stage in folders:
+        metrics = results.load(folder, stage)
+        validation = (metrics.get('validation_accuracy') or [None])[-1]
+        changes = ('the defaults' if previous is None else
+                   ', '.join(f'`--{flag} {new}`' for flag, _, new in config_changes(metrics['config'], previous)))
+        rows.append((f'`{stage}`', changes, accuracy(validation), accuracy(metrics['final_test_accuracy']),
+                     f'{metrics["wall_time_s"] / 60:.1f}'))
+        if validation is not None and (best is None or validation > best[1]):
+            best = (stage, validation)
+        previous = metrics['config']
+    text = table(['stage', 'flags changed from the stage above', 'final validation accuracy',
+                  'final test accuracy', 'training time (min)'], rows)
+    if best:
+        text += f'\n\nChosen on validation accuracy: **`{best[0]}`** ({accuracy(best[1])}).'
+    return text
+
+
+def sweep_block(results, folder):
+    sweep = results.load(folder)
+    runs, config = sweep['runs'], sweep['config']
+    rows = [(f'{run["learning_rate"]:g}', run['status'], accuracy(run['best_validation_accuracy']),
+             f'{run["train_loss"][-1]:.4f}' if run['status'] == 'completed' else '—',
+             run['diverged_at_step'] if run['status'] == 'diverged' else '—') for run in runs]
+    text = (f'{len(runs)} learning rates, {config["epochs"]:g} epochs each, judged on '
+            f'{config["validation_size"]} held-out training images.\n\n'
+            + table(['learning rate', 'status', 'best validation accuracy', 'final training loss (batch)',
+                     'diverged at step'], rows))
+    if sweep['best_learning_rate'] is not None:
+        text += (f'\n\nBest: learning rate **{sweep["best_learning_rate"]:g}**, best validation accuracy '
+                 f'**{accuracy(sweep["best_validation_accuracy"])}**.')
+    directory = results.figures(folder)
+    sweep_learning_rate.plot_sweep(runs, directory)
+    return text + ''.join(f'\n\n{results.image(directory / name)}' for name in
+                          ('validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png'))
+
+
+def sigmoid_vs_relu_block(results, folder):
+    metrics = results.load(folder)
+    config = metrics['config']
+    rows = []
+    for name, run in metrics['runs'].items():
+        norms = run['weight_grad_norms'][0]
+        # Growth per layer towards the output over the hidden-to-hidden layers 2..depth (geometric mean).
+        growth = (norms[-2] / norms[1]) ** (1 / (len(norms) - 3)) if len(norms) > 3 else math.nan
+        rows.append((name, accuracy(run['final_test_accuracy']), f'{run["train_loss"][-1]:.4f}',
+                     f'{norms[0]:.2e}', f'{norms[-1] / norms[0]:.3g}', f'{growth:.2f}',
+                     f'{run["hidden_spread_at_init"][-1]:.2e}'))
+    path = results.figures(folder) / 'curves.png'
+    sigmoid_vs_relu.plot(metrics, path)
+    return (f'{config["depth"]} hidden layers of {config["width"]} units, {config["num_points"]} training and '
+            f'{config["num_points"]} test points, {config["max_steps"]} steps of SGD (batch {config["batch_size"]},'
+            f' learning rate {config["learning_rate"]:g}). At step 0: the Frobenius norms of the weight gradients of '
+            f'the whole-training-set loss, the geometric mean of their ratio from one hidden layer to the next '
+            f'towards the output (growth per hidden layer), and the standard deviation of the last hidden layer\'s '
+            f'activations across the training points, averaged over its units (spread).\n\n'
+            + table(['activation', 'final test accuracy', 'final training loss',
+                     '$\\lVert \\partial L/\\partial W^{(1)} \\rVert_F$', 'gradient norm, last layer / first layer',
+                     'growth per hidden layer', 'spread of the last hidden layer'], rows)
+            + f'\n\n{results.image(path)}')
+
+
+KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
+         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block}
+
+
+def fill(text, results):
+    """text with every marked block regenerated; (new text, names of the blocks whose run is missing)."""
+    if len(BLOCK.findall(text)) != text.count('<!-- BEGIN '):
+        raise ValueError('a <!-- BEGIN name --> marker has no matching <!-- END name -->')
+    missing = []
+
+    def replace(match):
+        kind, *args = match[2].split(':')
+        if kind not in KINDS:
+            raise ValueError(f'unknown block {match[2]!r}; kinds: {", ".join(KINDS)}')
+        try:
+            content = KINDS[kind](results, *args)
+        except NotYetRun as error:
+            missing.append(match[2])
+            content = f'*Not yet run:* `results/{error}/metrics.json` does not exist yet.'
+        return f'{match[1]}{content}\n{match[3]}'
+
+    return BLOCK.sub(replace, text), missing
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--results_dir', type=Path, default=ROOT / 'results')
+    parser.add_argument('--report', type=Path, default=ROOT / 'report' / 'report.md')
+    parser.add_argument('--figures_dir', type=Path, default=ROOT / 'report' / 'figures')
+    args = parser.parse_args(argv)
+    text, missing = fill(args.report.read_text(), Results(args.results_dir, args.figures_dir, args.report))
+    args.report.write_text(text)
+    print(f'regenerated the blocks of {args.report} and the figures in {args.figures_dir}'
+          + (f'; not yet run: {", ".join(missing)}' if missing else ''))
+    return missing
+
+
+if __name__ == '__main__':
+    main()

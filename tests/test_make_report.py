@@ -1,0 +1,172 @@
+"""The report generator on a small fake results folder: tables equal the metrics, missing runs say so."""
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / 'report'), str(ROOT / 'experiments')]
+import make_report  # noqa: E402
+import sigmoid_vs_relu  # noqa: E402
+
+TEMPLATE = """# Report
+
+Hand-written prose stays as it is.
+
+<!-- BEGIN run:mlp_numpy -->
+stale content
+<!-- END run:mlp_numpy -->
+
+<!-- BEGIN run:convnet -->
+<!-- END run:convnet -->
+
+<!-- BEGIN recipe:best:mlp_numpy -->
+<!-- END recipe:best:mlp_numpy -->
+
+<!-- BEGIN schedule:best -->
+<!-- END schedule:best -->
+
+<!-- BEGIN tuning:tuning -->
+<!-- END tuning:tuning -->
+
+<!-- BEGIN sweep:lr_sweep -->
+<!-- END sweep:lr_sweep -->
+
+<!-- BEGIN sigmoid_vs_relu:sigmoid_vs_relu -->
+<!-- END sigmoid_vs_relu:sigmoid_vs_relu -->
+
+More prose.
+"""
+
+
+def run_metrics(test_accuracy, validation_accuracy=None, wall_time_s=12.5, **config):
+    steps = [1, 50, 100][:len(test_accuracy)]
+    metrics = {'config': {'learning_rate': 0.01, 'batch_size': 32, 'max_steps': 100, 'output_dir': 'x', **config},
+               'status': 'completed', 'steps': steps, 'train_loss': [2.3, 1.5, 1.2][:len(steps)],
+               'train_accuracy': [0.1, 0.4, 0.5][:len(steps)], 'test_loss': [2.3, 1.6, 1.4][:len(steps)],
+               'test_accuracy': test_accuracy, 'final_test_accuracy': test_accuracy[-1],
+               'best_test_accuracy': max(test_accuracy), 'wall_time_s': wall_time_s}
+    if validation_accuracy:
+        metrics['validation_loss'] = metrics['test_loss']
+        metrics['validation_accuracy'] = validation_accuracy
+    return metrics
+
+
+def write(path, metrics):
+    path.mkdir(parents=True)
+    (path / 'metrics.json').write_text(json.dumps(metrics))
+
+
+@pytest.fixture
+def results(tmp_path):
+    results = tmp_path / 'results'
+    write(results / 'mlp_numpy', run_metrics([0.1, 0.31234, 0.29876]))
+    write(results / 'best', run_metrics([0.2, 0.4, 0.45], [0.25, 0.41, 0.47], learning_rate=0.003,
+                                        optimizer='adamw', lr_schedule='onecycle', warmup_steps=10,
+                                        steps_per_epoch=20))
+    # Alphabetically adam_standardize comes first; the tuning script's stage order puts baseline first.
+    write(results / 'tuning' / 'adam_standardize', run_metrics([0.3, 0.5], [0.32, 0.52], 300.0, optimizer='adam'))
+    write(results / 'tuning' / 'baseline', run_metrics([0.2, 0.4], [0.21, 0.42], 60.0, optimizer='sgd'))
+    sweep_runs = [{'learning_rate': rate, 'status': status, 'diverged_at_step': diverged,
+                   'best_validation_accuracy': best, 'steps': [1, 10], 'train_loss': [2.3, loss]}
+                  for rate, status, diverged, best, loss in [(0.001, 'completed', None, 0.25, 1.9),
+                                                             (0.1, 'completed', None, 0.45, 1.3),
+                                                             (10.0, 'diverged', 4, 0.1, float('nan'))]]
+    write(results / 'lr_sweep', {'config': {'epochs': 2, 'validation_size': 500}, 'runs': sweep_runs,
+                                 'best_learning_rate': 0.1, 'best_validation_accuracy': 0.45})
+    args = sigmoid_vs_relu.build_parser().parse_args(['--max_steps', '4', '--eval_freq', '2', '--num_points', '40',
+                                                      '--batch_size', '10'])
+    write(results / 'sigmoid_vs_relu', sigmoid_vs_relu.experiment(args))
+    return results
+
+
+def generate(tmp_path, results):
+    """Run the generator on a copy of TEMPLATE in tmp_path/report."""
+    report = tmp_path / 'report' / 'report.md'
+    report.parent.mkdir()
+    report.write_text(TEMPLATE)
+    missing = make_report.main(['--results_dir', str(results), '--report', str(report),
+                                '--figures_dir', str(tmp_path / 'report' / 'figures')])
+    return report.read_text(), missing
+
+
+def block(text, name):
+    return re.search(f'<!-- BEGIN {name} -->\n(.*?)<!-- END {name} -->', text, re.DOTALL)[1]
+
+
+def table_rows(text):
+    """The body rows of the Markdown table in text, as lists of cells."""
+    lines = [line for line in text.splitlines() if line.startswith('|')]
+    return [[cell.strip() for cell in line.strip('|').split('|')] for line in lines[2:]]
+
+
+def load(results, *parts):
+    return json.loads(results.joinpath(*parts, 'metrics.json').read_text())
+
+
+def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
+    text, missing = generate(tmp_path, results)
+    figures = tmp_path / 'report' / 'figures'
+
+    assert text.startswith('# Report\n\nHand-written prose stays as it is.\n') and text.endswith('More prose.\n')
+    assert 'stale content' not in text
+
+    run = block(text, 'run:mlp_numpy')
+    metrics = load(results, 'mlp_numpy')
+    pattern = r'Final test accuracy \*\*([\d.]+)\*\* \(best ([\d.]+), at step (\d+)\)'
+    final, best, step = re.search(pattern, run).groups()
+    assert float(final) == round(metrics['final_test_accuracy'], 4)
+    assert float(best) == round(metrics['best_test_accuracy'], 4)
+    assert int(step) == metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+    assert '(figures/mlp_numpy/curves.png)' in run
+
+    assert missing == ['run:convnet']
+    assert 'Not yet run' in block(text, 'run:convnet') and 'results/convnet/metrics.json' in block(text, 'run:convnet')
+
+    recipe = {row[0]: row[1:] for row in table_rows(block(text, 'recipe:best:mlp_numpy'))}
+    assert recipe['`--learning_rate`'] == ['0.01', '0.003'] and recipe['`--optimizer`'] == ['—', 'adamw']
+    assert '`--output_dir`' not in recipe
+
+    rows = table_rows(block(text, 'tuning:tuning'))
+    assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`']
+    for row in rows:
+        stage = load(results, 'tuning', row[0].strip('`'))
+        assert float(row[2]) == stage['validation_accuracy'][-1]
+        assert float(row[3]) == stage['final_test_accuracy']
+        assert float(row[4]) == round(stage['wall_time_s'] / 60, 1)
+    assert '`--optimizer adam`' in rows[1][1]
+    assert 'Chosen on validation accuracy: **`adam_standardize`** (0.5200)' in block(text, 'tuning:tuning')
+
+    sweep = load(results, 'lr_sweep')
+    rows = table_rows(block(text, 'sweep:lr_sweep'))
+    assert [float(row[0]) for row in rows] == [run['learning_rate'] for run in sweep['runs']]
+    assert [float(row[2]) for row in rows] == [run['best_validation_accuracy'] for run in sweep['runs']]
+    assert [row[1] for row in rows] == ['completed', 'completed', 'diverged'] and rows[2][4] == '4'
+    assert 'Best: learning rate **0.1**' in block(text, 'sweep:lr_sweep')
+
+    assert '10 warm-up steps up to a peak of 0.003, 100 steps (5 epochs)' in block(text, 'schedule:best')
+
+    comparison = load(results, 'sigmoid_vs_relu')['runs']
+    rows = {row[0]: row for row in table_rows(block(text, 'sigmoid_vs_relu:sigmoid_vs_relu'))}
+    for name, run in comparison.items():
+        assert float(rows[name][1]) == round(run['final_test_accuracy'], 4)
+        assert float(rows[name][3]) == pytest.approx(run['weight_grad_norms'][0][0], rel=1e-2)
+
+    for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
+                   'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png']:
+        assert (figures / figure).read_bytes()[:4] == b'\x89PNG', figure
+        assert f'(figures/{figure})' in text
+    assert not (figures / 'convnet').exists()
+
+    # Every marker survives, so the generator can run again on its own output.
+    assert re.findall('<!-- .* -->', text) == re.findall('<!-- .* -->', TEMPLATE)
+
+
+def test_bad_markers_are_refused(tmp_path):
+    results = make_report.Results(tmp_path, tmp_path / 'figures', tmp_path / 'report.md')
+    with pytest.raises(ValueError, match='unknown block'):
+        make_report.fill('<!-- BEGIN plot:x -->\n<!-- END plot:x -->\n', results)
+    with pytest.raises(ValueError, match='no matching'):
+        make_report.fill('<!-- BEGIN run:x -->\n<!-- END run:y -->\n', results)

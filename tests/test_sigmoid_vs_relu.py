@@ -1,0 +1,28 @@
+"""The sigmoid-versus-ReLU experiment: same start for both, the vanishing gradient visible at step 0."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
+import sigmoid_vs_relu  # noqa: E402
+
+
+def test_both_activations_start_from_the_same_weights():
+    sigmoid, relu = (sigmoid_vs_relu.make_network(name, 3, 8, seed=1) for name in ('sigmoid', 'relu'))
+    for a, b in zip(sigmoid[::2], relu[::2]):
+        np.testing.assert_array_equal(a.params['weight'], b.params['weight'])
+
+
+def test_short_run_records_curves_and_the_vanishing_gradient(tmp_path):
+    sigmoid_vs_relu.main(['--max_steps', '20', '--eval_freq', '10', '--num_points', '200',
+                          '--output_dir', str(tmp_path)])
+    runs = json.loads((tmp_path / 'metrics.json').read_text())['runs']
+    assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG'
+    for run in runs.values():
+        assert run['steps'] == [0, 10, 20]
+        assert len(run['weight_grad_norms'][0]) == 7 and len(run['hidden_spread_at_init']) == 6
+    first_layer = {name: run['weight_grad_norms'][0][0] for name, run in runs.items()}
+    assert first_layer['sigmoid'] < first_layer['relu'] / 10
+    assert np.all(np.diff(runs['sigmoid']['weight_grad_norms'][0]) > 0), 'grows towards the output'
