@@ -5,7 +5,8 @@
 
 Every stage keeps the modifications of the stages before it and adds one. Each run holds out the
 first 5,000 training images for validation; the table lists validation and test accuracy, and the
-stage to keep is chosen on validation accuracy alone.
+stage to keep is chosen on validation accuracy alone. The last stage trains the final configuration
+for longer; its run is results/mlp_pytorch_best.
 """
 import argparse
 import json
@@ -34,14 +35,24 @@ STAGES = [
      ['--optimizer', 'adamw', '--weight_decay', '0.05', '--dropout', '0.1', '--label_smoothing', '0.1']),
     ('augment', 'augmentation: random crops and flips show the network new images every epoch, the '
      'strongest regulariser for images', ['--augment']),
+    ('longer', 'training length: with augmentation and regularisation the network no longer memorises the '
+     'training set, so many more epochs pay off (the final configuration)',
+     ['--epochs', '{final_epochs}', '--warmup_steps', '{final_warmup}', '--eval_freq', '1000']),
 ]
+# The last stage is the configuration to keep if validation agrees; its run is the committed best run.
+FINAL_STAGE, FINAL_DIR = 'longer', Path('results', 'mlp_pytorch_best')
 
 
-def stage_flags(epochs, warmup, upto):
-    flags = []
+def stage_flags(upto, **values):
+    """The flags of stage `upto` and all before it; later flags override earlier ones, as in argparse."""
+    flags = ['--eval_freq', '250', '--validation_size', '5000']
     for _, _, added in STAGES[:upto + 1]:
-        flags += [flag.format(epochs=epochs, warmup=warmup) for flag in added]
+        flags += [flag.format(**values) for flag in added]
     return flags
+
+
+def stage_dir(output_dir, name):
+    return FINAL_DIR if name == FINAL_STAGE else output_dir / name
 
 
 def load(path):
@@ -54,7 +65,7 @@ def write_table(output_dir, names):
     for name, why, _ in STAGES:
         if name not in names:
             continue
-        metrics = load(output_dir / name / 'metrics.json')
+        metrics = load(stage_dir(output_dir, name) / 'metrics.json')
         validation = metrics['validation_accuracy'][-1]
         rows.append(f'| {name} | {why} | {validation:.4f} | {metrics["final_test_accuracy"]:.4f} | '
                     f'{metrics["wall_time_s"] / 60:.1f} |')
@@ -69,23 +80,27 @@ def write_table(output_dir, names):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--epochs', type=int, default=5, help='epochs of every stage after the baseline')
+    parser.add_argument('--epochs', type=int, default=3, help='epochs of every stage after the baseline')
     parser.add_argument('--warmup', type=int, default=150, help='warm-up steps of the one-cycle stages')
+    parser.add_argument('--final_epochs', type=int, default=35, help='epochs of the final stage')
+    parser.add_argument('--final_warmup', type=int, default=400, help='warm-up steps of the final stage')
     parser.add_argument('--only', nargs='*', help='run only these stages (the others are read from disk)')
     parser.add_argument('--table_only', action='store_true')
-    parser.add_argument('--output_dir', type=Path, default=ROOT / 'results' / 'mlp_pytorch_tuning')
+    parser.add_argument('--output_dir', type=Path, default=Path('results', 'mlp_pytorch_tuning'),
+                        help='relative to the repository root')
     parser.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                         help='flags passed to every run (e.g. --dataset synthetic)')
     args = parser.parse_args()
+    os.chdir(ROOT)
 
     for index, (name, _, _) in enumerate(STAGES):
         if args.table_only or (args.only and name not in args.only):
             continue
-        flags = stage_flags(args.epochs, args.warmup, index) + [
-            '--validation_size', '5000', '--eval_freq', '250', '--output_dir', str(args.output_dir / name)]
+        flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
+                            final_warmup=args.final_warmup) + ['--output_dir', str(stage_dir(args.output_dir, name))]
         print(f'== {name}: python train_mlp_pytorch.py {" ".join(flags)}', flush=True)
         train_mlp_pytorch.main(flags + args.extra)
-    done = [name for name, _, _ in STAGES if (args.output_dir / name / 'metrics.json').exists()]
+    done = [name for name, _, _ in STAGES if (stage_dir(args.output_dir, name) / 'metrics.json').exists()]
     print(write_table(args.output_dir, done))
 
 
