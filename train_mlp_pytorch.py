@@ -13,13 +13,10 @@ import torch_utils
 import train_utils
 from mlp_pytorch import MLP
 
-OPTIMIZERS = ('sgd', 'adam', 'adamw')
-
-
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
     train_utils.add_mlp_arguments(parser, output_dir='results/mlp_pytorch')
-    parser.add_argument('--optimizer', choices=OPTIMIZERS, default='sgd')
+    parser.add_argument('--optimizer', choices=torch_utils.OPTIMIZERS, default='sgd')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.0, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
     parser.add_argument('--batch_norm', action='store_true', help='BatchNorm1d after every hidden Linear')
@@ -31,14 +28,6 @@ def build_parser():
     torch_utils.add_schedule_arguments(parser)
     torch_utils.add_device_argument(parser)
     return parser
-
-
-def make_optimizer(name, parameters, learning_rate, momentum, weight_decay):
-    if name == 'sgd':
-        return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum, weight_decay=weight_decay)
-    if name == 'adam':
-        return torch.optim.Adam(parameters, lr=learning_rate, weight_decay=weight_decay)
-    return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
 
 
 def prepare(args):
@@ -54,7 +43,7 @@ def prepare(args):
 
     model = MLP(train_images[0].numel(), args.dnn_hidden_units, 10, args.neg_slope,
                 batch_norm=args.batch_norm, dropout=args.dropout, init=args.init).to(device)
-    optimizer = make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
+    optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
                                args.weight_decay)
     scheduler = torch_utils.make_scheduler(optimizer, args.lr_schedule, args.max_steps, args.warmup_steps)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)

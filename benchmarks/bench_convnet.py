@@ -1,0 +1,109 @@
+"""Training-step speed of train_convnet_pytorch.py's loop against a textbook PyTorch loop.
+
+    python benchmarks/bench_convnet.py                          # the CPU, and the GPU when there is one
+    python benchmarks/bench_convnet.py --steps 40 --batch_size 128 --device cpu --threads 1
+
+Both loops train the same ConvNet with Adam at the same batch size, on the synthetic data set.
+Ours is the script's own train_step: channels-last, fused Adam, bfloat16 autocast where bf16 is
+fast, batches drawn from tensors already on the device. The reference is what a tutorial writes:
+NCHW float32, default Adam, every batch copied from NumPy to the device. The two alternate in
+blocks of a few steps, so a machine that is busier at one moment than another slows both alike.
+"""
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import cifar10_utils  # noqa: E402
+import train_convnet_pytorch  # noqa: E402
+import train_utils  # noqa: E402
+from convnet_pytorch import ConvNet  # noqa: E402
+
+BLOCK = 5  # steps per block; each loop runs one block, then the other
+
+
+def reference_step(device, batch_size, seed):
+    """A textbook training step: NCHW float32, the host's NumPy batch copied over every step."""
+    torch.manual_seed(seed)
+    data = cifar10_utils.get_synthetic(seed=seed)['train']
+    model = ConvNet(3, 10).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def step():
+        x, t = data.next_batch(batch_size)
+        x = torch.from_numpy(x).to(device)
+        y = torch.from_numpy(np.argmax(t, axis=1)).to(device)
+        logits = model(x)
+        loss = loss_function(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def our_step(device, batch_size, seed):
+    """train_convnet_pytorch's train_step with its default settings, and those settings."""
+    args = train_convnet_pytorch.build_parser().parse_args(
+        ['--dataset', 'synthetic', '--device', device.type, '--batch_size', str(batch_size),
+         '--seed', str(seed)])
+    config, train_step, _ = train_convnet_pytorch.prepare(args)
+    return (lambda: train_step(0)), config
+
+
+def images_per_second(step, batch_size, blocks):
+    """Yield, block by block, the images per second of BLOCK calls of step (one warm-up block first)."""
+    for _ in range(BLOCK):
+        step()
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(BLOCK):
+            step()
+        yield BLOCK * batch_size / (time.perf_counter() - start)
+
+
+def compare(device, steps, batch_size):
+    ours, config = our_step(device, batch_size, seed=0)
+    reference = reference_step(device, batch_size, seed=0)
+    blocks = max(1, steps // BLOCK)
+    # zip alternates the two generators: a block of ours, a block of the reference, and so on.
+    rates = list(zip(images_per_second(ours, batch_size, blocks),
+                     images_per_second(reference, batch_size, blocks)))
+    ours_rate = statistics.median(rate for rate, _ in rates)
+    reference_rate = statistics.median(rate for _, rate in rates)
+    print(f'{device.type}, batch {batch_size}, {blocks * BLOCK} timed steps each '
+          f'(median of {blocks} blocks of {BLOCK}), {torch.get_num_threads()} threads')
+    print(f'  reference (NCHW float32, default Adam, host batches): {reference_rate:8.1f} images/s')
+    print(f'  ours (channels_last={config["channels_last"]}, amp={config["amp"]}, fused Adam, '
+          f'device batches): {ours_rate:8.1f} images/s')
+    print(f'  ours / reference: {ours_rate / reference_rate:.2f}x')
+
+
+def main(argv=None):
+    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=train_utils.positive_int, default=40,
+                        help='timed steps per loop and device (rounded down to whole blocks of 5)')
+    parser.add_argument('--batch_size', type=train_utils.positive_int, default=32)
+    parser.add_argument('--device', choices=('all', 'cpu', 'cuda'), default='all',
+                        help='all: the CPU, and CUDA when there is a GPU')
+    parser.add_argument('--threads', type=train_utils.positive_int, default=None,
+                        help="CPU threads (default: PyTorch's choice, one per core)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda was asked for, but PyTorch sees no GPU here')
+    names = {'all': ['cpu'] + ['cuda'] * torch.cuda.is_available(), 'cpu': ['cpu'], 'cuda': ['cuda']}
+    for name in names[args.device]:
+        compare(torch.device(name), args.steps, args.batch_size)
+
+
+if __name__ == '__main__':
+    main()
