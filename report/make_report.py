@@ -36,7 +36,7 @@ import plot_lr_schedule  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 import sweep_learning_rate  # noqa: E402
 import train_utils  # noqa: E402
-from tune_mlp_pytorch import STAGES  # noqa: E402
+from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
@@ -150,13 +150,16 @@ def schedule_block(results, folder):
 
 def tuning_block(results, folder):
     order = [name for name, _, _ in STAGES]
-    folders = sorted((path.parent.name for path in (results.results_dir / folder).glob('*/metrics.json')),
-                     key=lambda name: (order.index(name) if name in order else len(order), name))
+    # Every stage's run is in folder/<stage>/, but for the last one, which is the committed best run.
+    paths = {path.parent.name: (folder, path.parent.name) for path in (results.results_dir / folder).glob('*/metrics.json')}
+    if (results.results_dir / FINAL_DIR.name / 'metrics.json').exists():
+        paths[FINAL_STAGE] = (FINAL_DIR.name,)
+    folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))
     if not folders:
         raise NotYetRun(f'{folder}/<stage>')
     rows, previous, best = [], None, None
     for stage in folders:
-        metrics = results.load(folder, stage)
+        metrics = results.load(*paths[stage])
         validation = (metrics.get('validation_accuracy') or [None])[-1]
         changes = ('the defaults' if previous is None else
                    ', '.join(f'`--{flag} {new}`' for flag, _, new in config_changes(metrics['config'], previous)))
