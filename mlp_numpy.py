@@ -1,24 +1,32 @@
 """A multi-layer perceptron built from the NumPy modules in modules.py."""
 import numpy as np
 
-from modules import LeakyReLUModule, LinearModule, SoftMaxModule
+from modules import LeakyReLUModule, LinearModule, SigmoidModule, SoftMaxModule
+
+ACTIVATIONS = ('leaky_relu', 'sigmoid')
 
 
 class MLP:
     """Linear + LeakyReLU for every hidden layer, then Linear and SoftMax.
 
     n_inputs: features per sample; n_hidden: list of hidden layer widths (empty for
-    multinomial logistic regression); n_classes: number of outputs; neg_slope: LeakyReLU slope.
+    multinomial logistic regression); n_classes: number of outputs; neg_slope: LeakyReLU slope
+    (0 gives ReLU); activation='sigmoid' puts SigmoidModule in the hidden layers instead.
+    The seed alone fixes the weights, whatever the activation.
     """
 
-    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, init='normal', seed=None, dtype=np.float32):
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, init='normal', seed=None, dtype=np.float32,
+                 activation='leaky_relu'):
         widths = [n_inputs, *n_hidden, n_classes]
         if any(int(width) != width or width < 1 for width in widths):
             raise ValueError(f'layer widths must be positive integers, got {widths}')
+        if activation not in ACTIVATIONS:
+            raise ValueError(f'activation must be one of {ACTIVATIONS}, got {activation!r}')
         rng = np.random.default_rng(seed)
         self.layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
-            self.layers += [LinearModule(fan_in, fan_out, init, rng, dtype), LeakyReLUModule(neg_slope)]
+            hidden = LeakyReLUModule(neg_slope) if activation == 'leaky_relu' else SigmoidModule()
+            self.layers += [LinearModule(fan_in, fan_out, init, rng, dtype), hidden]
         self.layers += [LinearModule(widths[-2], widths[-1], init, rng, dtype), SoftMaxModule()]
 
     def forward(self, x):

@@ -10,7 +10,8 @@ class MLP(nn.Module):
 
     Returns logits (batch, n_classes) for input (batch, n_inputs) or (batch, 3, 32, 32), which is
     flattened. With the defaults it has exactly the parameters of mlp_numpy.MLP, initialised the same
-    way (weights from N(0, 1e-4^2), zero biases); init='kaiming' draws N(0, 2 / fan_in) instead.
+    way (weights from N(0, 1e-4^2), zero biases); init='kaiming' draws N(0, 2 / ((1 + a^2) fan_in))
+    instead, a = neg_slope (PyTorch's LeakyReLU gain; mlp_numpy uses 2 / fan_in, a 0.04% difference at 0.02).
     """
 
     def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, batch_norm=False, dropout=0.0, init='normal'):

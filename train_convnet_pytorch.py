@@ -24,7 +24,7 @@ def build_parser():
     parser.add_argument('--optimizer', choices=torch_utils.OPTIMIZERS, default='adam')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.9, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
-    parser.add_argument('--label_smoothing', type=train_utils.non_negative_float, default=0.0,
+    parser.add_argument('--label_smoothing', type=train_utils.fraction, default=0.0,
                         help='in [0, 1); the train loss recorded is the smoothed one')
     parser.add_argument('--augment', action=argparse.BooleanOptionalAction, default=False,
                         help='random crops (4 pixels of padding) and horizontal flips of the training images')
@@ -116,10 +116,7 @@ def prepare(args):
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.label_smoothing >= 1:
-        parser.error(f'--label_smoothing must be in [0, 1), got {args.label_smoothing}')
+    args = build_parser().parse_args(argv)
     return train_utils.train_and_report(*prepare(args), args)
 
 

@@ -5,8 +5,6 @@
 
 The flags and defaults of train_mlp_numpy.py, plus what tuning needs.
 """
-import sys
-
 import torch
 
 import torch_utils
@@ -20,9 +18,10 @@ def build_parser():
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.0, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
     parser.add_argument('--batch_norm', action='store_true', help='BatchNorm1d after every hidden Linear')
-    parser.add_argument('--dropout', type=train_utils.non_negative_float, default=0.0,
+    parser.add_argument('--dropout', type=train_utils.fraction, default=0.0,
                         help='dropout probability after every hidden activation')
-    parser.add_argument('--label_smoothing', type=train_utils.non_negative_float, default=0.0)
+    parser.add_argument('--label_smoothing', type=train_utils.fraction, default=0.0,
+                        help='weight of the uniform distribution mixed into the targets')
     parser.add_argument('--augment', action='store_true',
                         help='random crops (4 pixels of padding) and horizontal flips of the training images')
     torch_utils.add_schedule_arguments(parser)
@@ -32,8 +31,6 @@ def build_parser():
 
 def prepare(args):
     """Data, model and optimiser for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
-    if args.dropout >= 1 or args.label_smoothing >= 1:
-        sys.exit('error: --dropout and --label_smoothing must be in [0, 1)')
     device = torch_utils.resolve_device(args.device)
     torch_utils.seed_everything(args.seed)
     data = train_utils.load_data(args, one_hot=False)

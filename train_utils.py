@@ -53,6 +53,13 @@ def unit_interval(text):
     return value
 
 
+def fraction(text):
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f'expected a number in [0, 1), got {text!r}')
+    return value
+
+
 def int_list(text):
     """'100,50' -> [100, 50]; '' -> [] (no hidden layer)."""
     parts = [part.strip() for part in text.split(',')] if text.strip() else []
@@ -107,8 +114,13 @@ def add_mlp_arguments(parser, output_dir):
 def load_data(args, **kwargs):
     """The splits for args.dataset; a data problem ends the program with its one-line message.
 
-    Also turns --epochs into args.max_steps (incomplete last batches are dropped).
+    Also checks that --output_dir can be written (before any training, not after) and turns --epochs
+    into args.max_steps (incomplete last batches are dropped).
     """
+    try:
+        os.makedirs(args.output_dir, exist_ok=True)
+    except OSError as error:
+        sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
     try:
         data = cifar10_utils.load_dataset(args.dataset, args.data_dir, seed=args.seed,
                                           preprocess=args.preprocess, validation_size=args.validation_size,
@@ -173,6 +185,8 @@ def train_and_report(config, train_step, evaluate, args):
         metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
     except Diverged as error:
         sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
+    except KeyboardInterrupt:
+        sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
           f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
           f'metrics and curves in {args.output_dir}')

@@ -14,7 +14,10 @@ run() {
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu ;;
         lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep ;;
-        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py ;;
+        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py   # its last stage is results/mlp_pytorch_best
+                           python experiments/plot_lr_schedule.py results/mlp_pytorch_best ;;
+        sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py ;;
+        convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet ;;
         *) echo "unknown result $1" >&2; exit 2 ;;
     esac
 }
@@ -22,5 +25,5 @@ run() {
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning; do run "$name"; done
+    for name in mlp_numpy mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu convnet; do run "$name"; done
 fi

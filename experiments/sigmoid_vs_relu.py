@@ -22,10 +22,12 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import train_utils  # noqa: E402
-from modules import (CrossEntropyModule, LinearModule, ReLUModule, SigmoidModule,  # noqa: E402
-                     SoftMaxModule)
+from mlp_numpy import MLP  # noqa: E402
+from modules import CrossEntropyModule, LinearModule  # noqa: E402
+from train_mlp_numpy import accuracy, sgd_step  # noqa: E402
 
-ACTIVATIONS = {'sigmoid': SigmoidModule, 'relu': ReLUModule}
+# ReLU is LeakyReLU with slope 0.
+ACTIVATIONS = {'sigmoid': dict(activation='sigmoid', neg_slope=0.0), 'relu': dict(neg_slope=0.0)}
 
 
 def build_parser():
@@ -54,40 +56,25 @@ def spirals(num_points, rng, noise=0.05):
 
 
 def make_network(activation, depth, width, seed):
-    """[Linear, activation] * depth + [Linear, SoftMax]; the seed fixes the weights whatever the activation."""
-    rng = np.random.default_rng(seed)
-    widths = [2] + [width] * depth + [2]
-    layers = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        layers += [LinearModule(fan_in, fan_out, init='kaiming', rng=rng), ACTIVATIONS[activation]()]
-    layers[-1] = SoftMaxModule()
-    return layers
-
-
-def forward(layers, x):
-    for layer in layers:
-        x = layer.forward(x)
-    return x
+    """depth hidden layers of width units; the seed fixes the weights whatever the activation."""
+    return MLP(2, [width] * depth, 2, init='kaiming', seed=seed, **ACTIVATIONS[activation])
 
 
 def loss_and_accuracy(p, t):
-    return CrossEntropyModule().forward(p, t), (p.argmax(axis=1) == t.argmax(axis=1)).mean()
+    return CrossEntropyModule().forward(p, t), accuracy(p, t)
 
 
-def forward_backward(layers, x, t):
-    """Loss and accuracy on (x, t); fills every LinearModule's grads."""
-    p = forward(layers, x)
-    grad = CrossEntropyModule().backward(p, t)
-    for layer in reversed(layers[1:]):
-        grad = layer.backward(grad)
-    layers[0].backward(grad, input_grad=False)
+def forward_backward(model, x, t):
+    """Loss and accuracy on (x, t); fills every layer's grads."""
+    p = model.forward(x)
+    model.backward(CrossEntropyModule().backward(p, t))
     return loss_and_accuracy(p, t)
 
 
-def hidden_spread(layers, x):
+def hidden_spread(model, x):
     """Per hidden layer, how much its activations vary across the inputs: the std over x, averaged over units."""
     spread = []
-    for layer in layers[:-2]:
+    for layer in model.layers[:-2]:
         x = layer.forward(x)
         if not isinstance(layer, LinearModule):
             spread.append(float(x.std(axis=0).mean()))
@@ -96,30 +83,27 @@ def hidden_spread(layers, x):
 
 def train(activation, args, data):
     """Plain SGD; returns the recorded curves of one activation (step 0 is before the first update)."""
-    layers = make_network(activation, args.depth, args.width, args.seed)
-    linears = [layer for layer in layers if isinstance(layer, LinearModule)]
+    model = make_network(activation, args.depth, args.width, args.seed)
     (x_train, t_train), (x_test, t_test) = data
     batches = np.random.default_rng(args.seed + 1)
     run = {'steps': [], 'train_loss': [], 'train_accuracy': [], 'test_loss': [], 'test_accuracy': [],
-           'weight_grad_norms': [], 'hidden_spread_at_init': hidden_spread(layers, x_train)}
+           'weight_grad_norms': [], 'hidden_spread_at_init': hidden_spread(model, x_train)}
 
     def record(step):
-        train_results = forward_backward(layers, x_train, t_train)   # the whole-training-set gradient
-        test_results = loss_and_accuracy(forward(layers, x_test), t_test)
+        train_results = forward_backward(model, x_train, t_train)   # the whole-training-set gradient
+        test_results = loss_and_accuracy(model.forward(x_test), t_test)
         for key, value in zip(('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'),
                               (*train_results, *test_results)):
             run[key].append(float(value))
         run['steps'].append(step)
-        run['weight_grad_norms'].append([float(np.linalg.norm(layer.grads['weight'])) for layer in linears])
+        run['weight_grad_norms'].append([float(np.linalg.norm(grads['weight'])) for _, grads in model.parameters()])
 
     start = time.perf_counter()
     record(0)
     for step in range(1, args.max_steps + 1):
         batch = batches.choice(len(x_train), args.batch_size, replace=False)
-        forward_backward(layers, x_train[batch], t_train[batch])
-        for layer in linears:
-            for name in layer.params:
-                layer.params[name] -= args.learning_rate * layer.grads[name]
+        forward_backward(model, x_train[batch], t_train[batch])
+        sgd_step(model, args.learning_rate)
         if step % args.eval_freq == 0 or step == args.max_steps:
             record(step)
     run['wall_time_s'] = time.perf_counter() - start

@@ -94,6 +94,13 @@ def flag_value(value):
     return f'{value:g}' if isinstance(value, float) else str(value)
 
 
+def as_flag(flag, value):
+    """A flag as it is typed: on/off flags bare, the others with their value."""
+    if value in ('True', 'False'):
+        return f'`--{flag}`' if value == 'True' else f'no `--{flag}`'
+    return f'`--{flag} {value}`'
+
+
 def config_changes(config, reference):
     """(flag, reference value, value) for every training flag that differs, in config's order."""
     return [(key, flag_value(reference.get(key)), flag_value(value)) for key, value in config.items()
@@ -162,7 +169,7 @@ def tuning_block(results, folder):
         metrics = results.load(*paths[stage])
         validation = (metrics.get('validation_accuracy') or [None])[-1]
         changes = ('the defaults' if previous is None else
-                   ', '.join(f'`--{flag} {new}`' for flag, _, new in config_changes(metrics['config'], previous)))
+                   ', '.join(as_flag(flag, new) for flag, _, new in config_changes(metrics['config'], previous)))
         rows.append((f'`{stage}`', changes, accuracy(validation), accuracy(metrics['final_test_accuracy']),
                      f'{metrics["wall_time_s"] / 60:.1f}'))
         if validation is not None and (best is None or validation > best[1]):

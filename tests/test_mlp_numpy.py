@@ -5,11 +5,12 @@ import torch
 
 from gradient_check import numerical_gradient, relative_error
 from mlp_numpy import MLP
-from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, SoftMaxModule
+from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, SigmoidModule, SoftMaxModule
 
 
-def model_and_batch(n_hidden, batch=3, n_inputs=6, n_classes=4, seed=0):
-    model = MLP(n_inputs, n_hidden, n_classes, neg_slope=0.1, init='kaiming', seed=seed, dtype=np.float64)
+def model_and_batch(n_hidden, batch=3, n_inputs=6, n_classes=4, seed=0, activation='leaky_relu'):
+    model = MLP(n_inputs, n_hidden, n_classes, neg_slope=0.1, init='kaiming', seed=seed, dtype=np.float64,
+                activation=activation)
     rng = np.random.default_rng(seed)
     for params, _ in model.parameters():
         params['bias'] = rng.standard_normal(params['bias'].shape)
@@ -25,10 +26,11 @@ def loss_and_gradients(model, x, t):
     return loss.forward(p, t), dx
 
 
-@pytest.mark.parametrize('n_hidden,batch', [([5, 4], 3), ([7], 1), ([], 2)],
-                         ids=['two hidden layers', 'batch of one', 'logistic regression'])
-def test_mlp_gradients_match_finite_differences(n_hidden, batch):
-    model, x, t = model_and_batch(n_hidden, batch)
+@pytest.mark.parametrize('n_hidden,batch,activation', [([5, 4], 3, 'leaky_relu'), ([7], 1, 'leaky_relu'),
+                                                       ([], 2, 'leaky_relu'), ([5, 4], 3, 'sigmoid')],
+                         ids=['two hidden layers', 'batch of one', 'logistic regression', 'sigmoid'])
+def test_mlp_gradients_match_finite_differences(n_hidden, batch, activation):
+    model, x, t = model_and_batch(n_hidden, batch, activation=activation)
     _, dx = loss_and_gradients(model, x, t)
     loss = lambda: CrossEntropyModule().forward(model.forward(x), t)
     assert relative_error(dx, numerical_gradient(loss, x)) < 1e-7
@@ -59,6 +61,13 @@ def test_mlp_gradients_match_torch_autograd():
     for layer, (w, b) in zip(linears, weights):
         np.testing.assert_allclose(layer.grads['weight'], w.grad.numpy(), rtol=1e-9, atol=1e-14)
         np.testing.assert_allclose(layer.grads['bias'], b.grad.numpy(), rtol=1e-9, atol=1e-14)
+
+
+def test_sigmoid_hidden_layers_and_bad_activation():
+    assert [type(layer) for layer in MLP(6, [5], 4, 0.0, activation='sigmoid').layers] == [
+        LinearModule, SigmoidModule, LinearModule, SoftMaxModule]
+    with pytest.raises(ValueError, match='activation must be one of'):
+        MLP(6, [5], 4, 0.0, activation='tanh')
 
 
 def test_layer_structure():

@@ -11,8 +11,8 @@ import sigmoid_vs_relu  # noqa: E402
 
 def test_both_activations_start_from_the_same_weights():
     sigmoid, relu = (sigmoid_vs_relu.make_network(name, 3, 8, seed=1) for name in ('sigmoid', 'relu'))
-    for a, b in zip(sigmoid[::2], relu[::2]):
-        np.testing.assert_array_equal(a.params['weight'], b.params['weight'])
+    for (a, _), (b, _) in zip(sigmoid.parameters(), relu.parameters(), strict=True):
+        np.testing.assert_array_equal(a['weight'], b['weight'])
 
 
 def test_short_run_records_curves_and_the_vanishing_gradient(tmp_path):
