@@ -28,8 +28,8 @@ def resolve_device(name):
 
 
 def seed_everything(seed):
+    """Seed torch's generators (CPU and every GPU); nothing here draws from numpy's global one."""
     torch.manual_seed(seed)
-    np.random.seed(seed)
 
 
 def split_to_device(dataset, device):
