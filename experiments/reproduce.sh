@@ -11,6 +11,7 @@ run() {
     case "$1" in
         mlp_numpy)         python train_mlp_numpy.py --output_dir results/mlp_numpy ;;
         mlp_pytorch)       python train_mlp_pytorch.py --output_dir results/mlp_pytorch ;;
+        mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds ;;
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu ;;
         lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep ;;
@@ -18,6 +19,10 @@ run() {
                            python experiments/plot_lr_schedule.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet ;;
+        convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --learning_rate 0.05 \
+                               --weight_decay 5e-4 --label_smoothing 0.1 --augment --lr_schedule onecycle \
+                               --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --threads 2 \
+                               --output_dir results/convnet_best ;;
         *) echo "unknown result $1" >&2; exit 2 ;;
     esac
 }
@@ -25,5 +30,5 @@ run() {
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu convnet; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu convnet convnet_best; do run "$name"; done
 fi

@@ -17,6 +17,7 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
     tuning:NAME             one row per stage of the tuning search in NAME/<stage>/ and the stage chosen
     sweep:NAME              the learning-rate sweep's table, its best rate and its two figures
     sigmoid_vs_relu:NAME    the activation comparison's table and figure
+    seeds:NAME              the seed study's spread of final test accuracies and its figure
 """
 import argparse
 import contextlib
@@ -33,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
 import plot_lr_schedule  # noqa: E402
+import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 import sweep_learning_rate  # noqa: E402
 import train_utils  # noqa: E402
@@ -226,8 +228,23 @@ def sigmoid_vs_relu_block(results, folder):
             + f'\n\n{results.image(path)}')
 
 
+def seeds_block(results, folder):
+    study = results.load(folder)
+    runs = study['runs']
+    rows = [(statistic, *(accuracy(study[key][statistic]) for key in ('final_test_accuracy', 'best_test_accuracy')))
+            for statistic in ('mean', 'std', 'min', 'max')]
+    share = study['final_test_accuracy']['share_at_least_expectation']
+    path = results.figures(folder) / 'final_test_accuracy_per_seed.png'
+    seed_spread.plot(study, path)
+    return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), every other flag at its default.\n\n'
+            + table(['over the seeds', 'final test accuracy', 'best test accuracy'], rows)
+            + f'\n\n{sum(run["final_test_accuracy"] >= study["assignment_expectation"] for run in runs)} of the '
+            f'{len(runs)} runs ({share:.0%}) end at or above the assignment\'s {study["assignment_expectation"]:g}.'
+            f'\n\n{results.image(path)}')
+
+
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
-         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block}
+         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block}
 
 
 def fill(text, results):

@@ -9,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / 'report'), str(ROOT / 'experiments')]
 import make_report  # noqa: E402
+import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 
 TEMPLATE = """# Report
@@ -36,6 +37,9 @@ stale content
 
 <!-- BEGIN sigmoid_vs_relu:sigmoid_vs_relu -->
 <!-- END sigmoid_vs_relu:sigmoid_vs_relu -->
+
+<!-- BEGIN seeds:seeds -->
+<!-- END seeds:seeds -->
 
 More prose.
 """
@@ -79,6 +83,13 @@ def results(tmp_path):
     args = sigmoid_vs_relu.build_parser().parse_args(['--max_steps', '4', '--eval_freq', '2', '--num_points', '40',
                                                       '--batch_size', '10'])
     write(results / 'sigmoid_vs_relu', sigmoid_vs_relu.experiment(args))
+    seed_runs = [{'seed': seed, 'final_test_accuracy': final, 'best_test_accuracy': best, 'steps': [1, 50, 100],
+                  'test_accuracy': [0.1, best, final]} for seed, final, best in [(0, 0.45, 0.47), (1, 0.47, 0.48),
+                                                                                 (2, 0.46, 0.5)]]
+    write(results / 'seeds', {'config': {}, 'assignment_expectation': seed_spread.ASSIGNMENT_EXPECTATION,
+                              'runs': seed_runs,
+                              'final_test_accuracy': seed_spread.summarise([0.45, 0.47, 0.46]),
+                              'best_test_accuracy': seed_spread.summarise([0.47, 0.48, 0.5])})
     return results
 
 
@@ -154,8 +165,17 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
         assert float(rows[name][1]) == round(run['final_test_accuracy'], 4)
         assert float(rows[name][3]) == pytest.approx(run['weight_grad_norms'][0][0], rel=1e-2)
 
+    study = load(results, 'seeds')
+    rows = {row[0]: row[1:] for row in table_rows(block(text, 'seeds:seeds'))}
+    assert list(rows) == ['mean', 'std', 'min', 'max']
+    for statistic, (final, best) in rows.items():
+        assert float(final) == round(study['final_test_accuracy'][statistic], 4)
+        assert float(best) == round(study['best_test_accuracy'][statistic], 4)
+    assert "2 of the 3 runs (67%) end at or above the assignment's 0.46" in block(text, 'seeds:seeds')
+
     for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
-                   'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png']:
+                   'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png',
+                   'seeds/final_test_accuracy_per_seed.png']:
         assert (figures / figure).read_bytes()[:4] == b'\x89PNG', figure
         assert f'(figures/{figure})' in text
     assert not (figures / 'convnet').exists()
