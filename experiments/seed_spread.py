@@ -7,6 +7,7 @@ rate the test accuracy still swings from one evaluation to the next at step 1500
 single run is one draw from a spread; this study measures that spread. Every run uses the defaults of
 train_mlp_numpy.py but for --seed (and --dataset/--data_dir when given) and is kept in seed_<n>/.
 """
+import argparse
 import json
 import os
 import sys
@@ -22,9 +23,16 @@ import train_utils  # noqa: E402
 ASSIGNMENT_EXPECTATION = 0.46  # "you should get an accuracy of around 0.46" (UvA assignment 1, question 1.2)
 
 
+def seed_list(text):
+    try:
+        return [int(seed) for seed in text.split(',')]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected comma-separated integers such as 0,1,2, got {text!r}') from None
+
+
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', type=lambda text: [int(seed) for seed in text.split(',')],
+    parser.add_argument('--seeds', type=seed_list,
                         default=list(range(20)), help='comma-separated seeds (default: 0, 1, ..., 19)')
     parser.add_argument('--max_steps', type=train_utils.positive_int, default=None,
                         help="train_mlp_numpy.py's default when not given")

@@ -32,3 +32,9 @@ def test_summary_equals_the_runs_of_every_seed(tmp_path):
 def test_share_counts_runs_at_or_above_the_assignment_figure():
     expected = seed_spread.ASSIGNMENT_EXPECTATION
     assert seed_spread.summarise([expected - 0.01, expected, expected + 0.02, 0.1])['share_at_least_expectation'] == 0.5
+
+
+def test_bad_seed_list_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit):
+        seed_spread.main(['--seeds', '1,x'])
+    assert capsys.readouterr().err.strip().endswith("expected comma-separated integers such as 0,1,2, got '1,x'")
