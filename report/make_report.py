@@ -43,7 +43,8 @@ from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
 # Config entries that say where or how fast a run went, not what it trained.
-LOGISTICS = {'output_dir', 'data_dir', 'device', 'timing', 'torch_threads', 'steps_per_epoch', 'eval_freq'}
+LOGISTICS = {'output_dir', 'data_dir', 'device', 'timing', 'threads', 'torch_threads', 'steps_per_epoch',
+             'eval_freq'}
 
 
 class NotYetRun(Exception):
