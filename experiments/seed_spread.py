@@ -5,7 +5,8 @@
 The seed fixes both the initial weights and the order of the batches. At the assignment's constant learning
 rate the test accuracy still swings from one evaluation to the next at step 1500, so the final accuracy of a
 single run is one draw from a spread; this study measures that spread. Every run uses the defaults of
-train_mlp_numpy.py but for --seed (and --dataset/--data_dir when given) and is kept in seed_<n>/.
+train_mlp_numpy.py but for --seed (and --max_steps, --dataset, --data_dir when given) and is kept in
+seed_<n>/.
 """
 import argparse
 import json
@@ -24,10 +25,14 @@ ASSIGNMENT_EXPECTATION = 0.46  # "you should get an accuracy of around 0.46" (Uv
 
 
 def seed_list(text):
+    """'0,1,2' -> [0, 1, 2]: distinct seeds >= 0 (each run has a folder of its own)."""
     try:
-        return [int(seed) for seed in text.split(',')]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected comma-separated integers such as 0,1,2, got {text!r}') from None
+        seeds = [train_utils.non_negative_int(part) for part in text.split(',')]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f'expected comma-separated integers >= 0 such as 0,1,2, got {text!r}') from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f'expected distinct seeds, got {text!r}')
+    return seeds
 
 
 def build_parser():

@@ -237,7 +237,11 @@ def seeds_block(results, folder):
     share = study['final_test_accuracy']['share_at_least_expectation']
     path = results.figures(folder) / 'final_test_accuracy_per_seed.png'
     seed_spread.plot(study, path)
-    return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), every other flag at its default.\n\n'
+    config = study['config']
+    changed = [f'`--{flag} {config[flag]}`' for flag, default in (('max_steps', None), ('dataset', 'cifar10'))
+               if config.get(flag, default) != default]
+    others = ', '.join(changed + ['every other flag at its default'])
+    return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}.\n\n'
             + table(['over the seeds', 'final test accuracy', 'best test accuracy'], rows)
             + f'\n\n{sum(run["final_test_accuracy"] >= study["assignment_expectation"] for run in runs)} of the '
             f'{len(runs)} runs ({share:.0%}) end at or above the assignment\'s {study["assignment_expectation"]:g}.'

@@ -103,6 +103,18 @@ def test_softmax_then_cross_entropy_gives_the_textbook_gradient(rng):
     np.testing.assert_allclose(softmax.backward(loss.backward(p, t)), (p - t) / 5, atol=1e-14)
 
 
+@pytest.mark.parametrize('gap', [20.0, 30.0, 800.0])
+def test_clipped_cross_entropy_scales_the_textbook_gradient_by_p_over_eps(gap):
+    """Below eps the target probability p_t turns (p - t)/B into r (p - t)/B, r = p_t / max(p_t, eps) (report 1.1 c)."""
+    logits = np.array([[0.0, gap, 0.0]])     # the target, class 0, trails the winner by `gap`
+    t = np.array([[1.0, 0.0, 0.0]])
+    softmax, loss = SoftMaxModule(), CrossEntropyModule()
+    p = softmax.forward(logits)
+    r = p[0, 0] / max(p[0, 0], loss.eps)
+    assert (r == 1) == (gap == 20.0) and (r == 0) == (gap == 800.0)   # exact, shrunk, underflowed
+    np.testing.assert_allclose(softmax.backward(loss.backward(p, t)), r * (p - t), rtol=1e-12, atol=1e-300)
+
+
 def test_softmax_is_stable_for_huge_logits():
     p = SoftMaxModule().forward(np.array([[1e4, 0, -1e4], [1e30, 1e30, 0]], dtype=np.float32))
     assert np.isfinite(p).all()

@@ -34,7 +34,10 @@ def test_share_counts_runs_at_or_above_the_assignment_figure():
     assert seed_spread.summarise([expected - 0.01, expected, expected + 0.02, 0.1])['share_at_least_expectation'] == 0.5
 
 
-def test_bad_seed_list_is_a_one_line_error(capsys):
+@pytest.mark.parametrize('seeds, message', [('1,x', "integers >= 0 such as 0,1,2, got '1,x'"),
+                                            ('0,-1', "integers >= 0 such as 0,1,2, got '0,-1'"),
+                                            ('1,1', "distinct seeds, got '1,1'")])
+def test_bad_seed_list_is_a_one_line_error(capsys, seeds, message):
     with pytest.raises(SystemExit):
-        seed_spread.main(['--seeds', '1,x'])
-    assert capsys.readouterr().err.strip().endswith("expected comma-separated integers such as 0,1,2, got '1,x'")
+        seed_spread.main(['--seeds', seeds])
+    assert capsys.readouterr().err.strip().endswith(message)
