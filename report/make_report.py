@@ -243,8 +243,8 @@ def seeds_block(results, folder):
     others = ', '.join(changed + ['every other flag at its default'])
     return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}.\n\n'
             + table(['over the seeds', 'final test accuracy', 'best test accuracy'], rows)
-            + f'\n\n{sum(run["final_test_accuracy"] >= study["assignment_expectation"] for run in runs)} of the '
-            f'{len(runs)} runs ({share:.0%}) end at or above the assignment\'s {study["assignment_expectation"]:g}.'
+            + f'\n\n{round(share * len(runs))} of the {len(runs)} runs ({share:.0%}) end at or above the '
+            f'assignment\'s {study["assignment_expectation"]:g}.'
             f'\n\n{results.image(path)}')
 
 
