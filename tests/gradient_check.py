@@ -1,4 +1,4 @@
-"""Central-difference gradients, the reference every hand-derived backward is checked against."""
+"""Central-difference gradients, the reference every hand-derived backward is checked against, and a spy on backward."""
 import numpy as np
 
 
@@ -18,3 +18,16 @@ def numerical_gradient(f, x, h=1e-6):
 
 def relative_error(a, b):
     return np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-12)
+
+
+def spy_on_backward(monkeypatch, cls):
+    """Record what cls.backward (a static method, as in autograd.Function and autodiff.Op) returns, call by call."""
+    returned = []
+    backward = cls.backward
+
+    def spy(context, *grads):
+        returned.append(backward(context, *grads))
+        return returned[-1]
+
+    monkeypatch.setattr(cls, 'backward', staticmethod(spy))
+    return returned

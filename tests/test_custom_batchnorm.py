@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from custom_batchnorm import (CustomBatchNormAutograd, CustomBatchNormManualFunction,
                               CustomBatchNormManualModule)
+from gradient_check import spy_on_backward
 
 SHAPES = [(8, 5), (3, 4, 2, 3)]
 MODULES = [CustomBatchNormAutograd, CustomBatchNormManualModule]
@@ -120,22 +121,9 @@ def test_eval_after_training_matches_torch(cls, shape):
         "eval mode must not update the running statistics"
 
 
-def spy_on_backward(monkeypatch):
-    """Record what CustomBatchNormManualFunction.backward returns."""
-    returned = []
-    backward = CustomBatchNormManualFunction.backward
-
-    def spy(ctx, grad_output):
-        returned.append(backward(ctx, grad_output))
-        return returned[-1]
-
-    monkeypatch.setattr(CustomBatchNormManualFunction, "backward", staticmethod(spy))
-    return returned
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 def test_backward_skips_unneeded_gradients(monkeypatch, shape):
-    returned = spy_on_backward(monkeypatch)
+    returned = spy_on_backward(monkeypatch, CustomBatchNormManualFunction)
     gamma, beta = random_affine(shape[1])
     x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
     beta.requires_grad_()
