@@ -7,6 +7,7 @@ busy machine slows both alike; prints the medians and the median of the per-pair
 (NumPy time / PyTorch time: below 1 means NumPy is faster).
 """
 import argparse
+import platform
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ def numpy_step(model, loss_module, x, t):
     sgd_step(model, LEARNING_RATE)
 
 
-def torch_model(numpy_model):
+def torch_model(numpy_model, neg_slope=NEG_SLOPE):
     """The PyTorch twin, starting from the NumPy model's weights."""
     layers = []
     for params, _ in numpy_model.parameters():
@@ -37,7 +38,7 @@ def torch_model(numpy_model):
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(params['weight']))
             linear.bias.copy_(torch.from_numpy(params['bias']))
-        layers += [linear, torch.nn.LeakyReLU(NEG_SLOPE)]
+        layers += [linear, torch.nn.LeakyReLU(neg_slope)]
     return torch.nn.Sequential(*layers[:-1])
 
 
@@ -47,42 +48,75 @@ def torch_step(model, optimizer, x, labels):
     optimizer.step()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def time_interleaved(steps, repeats, num_batches, warmup=20):
+    """{name: step(k)} -> {name: seconds of each of `repeats` calls}; the steps take turns on batch k.
+
+    Who goes first rotates every round: the step after another one finds the shared batch in the cache.
+    The first `warmup` rounds warm up caches and allocators and are not kept.
+    """
+    names = list(steps)
+    times = {name: [] for name in names}
+    for i in range(repeats + warmup):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            start = time.perf_counter()
+            steps[name](i % num_batches)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: np.array(seconds) for name, seconds in times.items()}
+
+
+def cpu_name():
+    """The processor's model name (Linux), or what platform knows of it elsewhere."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def parse_args(description):
+    """The flags both MLP benchmarks take; args.hidden becomes a list of widths."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--repeats', type=int, default=300)
     parser.add_argument('--hidden', default='100', help='comma-separated hidden widths')
     parser.add_argument('--batch_size', type=int, default=200)
     args = parser.parse_args()
-    hidden = [int(width) for width in args.hidden.split(',') if width]
+    args.hidden = [int(width) for width in args.hidden.split(',') if width]
+    return args
 
-    rng = np.random.default_rng(0)
-    batches = [(60 * rng.standard_normal((args.batch_size, N_INPUTS)).astype(np.float32),
-                rng.integers(N_CLASSES, size=args.batch_size)) for _ in range(8)]
-    numpy_batches = [(x, np.eye(N_CLASSES, dtype=np.float32)[labels]) for x, labels in batches]
-    torch_batches = [(torch.from_numpy(x), torch.from_numpy(labels)) for x, labels in batches]
 
-    model = MLP(N_INPUTS, hidden, N_CLASSES, NEG_SLOPE, seed=0)
+def random_batches(batch_size, count=8, seed=0):
+    """[(x (batch, 3072) float32, integer labels (batch,), one-hot labels (batch, 10))], and the same as tensors.
+
+    x is on the scale of mean-subtracted pixels.
+    """
+    rng = np.random.default_rng(seed)
+    batches = []
+    for _ in range(count):
+        labels = rng.integers(N_CLASSES, size=batch_size)
+        x = 60 * rng.standard_normal((batch_size, N_INPUTS)).astype(np.float32)
+        batches.append((x, labels, np.eye(N_CLASSES, dtype=np.float32)[labels]))
+    return batches, [(torch.from_numpy(x), torch.from_numpy(labels)) for x, labels, _ in batches]
+
+
+def main():
+    args = parse_args(__doc__.split('\n')[0])
+    batches, torch_batches = random_batches(args.batch_size)
+    numpy_batches = [(x, one_hot) for x, _, one_hot in batches]
+
+    model = MLP(N_INPUTS, args.hidden, N_CLASSES, NEG_SLOPE, seed=0)
     loss_module = CrossEntropyModule()
     twin = torch_model(model)
     optimizer = torch.optim.SGD(twin.parameters(), lr=LEARNING_RATE)
 
-    times = {'numpy': [], 'torch': []}
-    for i in range(args.repeats + 20):  # the first 20 pairs warm up caches and allocators
-        k = i % len(batches)
-        start = time.perf_counter()
-        numpy_step(model, loss_module, *numpy_batches[k])
-        middle = time.perf_counter()
-        torch_step(twin, optimizer, *torch_batches[k])
-        end = time.perf_counter()
-        if i >= 20:
-            times['numpy'].append(middle - start)
-            times['torch'].append(end - middle)
-
+    times = time_interleaved({'numpy': lambda k: numpy_step(model, loss_module, *numpy_batches[k]),
+                              'torch': lambda k: torch_step(twin, optimizer, *torch_batches[k])},
+                             args.repeats, len(batches))
     numpy_ms, torch_ms = (1e3 * np.median(times[name]) for name in ('numpy', 'torch'))
-    ratio = np.median(np.array(times['numpy']) / np.array(times['torch']))
-    print(f'MLP 3072-{"-".join(map(str, hidden))}-10, batch {args.batch_size}, float32, '
+    ratio = np.median(times['numpy'] / times['torch'])
+    print(f'MLP 3072-{"-".join(map(str, args.hidden))}-10, batch {args.batch_size}, float32, '
           f'{args.repeats} interleaved steps, numpy {np.__version__}, torch {torch.__version__} '
-          f'({torch.get_num_threads()} threads)')
+          f'({torch.get_num_threads()} threads), {cpu_name()}')
     print(f'numpy (hand-written backward): {numpy_ms:.3f} ms/step')
     print(f'torch (autograd):              {torch_ms:.3f} ms/step')
     print(f'median ratio numpy / torch:    {ratio:.2f}')
