@@ -5,6 +5,7 @@
 
 Every split is a `DataSet`; preprocessing subtracts the mean image of the training split
 (the course's choice) or standardises each channel (`preprocess='standardize'`).
+The VU variant's data live here too: MNIST (`get_mnist`) and its two-feature synthetic set (`get_synth`).
 """
 import os
 import pickle
@@ -131,8 +132,8 @@ def preprocess_images(train, *others, method='mean_image'):
         shift = train.mean(axis=0, dtype=np.float64).astype(np.float32)
         scale = np.float32(1)
     else:
-        shift = train.mean(axis=(0, 2, 3), dtype=np.float64).reshape(3, 1, 1)
-        scale = 1 / np.sqrt(train.var(axis=(0, 2, 3), dtype=np.float64)).reshape(3, 1, 1)
+        shift = train.mean(axis=(0, 2, 3), dtype=np.float64).reshape(-1, 1, 1)
+        scale = 1 / np.sqrt(train.var(axis=(0, 2, 3), dtype=np.float64)).reshape(-1, 1, 1)
         shift, scale = shift.astype(np.float32), scale.astype(np.float32)
     out = []
     for images in (train, *others):
@@ -204,13 +205,117 @@ def get_synthetic(num_train=5000, num_test=1000, one_hot=True, validation_size=0
                        validation_size=validation_size, preprocess_method=preprocess, seed=seed)
 
 
+MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+               'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+
+
+def load_idx(path, ndim):
+    """An IDX file of unsigned bytes, MNIST's format: the magic number 0x0800 + ndim, ndim big-endian
+    32-bit sizes, then the values. Returns a uint8 array of those sizes; DataError names a bad file."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f'missing MNIST file {path}') from None
+    header = 4 * (1 + ndim)
+    magic = int.from_bytes(data[:4], 'big')
+    shape = tuple(int.from_bytes(data[4 * i:4 * i + 4], 'big') for i in range(1, ndim + 1))
+    if len(data) < header or magic != 0x800 + ndim or len(data) != header + int(np.prod(shape)):
+        raise DataError(f'corrupt MNIST file {path}: expected an IDX file of {ndim}-d unsigned bytes '
+                        f'(magic {0x800 + ndim}), got magic {magic}, sizes {shape} and {len(data)} bytes')
+    return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+
+
+def load_mnist_raw(data_dir):
+    """Return (train_images, train_labels, test_images, test_labels): (N, 1, 28, 28) uint8, (N,) int64."""
+    arrays = []
+    for images_file, labels_file in MNIST_FILES.values():
+        images = load_idx(os.path.join(data_dir, images_file), 3)
+        labels = load_idx(os.path.join(data_dir, labels_file), 1).astype(np.int64)
+        if len(images) != len(labels) or labels.max(initial=0) > 9:
+            raise DataError(f'corrupt MNIST files in {data_dir}: {len(images)} images in {images_file}, '
+                            f'{len(labels)} labels up to {labels.max(initial=0)} in {labels_file}')
+        arrays += [images[:, None], labels]
+    return tuple(arrays)
+
+
+def download_mnist(data_dir):
+    """Fetch the four MNIST files with torchvision's utilities (MD5 checked) and unpack them into data_dir."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import download_and_extract_archive
+    for filename, md5 in MNIST.resources:
+        for mirror in MNIST.mirrors:
+            try:
+                download_and_extract_archive(mirror + filename, data_dir, filename=filename, md5=md5)
+                break
+            except Exception as error:  # no network, HTTP error, bad checksum: try the next mirror
+                failure = error
+        else:
+            raise DataError(
+                f'MNIST is not in {data_dir} and downloading {filename} failed ({failure}). Put the four MNIST '
+                f'files there ({", ".join(sum(MNIST_FILES.values(), ()))}) or use --dataset synth for an '
+                f'offline run.')
+
+
+def get_mnist(data_dir='mnist', one_hot=True, validation_size=0, preprocess='standardize', download=False, seed=0):
+    """MNIST from the IDX files in data_dir, as {'train', 'validation', 'test'} DataSets of (N, 1, 28, 28) images.
+
+    With download=True missing files are fetched first (see download_mnist).
+    """
+    if not all(os.path.exists(os.path.join(data_dir, name)) for name in sum(MNIST_FILES.values(), ())):
+        if not download:
+            raise DataError(f'MNIST files are missing from {data_dir}')
+        download_mnist(data_dir)
+    return make_splits(*load_mnist_raw(data_dir), one_hot=one_hot, validation_size=validation_size,
+                       preprocess_method=preprocess, seed=seed)
+
+
+SYNTH_QUADRATIC_FORM = np.array([[1, 0.5], [1, 0.2]])
+SYNTH_THRESHOLD = 0.6
+SYNTH_CLASSES = 2
+
+
+def synth_points(n, rng):
+    """n points of VU's synthetic data: x ~ N(0, I) in the plane, class 1 where x^T Q x > 0.6, else 0.
+
+    Returns x (n, 2) float32 and labels (n,) int64. x^T Q x is x^T S x with S = (Q + Q^T) / 2, which has
+    eigenvalues of both signs, so the boundary is a hyperbola, not an ellipse.
+    """
+    x = rng.standard_normal((n, 2))
+    labels = np.einsum('bi,ij,bj->b', x, SYNTH_QUADRATIC_FORM, x) > SYNTH_THRESHOLD
+    return x.astype(np.float32), labels.astype(np.int64)
+
+
+def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot=True, seed=0, data_seed=0):
+    """VU's two-feature synthetic set as {'train', 'validation', 'test'} DataSets, features as drawn (no preprocessing).
+
+    The points come from data_seed alone, so the same points whatever `seed` (which orders the batches).
+    """
+    rng = np.random.default_rng(data_seed)
+    encode = (lambda labels: dense_to_one_hot(labels, SYNTH_CLASSES)) if one_hot else (lambda labels: labels)
+    splits = {}
+    for offset, (name, size) in enumerate((('train', num_train), ('validation', validation_size), ('test', num_test))):
+        x, labels = synth_points(size, rng)
+        splits[name] = DataSet(x, encode(labels), seed=seed + offset)
+    return splits
+
+
 DATASETS = ('cifar10', 'synthetic')
+DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10', 'synthetic': 'a small CIFAR-shaped stand-in for offline smoke runs',
+                        'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set"}
+DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
 
 
 def load_dataset(name, data_dir, **kwargs):
-    """The training scripts' entry point: 'cifar10' (downloaded when missing) or 'synthetic'."""
+    """The training scripts' entry point: 'cifar10' or 'mnist' (downloaded when missing), 'synthetic' (a
+    CIFAR-shaped stand-in), or 'synth' (VU's two-feature set; it has no preprocessing)."""
     if name == 'cifar10':
         return get_cifar10(data_dir, download=True, **kwargs)
     if name == 'synthetic':
         return get_synthetic(**kwargs)
-    raise ValueError(f'dataset must be one of {DATASETS}, got {name!r}')
+    if name == 'mnist':
+        return get_mnist(data_dir, download=True, **kwargs)
+    if name == 'synth':
+        kwargs.pop('preprocess', None)
+        return get_synth(**kwargs)
+    raise ValueError(f'dataset must be one of {DATASETS + ("mnist", "synth")}, got {name!r}')

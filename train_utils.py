@@ -78,7 +78,8 @@ def _number(text, kind):
                                          f'got {text!r}') from None
 
 
-def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_freq, output_dir):
+def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_freq, output_dir,
+                         datasets=cifar10_utils.DATASETS):
     """The flags every training script has, with the script's own defaults."""
     parser.add_argument('--learning_rate', type=positive_float, default=learning_rate, help='learning rate')
     parser.add_argument('--max_steps', type=positive_int, default=max_steps, help='number of training steps')
@@ -87,10 +88,12 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     parser.add_argument('--batch_size', type=positive_int, default=batch_size, help='mini-batch size')
     parser.add_argument('--eval_freq', type=positive_int, default=eval_freq,
                         help='evaluate on the test set every this many steps (and at the last)')
-    parser.add_argument('--data_dir', default=os.path.join('cifar10', cifar10_utils.CIFAR10_FOLDER),
-                        help='CIFAR-10 folder in the python layout (downloaded when missing)')
-    parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default='cifar10',
-                        help='cifar10, or a small synthetic stand-in for offline smoke runs')
+    parser.add_argument('--data_dir', default=None,
+                        help='the data folder, downloaded when missing; default: '
+                             + ', '.join(f'{folder} for {name}' for name, folder in cifar10_utils.DEFAULT_DATA_DIRS.items()
+                                         if name in datasets))
+    parser.add_argument('--dataset', choices=datasets, default=datasets[0],
+                        help='; '.join(f'{name}: {cifar10_utils.DATASET_DESCRIPTIONS[name]}' for name in datasets))
     parser.add_argument('--preprocess', choices=cifar10_utils.PREPROCESSING, default='mean_image',
                         help="subtract the training set's mean image, or standardise each colour channel")
     parser.add_argument('--validation_size', type=non_negative_int, default=0,
@@ -121,6 +124,7 @@ def load_data(args, **kwargs):
         os.makedirs(args.output_dir, exist_ok=True)
     except OSError as error:
         sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
+    args.data_dir = args.data_dir or cifar10_utils.DEFAULT_DATA_DIRS.get(args.dataset)
     try:
         data = cifar10_utils.load_dataset(args.dataset, args.data_dir, seed=args.seed,
                                           preprocess=args.preprocess, validation_size=args.validation_size,

@@ -1,4 +1,5 @@
-"""The CIFAR-10 loader on a tiny folder in the official layout, written here; the synthetic twin."""
+"""The CIFAR-10 loader on a tiny folder in the official layout, written here; the synthetic twin; MNIST and
+VU's synthetic set."""
 import os
 import pickle
 from urllib.error import URLError
@@ -166,3 +167,70 @@ def test_real_copy_loads():
     assert data['train'].images.shape == (50000, 3, 32, 32) and data['test'].num_examples == 10000
     assert np.bincount(data['test'].labels).tolist() == [1000] * 10
     np.testing.assert_allclose(data['train'].images.mean(axis=0), 0, atol=1e-3)
+
+
+def write_tiny_mnist(folder, num_train=30, num_test=10, seed=0):
+    """The four MNIST files in their IDX format (big-endian header, then unsigned bytes), as downloaded and unpacked."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {}
+    for (images_file, labels_file), n in zip(cifar10_utils.MNIST_FILES.values(), (num_train, num_test)):
+        images, labels = rng.integers(256, size=(n, 28, 28), dtype=np.uint8), rng.integers(10, size=n, dtype=np.uint8)
+        for name, array in ((images_file, images), (labels_file, labels)):
+            header = (0x800 + array.ndim).to_bytes(4, 'big') + b''.join(size.to_bytes(4, 'big') for size in array.shape)
+            with open(os.path.join(folder, name), 'wb') as f:
+                f.write(header + array.tobytes())
+        arrays[images_file], arrays[labels_file] = images, labels
+    return arrays
+
+
+def test_mnist_idx_files_load_exactly(tmp_path):
+    arrays = write_tiny_mnist(str(tmp_path))
+    train_images, train_labels, test_images, test_labels = cifar10_utils.load_mnist_raw(str(tmp_path))
+    np.testing.assert_array_equal(train_images[:, 0], arrays['train-images-idx3-ubyte'])
+    np.testing.assert_array_equal(test_labels, arrays['t10k-labels-idx1-ubyte'])
+    assert train_images.shape == (30, 1, 28, 28) and train_labels.dtype == np.int64
+    data = cifar10_utils.get_mnist(str(tmp_path), one_hot=False, validation_size=5)
+    assert (data['train'].num_examples, data['validation'].num_examples, data['test'].num_examples) == (25, 5, 10)
+    np.testing.assert_array_equal(data['validation'].labels, train_labels[:5])
+    train = data['train'].images.astype(np.float64)
+    assert abs(train.mean()) < 1e-6 and abs(train.std() - 1) < 1e-5  # standardised with the remaining 25 images
+
+
+@pytest.mark.parametrize('damage', ['truncate', 'magic'])
+def test_corrupt_mnist_file_is_named(tmp_path, damage):
+    write_tiny_mnist(str(tmp_path))
+    path = tmp_path / 't10k-images-idx3-ubyte'
+    content = path.read_bytes()
+    path.write_bytes(content[:-1] if damage == 'truncate' else (2049).to_bytes(4, 'big') + content[4:])
+    with pytest.raises(DataError, match='corrupt MNIST file .*t10k-images-idx3-ubyte'):
+        cifar10_utils.load_mnist_raw(str(tmp_path))
+
+
+def test_missing_mnist_offline_says_what_to_do(tmp_path, monkeypatch):
+    import torchvision.datasets.utils
+
+    def offline(url, *args, **kwargs):
+        raise URLError('network unreachable')
+
+    monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
+    with pytest.raises(DataError) as error:
+        cifar10_utils.get_mnist(str(tmp_path / 'mnist'), download=True)
+    message = str(error.value)
+    assert 'network unreachable' in message and '--dataset synth' in message and 'train-images-idx3-ubyte' in message
+    assert '\n' not in message
+
+
+def test_synth_follows_the_quadratic_form_and_only_data_seed_moves_the_points():
+    data = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=1)
+    x, labels = data['train'].images.astype(np.float64), data['train'].labels
+    q = x[:, 0] ** 2 + 1.5 * x[:, 0] * x[:, 1] + 0.2 * x[:, 1] ** 2  # x^T [[1, 0.5], [1, 0.2]] x written out
+    np.testing.assert_array_equal(labels, (q > 0.6).astype(np.int64))
+    assert x.shape == (2000, 2) and data['train'].images.dtype == np.float32 and 0.4 < labels.mean() < 0.5
+    assert abs(x.mean()) < 0.1 and abs(x.std() - 1) < 0.05
+    other_seed = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=2)
+    np.testing.assert_array_equal(other_seed['validation'].images, data['validation'].images)
+    assert not np.array_equal(other_seed['train'].next_batch(10)[0], data['train'].next_batch(10)[0])
+    other_data = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, data_seed=1)
+    assert not np.array_equal(other_data['train'].images, data['train'].images)
+    assert cifar10_utils.get_synth(num_train=10, validation_size=5, num_test=5)['train'].labels.shape == (10, 2)

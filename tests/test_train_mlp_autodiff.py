@@ -1,0 +1,88 @@
+"""The autodiff training script end to end: VU's synth data, a tiny MNIST folder, saved weights, bad flags."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cifar10_utils
+import train_mlp_autodiff
+from test_cifar10_utils import write_tiny_mnist
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
+    metrics = train_mlp_autodiff.main(['--activation', 'relu', '--epochs', '1', '--output_dir', str(tmp_path)])
+    saved = json.loads((tmp_path / 'metrics.json').read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved['steps'] == [1, 468]  # 60,000 points in batches of 128, evaluated once per epoch
+    assert saved['validation_accuracy'][-1] > 0.95 and saved['final_test_accuracy'] > 0.95  # majority class: 0.55
+    assert saved['config']['dnn_hidden_units'] == [8] and saved['config']['validation_size'] == 10_000
+    for name in ('curves.png', 'decision_boundary.png'):
+        assert (tmp_path / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    model = train_mlp_autodiff.load_model(tmp_path / 'model.npz')
+    validation = cifar10_utils.get_synth(one_hot=False)['validation']
+    _, accuracy = train_mlp_autodiff.evaluate_split(model, validation)
+    assert accuracy == saved['validation_accuracy'][-1]  # the saved weights are the last step's
+
+
+def test_sigmoid_learns_too_with_a_larger_step(tmp_path):
+    metrics = train_mlp_autodiff.main(['--learning_rate', '1', '--epochs', '1', '--output_dir', str(tmp_path)])
+    assert metrics['config']['activation'] == 'sigmoid' and metrics['final_test_accuracy'] > 0.9
+
+
+def test_the_seed_moves_weights_and_batches_but_not_the_data(tmp_path):
+    flags = ['--max_steps', '30', '--eval_freq', '10', '--activation', 'relu']
+    runs = [train_mlp_autodiff.main(flags + ['--seed', seed, '--output_dir', str(tmp_path / name)])
+            for seed, name in (('1', 'a'), ('1', 'b'), ('2', 'c'))]
+    assert runs[0]['train_loss'] == runs[1]['train_loss'] and runs[0]['test_loss'] == runs[1]['test_loss']
+    assert runs[0]['train_loss'] != runs[2]['train_loss']
+    first, other = (train_mlp_autodiff.load_model(tmp_path / name / 'model.npz') for name in 'ac')
+    assert not np.array_equal(first.parameters()[0].value, other.parameters()[0].value)
+
+
+def test_a_tiny_mnist_folder_trains(tmp_path):
+    write_tiny_mnist(str(tmp_path / 'mnist'), num_train=40, num_test=20)
+    metrics = train_mlp_autodiff.main(['--dataset', 'mnist', '--data_dir', str(tmp_path / 'mnist'), '--max_steps', '6',
+                                       '--batch_size', '10', '--validation_size', '10', '--dnn_hidden_units', '16',
+                                       '--output_dir', str(tmp_path / 'run')])
+    assert metrics['status'] == 'completed' and metrics['steps'] == [1, 3, 6]  # 30 images make 3 batches an epoch
+    model = train_mlp_autodiff.load_model(tmp_path / 'run' / 'model.npz')
+    assert [p.shape for p in model.parameters()] == [(784, 16), (1, 16), (16, 10), (1, 10)]
+    assert not (tmp_path / 'run' / 'decision_boundary.png').exists()
+
+
+def run_script(*flags):
+    return subprocess.run([sys.executable, 'train_mlp_autodiff.py', *flags], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--activation', 'tanh'], "invalid choice: 'tanh'"),
+    (['--dataset', 'synthetic'], "invalid choice: 'synthetic'"),
+    (['--dnn_hidden_units', '8,x'], 'comma-separated positive integers'),
+    (['--learning_rate', '-1'], 'expected a positive number'),
+    (['--batch_size', '0'], 'expected a positive integer'),
+])
+def test_bad_flags_give_one_line_errors(flags, message):
+    result = run_script(*flags)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_missing_mnist_offline_gives_one_line_error(tmp_path):
+    folder = str(tmp_path / 'mnist')
+    result = subprocess.run([sys.executable, '-c', (
+        'import sys, torchvision.datasets.utils as u\n'
+        'def offline(*a, **k): raise OSError("network unreachable")\n'
+        'u.download_and_extract_archive = offline\n'
+        'import train_mlp_autodiff; train_mlp_autodiff.main(sys.argv[1:])'), '--dataset', 'mnist', '--data_dir', folder],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert f'MNIST is not in {folder}' in result.stderr and '--dataset synth' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
