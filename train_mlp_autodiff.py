@@ -32,7 +32,7 @@ def build_parser():
     parser.add_argument('--dnn_hidden_units', type=train_utils.int_list, default=None,
                         help='comma-separated hidden layer widths; default: one layer, four times the input size')
     train_utils.add_common_arguments(parser, learning_rate=0.1, max_steps=None, batch_size=128, eval_freq=None,
-                                     output_dir='results/autodiff_mlp', datasets=DATASETS)
+                                     output_dir='runs/train_mlp_autodiff', datasets=DATASETS)
     parser.set_defaults(preprocess='standardize', validation_size=None)
     return parser
 

@@ -23,6 +23,13 @@ run() {
                                --weight_decay 5e-4 --label_smoothing 0.1 --augment --lr_schedule onecycle \
                                --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --threads 2 \
                                --output_dir results/convnet_best ;;
+        autodiff_synth)    for activation in sigmoid relu; do
+                               python train_mlp_autodiff.py --activation $activation \
+                                   --output_dir results/autodiff_synth_$activation
+                               python train_mlp_autodiff.py --activation $activation --learning_rate 12.8 \
+                                   --output_dir results/autodiff_synth_${activation}_lr12.8
+                           done ;;
+        autodiff_synth_seeds) python experiments/autodiff_seeds.py --output_dir results/autodiff_synth_seeds ;;
         *) echo "unknown result $1" >&2; exit 2 ;;
     esac
 }
@@ -30,5 +37,5 @@ run() {
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu convnet convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_best; do run "$name"; done
 fi

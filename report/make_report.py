@@ -18,6 +18,9 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
     sweep:NAME              the learning-rate sweep's table, its best rate and its two figures
     sigmoid_vs_relu:NAME    the activation comparison's table and figure
     seeds:NAME              the seed study's spread of final test accuracies and its figure
+    boundary:NAME[:NAME...] synth runs of the autodiff engine: outcome, gradient-blocking hidden units, and their
+                            decision boundaries side by side
+    activation_seeds:NAME   the autodiff sigmoid-against-ReLU seed study: spread per activation and step, figure
 """
 import argparse
 import contextlib
@@ -31,12 +34,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
+import autodiff  # noqa: E402
+import autodiff_seeds  # noqa: E402
+import cifar10_utils  # noqa: E402
 import plot_lr_schedule  # noqa: E402
 import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 import sweep_learning_rate  # noqa: E402
+import train_mlp_autodiff  # noqa: E402
 import train_utils  # noqa: E402
 from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
 
@@ -248,8 +257,61 @@ def seeds_block(results, folder):
             f'\n\n{results.image(path)}')
 
 
+def blocked_hidden_units(model, x, below=0.01):
+    """Over the points x: (hidden units whose activation passes less than `below` of the gradient at every point,
+    all hidden units, share of (unit, point) pairs below it). The derivative is the activation op's own backward."""
+    node, derivatives = autodiff.TensorNode(x, requires_grad=False), []
+    for layer in model.layers[:-1]:
+        node = autodiff.ACTIVATIONS[model.activation].do_forward(layer(node))
+        derivatives.append(node.source.op.backward(node.source.context, np.ones_like(node.value)))
+    node.clear()
+    blocked = np.concatenate(derivatives, axis=1) < below
+    return int(blocked.all(axis=0).sum()), blocked.shape[1], float(blocked.mean())
+
+
+def boundary_block(results, *folders):
+    validation = cifar10_utils.get_synth(one_hot=False)['validation']
+    rows, panels = [], []
+    for folder in folders:
+        metrics, model_path = results.load(folder), results.results_dir / folder / 'model.npz'
+        config = metrics['config']
+        if config['dataset'] != 'synth':
+            raise ValueError(f'results/{folder} trained on {config["dataset"]}, not synth')
+        if not model_path.exists():
+            raise NotYetRun(f'{folder}/model.npz')
+        model = train_mlp_autodiff.load_model(model_path)
+        dead, units, share = blocked_hidden_units(model, validation.images)
+        final_validation = metrics['validation_accuracy'][-1]
+        rows.append((f'`{folder}`', config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
+                     accuracy(metrics['final_test_accuracy']), f'{metrics["train_loss"][-1]:.4f}',
+                     f'{dead} of {units}', f'{share:.1%}'))
+        panels.append((f'{config["activation"]}, learning rate {config["learning_rate"]:g}: '
+                       f'validation accuracy {final_validation:.4f}', model))
+    path = results.figures(folders[0]) / 'decision_boundary.png'
+    train_mlp_autodiff.plot_decision_boundaries(panels, validation.images, validation.labels, path)
+    return (table(['run', 'activation', 'learning rate', 'final validation accuracy', 'final test accuracy',
+                   'final training loss (batch)', 'hidden units blocking every validation point',
+                   '(unit, point) pairs blocked'], rows) + f'\n\n{results.image(path)}')
+
+
+def activation_seeds_block(results, folder):
+    study = results.load(folder)
+    rows = [(group['activation'], f'{group["learning_rate"]:g}', *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')),
+             f'{group["stuck"]} of {group["runs"]}') for group in study['groups']]
+    path = results.figures(folder) / 'final_validation_accuracy.png'
+    autodiff_seeds.plot(study, path)
+    seeds = study['config']['seeds']
+    return (f'Seeds {", ".join(map(str, seeds))} for each activation and learning rate, every other flag at '
+            f'`train_mlp_autodiff.py`\'s default; a run is stuck when its final validation accuracy is below '
+            f'{study["stuck_below"]:g} (one class for every point scores {study["validation_majority_share"]:.4f} '
+            f'or {1 - study["validation_majority_share"]:.4f}).\n\n'
+            + table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max', 'stuck'],
+                    rows) + f'\n\n{results.image(path)}')
+
+
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
-         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block}
+         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
+         'boundary': boundary_block, 'activation_seeds': activation_seeds_block}
 
 
 def fill(text, results):

@@ -190,3 +190,49 @@ def test_bad_markers_are_refused(tmp_path):
         make_report.fill('<!-- BEGIN plot:x -->\n<!-- END plot:x -->\n', results)
     with pytest.raises(ValueError, match='no matching'):
         make_report.fill('<!-- BEGIN run:x -->\n<!-- END run:y -->\n', results)
+
+
+def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
+    import autodiff_seeds
+    import train_mlp_autodiff
+
+    results = tmp_path / 'results'
+    for activation in ('sigmoid', 'relu'):
+        train_mlp_autodiff.main(['--activation', activation, '--max_steps', '5', '--eval_freq', '5',
+                                 '--output_dir', str(results / activation)])
+    model = train_mlp_autodiff.load_model(results / 'relu' / 'model.npz')
+    model.layers[0].bias.value[:] = -1e3  # every ReLU off at every point
+    train_mlp_autodiff.save_model(model, results / 'relu' / 'model.npz')
+    model = train_mlp_autodiff.load_model(results / 'sigmoid' / 'model.npz')
+    model.layers[0].weight.value[:] = model.layers[0].bias.value[:] = 0  # every sigmoid at its steepest
+    train_mlp_autodiff.save_model(model, results / 'sigmoid' / 'model.npz')
+    runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'final_validation_accuracy': final}
+            for activation, learning_rate, seed, final in [('sigmoid', 0.1, 0, 0.9), ('sigmoid', 0.1, 1, 0.5),
+                                                           ('sigmoid', 12.8, 0, 0.8), ('sigmoid', 12.8, 1, 0.7),
+                                                           ('relu', 0.1, 0, 0.99), ('relu', 0.1, 1, 0.98),
+                                                           ('relu', 12.8, 0, 0.55), ('relu', 12.8, 1, 0.45)]]
+    write(results / 'seeds', {'config': {'seeds': [0, 1]}, 'stuck_below': autodiff_seeds.STUCK,
+                              'validation_majority_share': 0.55, 'runs': runs, 'groups': autodiff_seeds.summarise(runs)})
+    write(results / 'cifar', run_metrics([0.1], dataset='cifar10'))
+    report = tmp_path / 'report.md'
+    report.write_text('<!-- BEGIN boundary:sigmoid:relu -->\n<!-- END boundary:sigmoid:relu -->\n'
+                      '<!-- BEGIN activation_seeds:seeds -->\n<!-- END activation_seeds:seeds -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'figures')])
+    text = report.read_text()
+
+    rows = table_rows(block(text, 'boundary:sigmoid:relu'))
+    for row, activation in zip(rows, ('sigmoid', 'relu')):
+        metrics = load(results, activation)
+        assert row[:3] == [f'`{activation}`', activation, '0.1']
+        assert float(row[3]) == round(metrics['validation_accuracy'][-1], 4)
+        assert float(row[4]) == round(metrics['final_test_accuracy'], 4)
+    assert rows[0][6:] == ['0 of 8', '0.0%'] and rows[1][6:] == ['8 of 8', '100.0%']
+    assert (tmp_path / 'figures' / 'sigmoid' / 'decision_boundary.png').read_bytes()[:4] == b'\x89PNG'
+
+    rows = table_rows(block(text, 'activation_seeds:seeds'))
+    assert [row[:2] for row in rows] == [['sigmoid', '0.1'], ['sigmoid', '12.8'], ['relu', '0.1'], ['relu', '12.8']]
+    assert rows[0][2:] == ['0.7000', '0.2828', '0.5000', '0.9000', '1 of 2'] and rows[3][-1] == '2 of 2'
+    assert (tmp_path / 'figures' / 'seeds' / 'final_validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
+
+    with pytest.raises(ValueError, match='results/cifar trained on cifar10, not synth'):
+        make_report.boundary_block(make_report.Results(results, tmp_path / 'figures', report), 'cifar')

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import autodiff
 import cifar10_utils
 import train_mlp_autodiff
 from test_cifar10_utils import write_tiny_mnist
@@ -86,3 +87,37 @@ def test_missing_mnist_offline_gives_one_line_error(tmp_path):
     assert result.returncode != 0 and 'Traceback' not in result.stderr
     assert f'MNIST is not in {folder}' in result.stderr and '--dataset synth' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_sigmoid_network_with_zero_hidden_biases_is_odd_plus_a_constant():
+    """The report's explanation of question 9: sigmoid(a) - 1/2 is odd, so with the hidden biases at 0 (where they
+    start) the logits at x and -x sum to a constant, although synth gives x and -x the same class."""
+    model = autodiff.MLP(2, [8], 2, seed=0, dtype=np.float64)
+    model.layers[1].bias.value[:] = [[0.3, -0.2]]
+    x = np.random.default_rng(0).standard_normal((50, 2))
+    total = train_mlp_autodiff.log_probabilities(model, x) + train_mlp_autodiff.log_probabilities(model, -x)
+    logit_sums = total[:, 1] - total[:, 0]  # log-softmax differences are logit differences
+    np.testing.assert_allclose(logit_sums, logit_sums[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(logit_sums[0], 2 * (-0.2 - 0.3) + (model.layers[1].weight.value @ [-1, 1]).sum(),
+                               rtol=1e-12)
+
+
+def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_biases():
+    data = cifar10_utils.get_synth(one_hot=False, seed=42)
+    majority = 1 - data['validation'].labels.mean()
+    accuracies = {}
+    for hold_biases_at_zero in (True, False):
+        model = autodiff.MLP(2, [8], 2, seed=42)
+        for _ in range(6 * 468):  # six epochs at learning rate 0.1
+            x, labels = data['train'].next_batch(128)
+            loss = autodiff.logceloss(model(autodiff.TensorNode(x, requires_grad=False)), labels)
+            loss.backward()
+            for parameter in model.parameters():
+                parameter.value -= 0.1 * parameter.grad
+            if hold_biases_at_zero:
+                model.layers[0].bias.value[:] = 0
+            loss.zero_grad()
+            loss.clear()
+        accuracies[hold_biases_at_zero] = train_mlp_autodiff.evaluate_split(model, data['validation'])[1]
+    assert accuracies[True] == pytest.approx(majority)
+    assert accuracies[False] > 0.9
