@@ -518,7 +518,7 @@ class Linear(Module):
     """y = x W + b for x (n, in_features): weight (in_features, out_features), bias (1, out_features).
 
     The weight is stored as the layer's product uses it, the transpose of torch.nn.Linear's and of
-    modules.LinearModule's. Glorot initialisation, N(0, 2 / (in + out)), as vugrad; the bias starts at 0.
+    modules.LinearModule's. Glorot initialisation, N(0, 2 / (in + out)); the bias starts at 0.
     """
 
     def __init__(self, in_features, out_features, rng=None, dtype=np.float32):

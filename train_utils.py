@@ -87,11 +87,12 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help='train for this many passes over the training set instead of --max_steps')
     parser.add_argument('--batch_size', type=positive_int, default=batch_size, help='mini-batch size')
     parser.add_argument('--eval_freq', type=positive_int, default=eval_freq,
-                        help='evaluate on the test set every this many steps (and at the last)')
+                        help='evaluate on the test set every this many steps (and at the last)'
+                        + ('' if eval_freq else '; default: once per epoch'))
+    default_folders = [f'{folder} for {name}' for name, folder in cifar10_utils.DEFAULT_DATA_DIRS.items()
+                       if name in datasets]
     parser.add_argument('--data_dir', default=None,
-                        help='the data folder, downloaded when missing; default: '
-                             + ', '.join(f'{folder} for {name}' for name, folder in cifar10_utils.DEFAULT_DATA_DIRS.items()
-                                         if name in datasets))
+                        help=f'the data folder, downloaded when missing; default: {", ".join(default_folders)}')
     parser.add_argument('--dataset', choices=datasets, default=datasets[0],
                         help='; '.join(f'{name}: {cifar10_utils.DATASET_DESCRIPTIONS[name]}' for name in datasets))
     parser.add_argument('--preprocess', choices=cifar10_utils.PREPROCESSING, default='mean_image',

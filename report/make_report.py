@@ -296,8 +296,9 @@ def boundary_block(results, *folders):
 
 def activation_seeds_block(results, folder):
     study = results.load(folder)
-    rows = [(group['activation'], f'{group["learning_rate"]:g}', *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')),
-             f'{group["stuck"]} of {group["runs"]}') for group in study['groups']]
+    rows = [(group['activation'], f'{group["learning_rate"]:g}',
+             *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')), f'{group["stuck"]} of {group["runs"]}')
+            for group in study['groups']]
     path = results.figures(folder) / 'final_validation_accuracy.png'
     autodiff_seeds.plot(study, path)
     seeds = study['config']['seeds']
