@@ -90,12 +90,15 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     parser.add_argument('--data_dir', default=os.path.join('cifar10', cifar10_utils.CIFAR10_FOLDER),
                         help='CIFAR-10 folder in the python layout (downloaded when missing)')
     parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default='cifar10',
-                        help='cifar10, or a small synthetic stand-in for offline smoke runs')
+                        help='cifar10, or a small synthetic stand-in for offline smoke runs (the same images '
+                             'whatever --seed)')
     parser.add_argument('--preprocess', choices=cifar10_utils.PREPROCESSING, default='mean_image',
                         help="subtract the training set's mean image, or standardise each colour channel")
     parser.add_argument('--validation_size', type=non_negative_int, default=0,
                         help='hold out this many of the first training images as a validation split')
-    parser.add_argument('--seed', type=int, default=42, help='random seed (initialisation and batch order)')
+    parser.add_argument('--seed', type=int, default=42,
+                        help='random seed of the initialisation, the batch order and augmentation or dropout; '
+                             'the synthetic data stays the same')
     parser.add_argument('--output_dir', default=output_dir, help='where metrics.json and curves.png go')
 
 
