@@ -8,6 +8,7 @@ import torch
 import cifar10_utils
 import torch_utils
 import train_convnet_pytorch
+from prepared_run import TorchRun, assert_seed_decides
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
 RUN = ['--dataset', 'synthetic', '--batch_size', '8', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
@@ -53,6 +54,11 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
     assert again['config']['max_steps'] == 2
     for key in ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'):
         assert again[key] == first[key]
+
+
+def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
+    assert_seed_decides(*(TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path, '--seed', seed).seed_state()
+                          for seed in ('1', '1', '2')))
 
 
 def test_plain_float32_nchw_path_computes_the_same_first_step(tmp_path):
