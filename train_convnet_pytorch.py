@@ -48,11 +48,11 @@ def build_parser():
 def bf16_is_fast(device):
     """Whether bfloat16 autocast speeds `device` up rather than slowing it down.
 
-    GPUs with bf16 support, and CPUs with AVX-512 BF16 or AMX instructions, compute in bf16 natively;
-    on other CPUs oneDNN emulates it, which made a training step 5-14x slower on an AVX2-only EPYC.
+    GPUs from Ampere on, and CPUs with AVX-512 BF16 or AMX instructions, compute in bf16 natively; older GPUs
+    (T4, V100) and other CPUs emulate it, which made a training step 5-14x slower on an AVX2-only EPYC.
     """
     if device.type == 'cuda':
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
