@@ -45,10 +45,16 @@ class TorchRun:
             batches=(torch_utils, 'DeviceBatches'))
         self.model, self.optimizer, self.batches = built['model'], built['optimizer'], built['batches']
         self.inputs, self.outputs, self.rates = [], [], []
-        self.model.register_forward_hook(lambda module, args, output: (self.inputs.append(args[0]),
-                                                                       self.outputs.append(output)))
-        self.optimizer.register_step_pre_hook(
-            lambda optimizer, args, kwargs: self.rates.append(optimizer.param_groups[0]['lr']))
+
+        def keep_call(module, args, output):  # a forward hook that returned something would replace the output
+            self.inputs.append(args[0])
+            self.outputs.append(output)
+
+        def keep_rate(optimizer, args, kwargs):
+            self.rates.append(optimizer.param_groups[0]['lr'])
+
+        self.model.register_forward_hook(keep_call)
+        self.optimizer.register_step_pre_hook(keep_rate)
 
     def seed_state(self):
         """(initial weights, the first three batches' images, the training images), as lists of numpy arrays."""
