@@ -31,6 +31,13 @@ def test_lr_schedule_sets_the_learning_rate_of_every_step(tmp_path, script, sche
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
+@pytest.mark.parametrize('warmup', ['4', '5'])
+def test_warmup_as_long_as_the_run_is_a_one_line_error(tmp_path, script, warmup):
+    with pytest.raises(SystemExit, match=f"^error: --warmup_steps {warmup} leaves no step of the run's 4 [^\n]*$"):
+        prepared(script, tmp_path, '--max_steps', '4', '--warmup_steps', warmup)
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
 def test_label_smoothing_mixes_the_uniform_distribution_into_the_loss_of_the_same_logits(tmp_path, script):
     plain, smoothed = (prepared(script, tmp_path, '--label_smoothing', value) for value in ('0', '0.2'))
     plain_loss, smoothed_loss = plain.train_step(1)[0], smoothed.train_step(1)[0]
@@ -45,6 +52,11 @@ def test_label_smoothing_mixes_the_uniform_distribution_into_the_loss_of_the_sam
 def test_weight_decay_reaches_the_optimiser(tmp_path, script):
     assert prepared(script, tmp_path).optimizer.param_groups[0]['weight_decay'] == 0
     assert prepared(script, tmp_path, '--weight_decay', '0.05').optimizer.param_groups[0]['weight_decay'] == 0.05
+
+
+def test_fused_switches_the_convnets_optimiser_to_the_fused_implementation(tmp_path):
+    assert prepared('convnet', tmp_path).optimizer.defaults['fused'] is True
+    assert not prepared('convnet', tmp_path, '--no-fused').optimizer.defaults['fused']
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
