@@ -153,9 +153,10 @@ def schedule_block(results, folder):
         (Path(scratch) / 'metrics.json').write_text(json.dumps({'config': config}))
         plot_lr_schedule.main(scratch)
         shutil.move(Path(scratch) / 'lr_schedule.png', path)
+    epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
+              else '')
     return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
-            f'{config["learning_rate"]:g}, {config["max_steps"]} steps '
-            f'({config["max_steps"] / config["steps_per_epoch"]:g} epochs) in all.\n\n{results.image(path)}')
+            f'{config["learning_rate"]:g}, {config["max_steps"]} steps{epochs} in all.\n\n{results.image(path)}')
 
 
 def tuning_block(results, folder):

@@ -29,6 +29,9 @@ stale content
 <!-- BEGIN schedule:best -->
 <!-- END schedule:best -->
 
+<!-- BEGIN schedule:convnet_best -->
+<!-- END schedule:convnet_best -->
+
 <!-- BEGIN tuning:tuning -->
 <!-- END tuning:tuning -->
 
@@ -70,6 +73,9 @@ def results(tmp_path):
     write(results / 'best', run_metrics([0.2, 0.4, 0.45], [0.25, 0.41, 0.47], learning_rate=0.003,
                                         optimizer='adamw', lr_schedule='onecycle', warmup_steps=10,
                                         steps_per_epoch=20))
+    # A ConvNet run made before its config recorded steps_per_epoch.
+    write(results / 'convnet_best', run_metrics([0.3, 0.6, 0.8], learning_rate=0.05, optimizer='sgd',
+                                                lr_schedule='onecycle', warmup_steps=10))
     # Alphabetically adam_standardize comes first; the tuning script's stage order puts baseline first.
     write(results / 'tuning' / 'adam_standardize', run_metrics([0.3, 0.5], [0.32, 0.52], 300.0, optimizer='adam'))
     write(results / 'tuning' / 'baseline', run_metrics([0.2, 0.4], [0.21, 0.42], 60.0, optimizer='sgd'))
@@ -158,6 +164,7 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert 'Best: learning rate **0.1**' in block(text, 'sweep:lr_sweep')
 
     assert '10 warm-up steps up to a peak of 0.003, 100 steps (5 epochs)' in block(text, 'schedule:best')
+    assert '10 warm-up steps up to a peak of 0.05, 100 steps in all.' in block(text, 'schedule:convnet_best')
 
     comparison = load(results, 'sigmoid_vs_relu')['runs']
     rows = {row[0]: row for row in table_rows(block(text, 'sigmoid_vs_relu:sigmoid_vs_relu'))}
@@ -173,7 +180,7 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
         assert float(best) == round(study['best_test_accuracy'][statistic], 4)
     assert "2 of the 3 runs (67%) end at or above the assignment's 0.46" in block(text, 'seeds:seeds')
 
-    for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
+    for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'convnet_best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
                    'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png',
                    'seeds/final_test_accuracy_per_seed.png']:
         assert (figures / figure).read_bytes()[:4] == b'\x89PNG', figure
