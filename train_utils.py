@@ -144,7 +144,11 @@ def held_out_splits(data):
 
 
 class Diverged(ArithmeticError):
-    """The training loss is no longer finite."""
+    """The training loss is no longer finite; .metrics is what was recorded (and written) until then."""
+
+    def __init__(self, message, metrics):
+        super().__init__(message)
+        self.metrics = metrics
 
 
 def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
@@ -166,7 +170,7 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
                 if not math.isfinite(loss):
                     metrics['status'] = 'diverged'
                     metrics['diverged_at_step'] = step
-                    raise Diverged(f'the training loss became {loss} at step {step}')
+                    raise Diverged(f'the training loss became {loss} at step {step}', metrics)
                 if step == 1 or step % eval_freq == 0 or step == max_steps:
                     _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
                     bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
@@ -194,6 +198,16 @@ def train_and_report(config, train_step, evaluate, args):
           f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
           f'metrics and curves in {args.output_dir}')
     return metrics
+
+
+def train_past_divergence(config, train_step, evaluate, args):
+    """train() with the script's flags, for a search that goes on when one of its runs diverges: that run's
+    metrics (status 'diverged') are written and returned like any other's, and a line says so."""
+    try:
+        return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
+    except Diverged as error:
+        print(f'{error}; recorded as diverged in {args.output_dir}')
+        return error.metrics
 
 
 def _record(metrics, step, results):

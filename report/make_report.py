@@ -127,9 +127,14 @@ def summary(metrics):
              + ('' if schedule == 'constant' else f' ({schedule} schedule)')
              + f', {duration(metrics["wall_time_s"])} of training.')
     if metrics['status'] != 'completed':
-        line += f' Status: **{metrics["status"]}**' + (f' at step {metrics["diverged_at_step"]}.'
-                                                        if 'diverged_at_step' in metrics else '.')
+        line += f' Status: {status(metrics, "**")}.'
     return line
+
+
+def status(metrics, emphasis=''):
+    """'diverged at step 12', 'interrupted', ...: how a run that did not complete ended."""
+    step = f' at step {metrics["diverged_at_step"]}' if 'diverged_at_step' in metrics else ''
+    return f'{emphasis}{metrics["status"]}{emphasis}{step}'
 
 
 def run_block(results, folder):
@@ -163,18 +168,21 @@ def tuning_block(results, folder):
     order = [name for name, _, _ in STAGES]
     # Every stage's run is in folder/<stage>/, but for the last one, which is the committed best run.
     paths = {path.parent.name: (folder, path.parent.name) for path in (results.results_dir / folder).glob('*/metrics.json')}
-    if (results.results_dir / FINAL_DIR.name / 'metrics.json').exists():
-        paths[FINAL_STAGE] = (FINAL_DIR.name,)
+    if (results.results_dir / FINAL_DIR / 'metrics.json').exists():
+        paths[FINAL_STAGE] = (FINAL_DIR,)
     folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))
     if not folders:
         raise NotYetRun(f'{folder}/<stage>')
     rows, previous, best = [], None, None
     for stage in folders:
         metrics = results.load(*paths[stage])
-        validation = (metrics.get('validation_accuracy') or [None])[-1]
+        completed = metrics['status'] == 'completed'
+        # A stage that did not complete has no result: its last evaluations come from before it ended.
+        validation = (metrics.get('validation_accuracy') or [None])[-1] if completed else None
         changes = ('the defaults' if previous is None else
                    ', '.join(as_flag(flag, new) for flag, _, new in config_changes(metrics['config'], previous)))
-        rows.append((f'`{stage}`', changes, accuracy(validation), accuracy(metrics['final_test_accuracy']),
+        rows.append((f'`{stage}`', changes, accuracy(validation) if completed else status(metrics),
+                     accuracy(metrics['final_test_accuracy'] if completed else None),
                      f'{metrics["wall_time_s"] / 60:.1f}'))
         if validation is not None and (best is None or validation > best[1]):
             best = (stage, validation)

@@ -79,6 +79,9 @@ def results(tmp_path):
     # Alphabetically adam_standardize comes first; the tuning script's stage order puts baseline first.
     write(results / 'tuning' / 'adam_standardize', run_metrics([0.3, 0.5], [0.32, 0.52], 300.0, optimizer='adam'))
     write(results / 'tuning' / 'baseline', run_metrics([0.2, 0.4], [0.21, 0.42], 60.0, optimizer='sgd'))
+    # Its last validation accuracy is the highest, but it comes from before the loss diverged.
+    diverged = run_metrics([0.3, 0.6], [0.35, 0.9], 30.0, optimizer='adam', learning_rate=10.0)
+    write(results / 'tuning' / 'wide_deep', {**diverged, 'status': 'diverged', 'diverged_at_step': 60})
     sweep_runs = [{'learning_rate': rate, 'status': status, 'diverged_at_step': diverged,
                    'best_validation_accuracy': best, 'steps': [1, 10], 'train_loss': [2.3, loss]}
                   for rate, status, diverged, best, loss in [(0.001, 'completed', None, 0.25, 1.9),
@@ -147,8 +150,9 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert '`--output_dir`' not in recipe
 
     rows = table_rows(block(text, 'tuning:tuning'))
-    assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`']
-    for row in rows:
+    assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
+    assert rows[2][2:4] == ['diverged at step 60', '—']
+    for row in rows[:2]:
         stage = load(results, 'tuning', row[0].strip('`'))
         assert float(row[2]) == stage['validation_accuracy'][-1]
         assert float(row[3]) == stage['final_test_accuracy']
