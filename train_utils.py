@@ -228,6 +228,22 @@ def save_run(metrics, output_dir):
     plot_curves(metrics, os.path.join(output_dir, 'curves.png'))
 
 
+def curve_labels(config):
+    """Legends of the loss and the accuracy curves, per split.
+
+    The training curves are measured on the current batch, as dropout and augmentation change it, and with label
+    smoothing the training loss is not the plain cross-entropy of the held-out splits.
+    """
+    changes = ([f'dropout {config["dropout"]:g}'] if config.get('dropout') else []) + \
+              (['crops and flips'] if config.get('augment') else [])
+    batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
+    smoothing = config.get('label_smoothing')
+    train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
+    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': 'validation: cross-entropy',
+                     'test': 'test: cross-entropy, whole set'},
+            'accuracy': {'train': f'train: {batch}', 'validation': 'validation', 'test': 'test: whole set'}}
+
+
 def plot_curves(metrics, path):
     """Loss and accuracy against step, one line per split, side by side."""
     import matplotlib
@@ -235,15 +251,15 @@ def plot_curves(metrics, path):
     import matplotlib.pyplot as plt
 
     splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
-    labels = {'train': 'train (current batch)', 'validation': 'validation', 'test': 'test (whole set)'}
+    labels = curve_labels(metrics['config'])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, quantity in zip(axes, ('loss', 'accuracy')):
         for split in splits:
-            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[split])
+            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[quantity][split])
         ax.set_xlabel('training step')
-        ax.set_ylabel('cross-entropy loss' if quantity == 'loss' else 'accuracy')
+        ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize='small')
     title = os.path.basename(os.path.dirname(os.path.abspath(path)))
     if metrics.get('final_test_accuracy') is not None:
         title += f': final test accuracy {metrics["final_test_accuracy"]:.3f}'
