@@ -111,16 +111,22 @@ def config_changes(config, reference):
 
 
 def summary(metrics):
-    """One line: final (and best) test accuracy, what was trained, how long it took."""
+    """One line: final test accuracy, the best validation (or test) accuracy, what was trained, how long it took."""
     if not metrics['steps']:
         return f'No evaluation was recorded. Status: **{metrics["status"]}**.'
     config = metrics['config']
     schedule = config.get('lr_schedule', 'constant')
-    best_step = metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
-    line = (f'Final test accuracy **{accuracy(metrics["final_test_accuracy"])}** '
-            f'(best {accuracy(metrics["best_test_accuracy"])}, at step {best_step})')
-    if metrics.get('validation_accuracy'):
-        line += f', final validation accuracy {accuracy(metrics["validation_accuracy"][-1])}'
+    line = f'Final test accuracy **{accuracy(metrics["final_test_accuracy"])}**'
+    # The best of the test evaluations is selected on the test set: the best validation accuracy where there is one.
+    validation = metrics.get('validation_accuracy')
+    if validation:
+        best = max(validation)
+        line += (f', final validation accuracy {accuracy(validation[-1])} '
+                 f'(best {accuracy(best)}, at step {metrics["steps"][validation.index(best)]})')
+    else:
+        best_step = metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+        line += (f' (best {accuracy(metrics["best_test_accuracy"])}, at step {best_step}: '
+                 f'selected on the test set)')
     optimizer = OPTIMIZERS.get(config.get('optimizer', 'sgd'), config.get('optimizer'))
     line += (f'; {metrics["steps"][-1]} steps of batch {config["batch_size"]}, '
              f'{optimizer} at learning rate {config["learning_rate"]:g}'
@@ -251,7 +257,7 @@ def seeds_block(results, folder):
                if config.get(flag, default) != default]
     others = ', '.join(changed + ['every other flag at its default'])
     return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}.\n\n'
-            + table(['over the seeds', 'final test accuracy', 'best test accuracy'], rows)
+            + table(['over the seeds', 'final test accuracy', 'best test accuracy (selected on the test set)'], rows)
             + f'\n\n{round(share * len(runs))} of the {len(runs)} runs ({share:.0%}) end at or above the '
             f'assignment\'s {study["assignment_expectation"]:g}.'
             f'\n\n{results.image(path)}')

@@ -1,9 +1,11 @@
-"""The report generator on a small fake results folder: tables equal the metrics, missing runs say so."""
+"""The report generator on a small fake results folder (tables equal the metrics, missing runs say so), and on the
+committed results, whose report it must leave as committed."""
 import json
 import re
 import sys
 from pathlib import Path
 
+import matplotlib.figure
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,9 @@ stale content
 
 <!-- BEGIN run:convnet -->
 <!-- END run:convnet -->
+
+<!-- BEGIN run:best -->
+<!-- END run:best -->
 
 <!-- BEGIN recipe:best:mlp_numpy -->
 <!-- END recipe:best:mlp_numpy -->
@@ -135,12 +140,14 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
 
     run = block(text, 'run:mlp_numpy')
     metrics = load(results, 'mlp_numpy')
-    pattern = r'Final test accuracy \*\*([\d.]+)\*\* \(best ([\d.]+), at step (\d+)\)'
+    pattern = r'Final test accuracy \*\*([\d.]+)\*\* \(best ([\d.]+), at step (\d+): selected on the test set\)'
     final, best, step = re.search(pattern, run).groups()
     assert float(final) == round(metrics['final_test_accuracy'], 4)
-    assert float(best) == round(metrics['best_test_accuracy'], 4)
-    assert int(step) == metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+    assert float(best) == round(metrics['best_test_accuracy'], 4) == 0.3123 and step == '50'
     assert '(figures/mlp_numpy/curves.png)' in run
+    # With a validation split, the best accuracy quoted is the validation one, not a maximum over test evaluations.
+    assert block(text, 'run:best').startswith('Final test accuracy **0.4500**, final validation accuracy 0.4700 '
+                                              '(best 0.4700, at step 100);')
 
     assert missing == ['run:convnet']
     assert 'Not yet run' in block(text, 'run:convnet') and 'results/convnet/metrics.json' in block(text, 'run:convnet')
@@ -184,7 +191,8 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
         assert float(best) == round(study['best_test_accuracy'][statistic], 4)
     assert "2 of the 3 runs (67%) end at or above the assignment's 0.46" in block(text, 'seeds:seeds')
 
-    for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'convnet_best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
+    for figure in ['mlp_numpy/curves.png', 'best/curves.png', 'best/lr_schedule.png', 'convnet_best/lr_schedule.png',
+                   'lr_sweep/validation_accuracy_vs_learning_rate.png',
                    'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png',
                    'seeds/final_test_accuracy_per_seed.png']:
         assert (figures / figure).read_bytes()[:4] == b'\x89PNG', figure
@@ -201,3 +209,14 @@ def test_bad_markers_are_refused(tmp_path):
         make_report.fill('<!-- BEGIN plot:x -->\n<!-- END plot:x -->\n', results)
     with pytest.raises(ValueError, match='no matching'):
         make_report.fill('<!-- BEGIN run:x -->\n<!-- END run:y -->\n', results)
+
+
+def test_committed_report_is_what_the_committed_results_generate(tmp_path, monkeypatch):
+    # The text is compared; rendering the figures to PNG would take seconds and is tested above.
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
+    committed = (ROOT / 'report' / 'report.md').read_text()
+    report = tmp_path / 'report.md'
+    report.write_text(committed)
+    missing = make_report.main(['--results_dir', str(ROOT / 'results'), '--report', str(report),
+                                '--figures_dir', str(tmp_path / 'figures')])
+    assert missing == [] and report.read_text() == committed
