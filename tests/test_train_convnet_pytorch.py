@@ -71,7 +71,7 @@ def test_plain_float32_nchw_path_computes_the_same_first_step(tmp_path):
 def test_bfloat16_custom_batch_norm_and_the_tuning_flags_run(tmp_path):
     metrics = run(tmp_path, '--max_steps', '1', '--amp', '--batch_norm', 'custom', '--optimizer', 'sgd',
                   '--learning_rate', '0.01', '--weight_decay', '5e-4', '--augment', '--label_smoothing', '0.1',
-                  '--lr_schedule', 'onecycle', '--warmup_steps', '1', '--validation_size', '8')
+                  '--lr_schedule', 'onecycle', '--validation_size', '8')
     assert metrics['config']['amp'] is True and metrics['config']['batch_norm'] == 'custom'
     assert metrics['steps'] == [1] and len(metrics['validation_loss']) == 1
     assert all(0 < loss < 5 for loss in metrics['train_loss'] + metrics['test_loss'])

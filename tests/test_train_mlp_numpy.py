@@ -37,8 +37,9 @@ def test_synthetic_run_beats_chance_and_writes_metrics_and_curves(tmp_path):
 
 
 def test_same_seed_same_curves(tmp_path):
-    first = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'a'), '--seed', '3'])
-    second = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'b'), '--seed', '3'])
+    flags = SYNTHETIC + ['--max_steps', '20', '--eval_freq', '10', '--seed', '3']
+    first = train_mlp_numpy.main(flags + ['--output_dir', str(tmp_path / 'a')])
+    second = train_mlp_numpy.main(flags + ['--output_dir', str(tmp_path / 'b')])
     assert first['train_loss'] == second['train_loss'] and first['test_loss'] == second['test_loss']
 
 
