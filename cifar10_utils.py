@@ -7,6 +7,8 @@ Every split is a `DataSet`; preprocessing subtracts the mean image of the traini
 (the course's choice) or standardises each channel (`preprocess='standardize'`).
 The VU variant's data live here too: MNIST (`get_mnist`) and its two-feature synthetic set (`get_synth`).
 """
+import functools
+import io
 import os
 import pickle
 
@@ -17,6 +19,10 @@ TRAIN_FILES = [f'data_batch_{i}' for i in range(1, 6)]
 TEST_FILE = 'test_batch'
 CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 IMAGE_SHAPE = (3, 32, 32)
+IMAGE_VALUES = 3 * 32 * 32
+BATCH_IMAGES = 10000  # images in an official batch file, the most a batch file may hold
+# A batch file holds 30.7 MB of pixels and a few hundred KB of labels and names: twice the pixels is ample.
+MAX_FILE_BYTES = 2 * BATCH_IMAGES * IMAGE_VALUES
 PREPROCESSING = ('mean_image', 'standardize')
 
 
@@ -61,38 +67,88 @@ class DataSet:
         return f'DataSet(num_examples={self.num_examples}, epochs_completed={self.epochs_completed})'
 
 
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles numpy arrays and plain containers; any other class or function is refused,
-    so a crafted file cannot run code (plain pickle.load would call whatever it names)."""
+class _PickledArray:
+    """A numpy array as its pickle describes it, kept as the state that numpy's __setstate__ would get:
+    (version, shape, dtype, Fortran order, raw bytes). Nothing is allocated for it until images() has checked it.
+    """
 
-    ALLOWED = {
-        ('numpy', 'ndarray'), ('numpy', 'dtype'),
-        ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
-        ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
-        ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
-    }
+    state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def images(self):
+        """The (N, 3, 32, 32) uint8 images of a batch's 'data': a C-order uint8 array of N x 3072, 0 < N <= 10,000."""
+        try:
+            _, (count, values), dtype, fortran_order, raw = self.state
+        except (TypeError, ValueError):  # no state, or not one of a two-dimensional array
+            raise ValueError("'data' is not a two-dimensional numpy array") from None
+        if not (type(count) is int and 0 < count <= BATCH_IMAGES and values == IMAGE_VALUES
+                and dtype == np.uint8 and fortran_order is False
+                and isinstance(raw, (bytes, str)) and len(raw) == count * IMAGE_VALUES):
+            raise ValueError(f"'data' is not a uint8 array of N x {IMAGE_VALUES} values with 0 < N <= {BATCH_IMAGES}")
+        if isinstance(raw, str):  # Python 2 pickled the bytes as str; encoding='latin1' maps them one to one
+            raw = raw.encode('latin1')
+        return np.frombuffer(raw, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE).copy()
+
+
+class _BatchUnpickler(pickle._Unpickler):
+    """Unpickles plain containers, strings and numbers, and numpy arrays as _PickledArray descriptions.
+
+    Any other class or function is refused, so a crafted file cannot run code (plain pickle.load would call
+    whatever it names), and no array is built while unpickling, so a small file cannot make numpy allocate a
+    large one. The pure-Python unpickler rather than the C one: its memo is a dict, where the C one allocates
+    a list as long as the largest memo index the file names (a 10-byte file can ask for gigabytes).
+    """
 
     def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f'refusing to load {module}.{name}: only numpy arrays are allowed')
-        return super().find_class(module, name)
+        # numpy pickles an array as _reconstruct(ndarray, (0,), b'b') and then hands its state to
+        # __setstate__; both steps make and fill a _PickledArray instead.
+        if name == '_reconstruct' and module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+            return lambda array_type, shape, dtype: array_type()
+        if (module, name) == ('numpy', 'ndarray'):
+            return _PickledArray
+        if (module, name) == ('numpy', 'dtype'):
+            return np.dtype
+        raise pickle.UnpicklingError(f'refusing to load {module}.{name}: only numpy arrays are allowed')
+
+
+def _images_and_labels(batch):
+    """The arrays of an unpickled batch dict; ValueError saying what is wrong with anything else.
+
+    Every size is checked before the arrays are made, so nothing larger than a batch is allocated.
+    """
+    if not (isinstance(batch, dict) and 'data' in batch and 'labels' in batch):
+        raise ValueError("expected a dict with 'data' and 'labels', as the official batch files hold")
+    data, labels = batch['data'], batch['labels']
+    if not isinstance(data, _PickledArray):
+        raise ValueError(f"'data' is a {type(data).__name__}, not a numpy array")
+    images = data.images()
+    if not (isinstance(labels, list) and len(labels) == len(images)
+            and all(type(label) is int and 0 <= label < len(CLASSES) for label in labels)):
+        raise ValueError(f"'labels' is not a list of {len(images)} integers in [0, {len(CLASSES) - 1}]")
+    return images, np.array(labels, dtype=np.int64)
 
 
 def load_batch(path):
-    """Load one CIFAR-10 batch file: (images (N, 3, 32, 32) uint8, labels (N,) int64)."""
+    """Load one CIFAR-10 batch file: (images (N, 3, 32, 32) uint8, labels (N,) int64).
+
+    Reads the official files (Python 2 pickles, protocol 2) and protocol-4 copies. A file that is not a batch
+    dict of at most 10,000 images is refused as corrupt before anything larger than the file is allocated.
+    """
     try:
-        with open(path, 'rb') as f:
-            batch = _ArraysOnly(f, encoding='latin1').load()
-        images = np.asarray(batch['data'], dtype=np.uint8).reshape(-1, *IMAGE_SHAPE)
-        labels = np.asarray(batch['labels'], dtype=np.int64)
+        file = open(path, 'rb')
     except FileNotFoundError:
         raise DataError(f'missing CIFAR-10 file {path}') from None
-    except Exception as error:  # a truncated or foreign file fails in many ways; all mean "corrupt"
-        raise DataError(f'corrupt CIFAR-10 file {path}: {type(error).__name__}: {error}') from None
-    if len(images) != len(labels) or labels.min(initial=0) < 0 or labels.max(initial=0) >= len(CLASSES):
-        raise DataError(f'corrupt CIFAR-10 file {path}: {len(images)} images, {len(labels)} labels '
-                        f'in [{labels.min(initial=0)}, {labels.max(initial=0)}]')
-    return images, labels
+    with file:
+        try:
+            if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
+                raise ValueError(f'larger than the {MAX_FILE_BYTES} bytes a batch file can need')
+            # Unpickled from memory: read from a file, a length the pickle declares reserves that many bytes.
+            batch = _BatchUnpickler(io.BytesIO(file.read()), encoding='latin1').load()
+            return _images_and_labels(batch)
+        except Exception as error:  # a truncated or foreign file fails in many ways; all mean "corrupt"
+            raise DataError(f'corrupt CIFAR-10 file {path}: {type(error).__name__}: {error}') from None
 
 
 def load_cifar10_raw(data_dir):
@@ -198,10 +254,19 @@ def synthetic_raw(num_train=5000, num_test=1000, seed=0):
     return (*sample(num_train), *sample(num_test))
 
 
+# The training scripts draw the same synthetic set whatever their --seed: one draw serves a whole process.
+_drawn_synthetic_raw = functools.lru_cache(maxsize=2)(synthetic_raw)
+
+
 def get_synthetic(num_train=5000, num_test=1000, one_hot=True, validation_size=0,
-                  preprocess='mean_image', seed=0):
-    """A small seeded stand-in for get_cifar10 with the same splits, shapes and dtypes."""
-    return make_splits(*synthetic_raw(num_train, num_test, seed), one_hot=one_hot,
+                  preprocess='mean_image', seed=0, data_seed=0):
+    """A small stand-in for get_cifar10 with the same splits, shapes and dtypes.
+
+    seed orders the batches, as for get_cifar10; data_seed draws the images. The training scripts leave
+    data_seed alone, so that their --seed changes the initialisation and the batch order, not the data.
+    """
+    raw = [array.copy() for array in _drawn_synthetic_raw(num_train, num_test, data_seed)]
+    return make_splits(*raw, one_hot=one_hot,
                        validation_size=validation_size, preprocess_method=preprocess, seed=seed)
 
 
@@ -301,8 +366,10 @@ def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot
 
 
 DATASETS = ('cifar10', 'synthetic')
-DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10', 'synthetic': 'a small CIFAR-shaped stand-in for offline smoke runs',
-                        'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set"}
+DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
+                        'synthetic': 'a small CIFAR-shaped stand-in for offline smoke runs (the same images whatever '
+                                     '--seed)',
+                        'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set (the same points whatever --seed)"}
 DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
 
 

@@ -42,14 +42,7 @@ def run_flags(args, learning_rate):
 
 def run_one(args, learning_rate):
     run_args = train_mlp_pytorch.build_parser().parse_args(run_flags(args, learning_rate))
-    config, train_step, evaluate = train_mlp_pytorch.prepare(run_args)
-    try:
-        metrics = train_utils.train(config, train_step, evaluate, run_args.max_steps, run_args.eval_freq,
-                                    run_args.output_dir)
-    except train_utils.Diverged as error:
-        print(f'learning rate {learning_rate:g}: {error}; recorded as diverged')
-        with open(os.path.join(run_args.output_dir, 'metrics.json')) as f:
-            metrics = json.load(f)
+    metrics = train_utils.train_past_divergence(*train_mlp_pytorch.prepare(run_args), run_args)
     validation = metrics.get('validation_accuracy', [])
     return {'learning_rate': learning_rate, 'status': metrics['status'],
             'diverged_at_step': metrics.get('diverged_at_step'),

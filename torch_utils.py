@@ -123,6 +123,15 @@ def make_scheduler(optimizer, schedule, total_steps, warmup_steps=0):
         optimizer, lambda step: lr_factor(schedule, step, total_steps, warmup_steps))
 
 
+def scheduler_from_flags(optimizer, args):
+    """The scheduler --lr_schedule and --warmup_steps ask for over args.max_steps (known once the data is loaded);
+    a warm-up that leaves the schedule no step ends the program in one line."""
+    if args.warmup_steps >= args.max_steps:
+        sys.exit(f'error: --warmup_steps {args.warmup_steps} leaves no step of the run\'s {args.max_steps} to the '
+                 f'schedule; expected fewer warm-up steps than that')
+    return make_scheduler(optimizer, args.lr_schedule, args.max_steps, args.warmup_steps)
+
+
 @torch.inference_mode()
 def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None):
     """(mean cross-entropy loss, accuracy) of `model` (returning logits) in eval mode, in large batches."""

@@ -4,9 +4,9 @@
     python train_convnet_pytorch.py --augment --lr_schedule onecycle --label_smoothing 0.1 ...
 
 The whole training set sits on the device as one tensor, so a step copies nothing from the host.
-Speed levers that leave the maths alone: channels-last memory format (on by default), fused
-optimizers, and bfloat16 autocast, on by default only where bf16 is fast: on a GPU, or a CPU with
-AVX-512 BF16 or AMX. An AVX2-only CPU emulates bf16, several times slower than float32.
+Speed levers that leave the maths alone: channels-last memory format and fused optimizers (both on by
+default), and bfloat16 autocast, on by default only where bf16 is fast: an Ampere or newer GPU, or a CPU
+with AVX-512 BF16 or AMX. Older GPUs and AVX2-only CPUs emulate bf16, several times slower than float32.
 """
 import argparse
 import time
@@ -33,8 +33,10 @@ def build_parser():
     torch_utils.add_schedule_arguments(parser)
     torch_utils.add_device_argument(parser)
     parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=None,
-                        help='bfloat16 autocast (default: on for a GPU, or a CPU with AVX-512 BF16 or AMX, '
-                             'where bf16 is fast; off elsewhere)')
+                        help='bfloat16 autocast (default: on for an Ampere or newer GPU, or a CPU with AVX-512 BF16 '
+                             'or AMX, where bf16 is fast; off elsewhere)')
+    parser.add_argument('--fused', action=argparse.BooleanOptionalAction, default=True,
+                        help="the optimiser's fused implementation: each update in one kernel, the same arithmetic")
     parser.add_argument('--channels_last', action=argparse.BooleanOptionalAction, default=True,
                         help='NHWC memory format for the model and its inputs')
     parser.add_argument('--compile', action=argparse.BooleanOptionalAction, default=False,
@@ -48,11 +50,11 @@ def build_parser():
 def bf16_is_fast(device):
     """Whether bfloat16 autocast speeds `device` up rather than slowing it down.
 
-    GPUs with bf16 support, and CPUs with AVX-512 BF16 or AMX instructions, compute in bf16 natively;
-    on other CPUs oneDNN emulates it, which made a training step 5-14x slower on an AVX2-only EPYC.
+    GPUs from Ampere on, and CPUs with AVX-512 BF16 or AMX instructions, compute in bf16 natively; older GPUs
+    (T4, V100) and other CPUs emulate it, which made a training step 5-14x slower on an AVX2-only EPYC.
     """
     if device.type == 'cuda':
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
@@ -79,8 +81,8 @@ def prepare(args):
 
     model = ConvNet(3, 10, batch_norm=args.batch_norm).to(device, memory_format=memory_format)
     optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
-                                           args.weight_decay, fused=True)
-    scheduler = torch_utils.make_scheduler(optimizer, args.lr_schedule, args.max_steps, args.warmup_steps)
+                                           args.weight_decay, fused=args.fused)
+    scheduler = torch_utils.scheduler_from_flags(optimizer, args)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     forward = torch.compile(model) if args.compile else model
     timing = {'train_steps': 0, 'train_seconds': 0.0, 'train_images_per_second': None}
@@ -111,7 +113,7 @@ def prepare(args):
                 for name, tensors in held_out.items()}
 
     config = {**vars(args), 'amp': amp, 'device': str(device), 'torch_threads': torch.get_num_threads(),
-              'timing': timing}
+              'steps_per_epoch': batches.steps_per_epoch, 'timing': timing}
     return config, train_step, evaluate
 
 

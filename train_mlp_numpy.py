@@ -30,8 +30,8 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def prepare(args):
+    """Data, model and loss for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
     data = train_utils.load_data(args)
     train_set = data['train']
     n_inputs = int(np.prod(train_set.images.shape[1:]))
@@ -58,7 +58,12 @@ def main(argv=None):
             results[name] = (loss_module.forward(probabilities, t), accuracy(probabilities, t))
         return results
 
-    return train_utils.train_and_report(vars(args), train_step, evaluate, args)
+    return vars(args), train_step, evaluate
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return train_utils.train_and_report(*prepare(args), args)
 
 
 if __name__ == '__main__':

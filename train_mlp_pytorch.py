@@ -42,7 +42,7 @@ def prepare(args):
                 batch_norm=args.batch_norm, dropout=args.dropout, init=args.init).to(device)
     optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
                                args.weight_decay)
-    scheduler = torch_utils.make_scheduler(optimizer, args.lr_schedule, args.max_steps, args.warmup_steps)
+    scheduler = torch_utils.scheduler_from_flags(optimizer, args)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
 
     def train_step(step):

@@ -99,7 +99,9 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help="subtract the training set's mean image, or standardise each colour channel")
     parser.add_argument('--validation_size', type=non_negative_int, default=0,
                         help='hold out this many of the first training images as a validation split')
-    parser.add_argument('--seed', type=int, default=42, help='random seed (initialisation and batch order)')
+    parser.add_argument('--seed', type=int, default=42,
+                        help='random seed of the initialisation, the batch order and augmentation or dropout; '
+                             'the synthetic data stays the same')
     parser.add_argument('--output_dir', default=output_dir, help='where metrics.json and curves.png go')
 
 
@@ -146,7 +148,11 @@ def held_out_splits(data):
 
 
 class Diverged(ArithmeticError):
-    """The training loss is no longer finite."""
+    """The training loss is no longer finite; .metrics is what was recorded (and written) until then."""
+
+    def __init__(self, message, metrics):
+        super().__init__(message)
+        self.metrics = metrics
 
 
 def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
@@ -168,7 +174,7 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
                 if not math.isfinite(loss):
                     metrics['status'] = 'diverged'
                     metrics['diverged_at_step'] = step
-                    raise Diverged(f'the training loss became {loss} at step {step}')
+                    raise Diverged(f'the training loss became {loss} at step {step}', metrics)
                 if step == 1 or step % eval_freq == 0 or step == max_steps:
                     _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
                     bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
@@ -198,6 +204,16 @@ def train_and_report(config, train_step, evaluate, args):
     return metrics
 
 
+def train_past_divergence(config, train_step, evaluate, args):
+    """train() with the script's flags, for a search that goes on when one of its runs diverges: that run's
+    metrics (status 'diverged') are written and returned like any other's, and a line says so."""
+    try:
+        return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
+    except Diverged as error:
+        print(f'{error}; recorded as diverged in {args.output_dir}')
+        return error.metrics
+
+
 def _record(metrics, step, results):
     metrics['steps'].append(step)
     for split, (loss, accuracy) in results.items():
@@ -216,6 +232,22 @@ def save_run(metrics, output_dir):
     plot_curves(metrics, os.path.join(output_dir, 'curves.png'))
 
 
+def curve_labels(config):
+    """Legends of the loss and the accuracy curves, per split.
+
+    The training curves are measured on the current batch, as dropout and augmentation change it, and with label
+    smoothing the training loss is not the plain cross-entropy of the held-out splits.
+    """
+    changes = ([f'dropout {config["dropout"]:g}'] if config.get('dropout') else []) + \
+              (['crops and flips'] if config.get('augment') else [])
+    batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
+    smoothing = config.get('label_smoothing')
+    train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
+    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': 'validation: cross-entropy',
+                     'test': 'test: cross-entropy, whole set'},
+            'accuracy': {'train': f'train: {batch}', 'validation': 'validation', 'test': 'test: whole set'}}
+
+
 def plot_curves(metrics, path):
     """Loss and accuracy against step, one line per split, side by side."""
     import matplotlib
@@ -223,15 +255,15 @@ def plot_curves(metrics, path):
     import matplotlib.pyplot as plt
 
     splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
-    labels = {'train': 'train (current batch)', 'validation': 'validation', 'test': 'test (whole set)'}
+    labels = curve_labels(metrics['config'])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, quantity in zip(axes, ('loss', 'accuracy')):
         for split in splits:
-            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[split])
+            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[quantity][split])
         ax.set_xlabel('training step')
-        ax.set_ylabel('cross-entropy loss' if quantity == 'loss' else 'accuracy')
+        ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize='small')
     title = os.path.basename(os.path.dirname(os.path.abspath(path)))
     if metrics.get('final_test_accuracy') is not None:
         title += f': final test accuracy {metrics["final_test_accuracy"]:.3f}'

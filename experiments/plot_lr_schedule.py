@@ -1,4 +1,4 @@
-"""Draw the learning rate against epoch for a committed run, from its metrics.json config.
+"""Draw the learning rate against epoch (or step) for a committed run, from its metrics.json config.
 
     python experiments/plot_lr_schedule.py results/mlp_pytorch_best   # writes lr_schedule.png there
 
@@ -22,13 +22,13 @@ def main(run_dir):
     run_dir = Path(run_dir)
     config = json.loads((run_dir / 'metrics.json').read_text())['config']
     total = config['max_steps']
-    steps_per_epoch = config['steps_per_epoch']
+    steps_per_epoch = config.get('steps_per_epoch')  # not recorded by ConvNet runs before it was added
     steps = np.arange(total)
     rates = [config['learning_rate'] * lr_factor(config['lr_schedule'], step, total, config['warmup_steps'])
              for step in steps]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    ax.plot(steps / steps_per_epoch, rates)
-    ax.set_xlabel('epoch')
+    ax.plot(steps / steps_per_epoch if steps_per_epoch else steps, rates)
+    ax.set_xlabel('epoch' if steps_per_epoch else 'training step')
     ax.set_ylabel('learning rate')
     ax.set_title(f'{config["lr_schedule"]} schedule, {config["warmup_steps"]} warm-up steps, '
                  f'peak {config["learning_rate"]:g}')

@@ -6,7 +6,8 @@
 Every stage keeps the modifications of the stages before it and adds one. Each run holds out the
 first 5,000 training images for validation; the table lists validation and test accuracy, and the
 stage to keep is chosen on validation accuracy alone. The last stage trains the final configuration
-for longer; its run is results/mlp_pytorch_best.
+for longer; its run is results/mlp_pytorch_best. A stage whose loss diverges is recorded as such and
+the search goes on.
 """
 import argparse
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import train_mlp_pytorch  # noqa: E402
+import train_utils  # noqa: E402
 
 # (name, why, flags added to those of the stages before)
 STAGES = [
@@ -40,7 +42,9 @@ STAGES = [
      ['--epochs', '{final_epochs}', '--warmup_steps', '{final_warmup}', '--eval_freq', '1000']),
 ]
 # The last stage is the configuration to keep if validation agrees; its run is the committed best run.
-FINAL_STAGE, FINAL_DIR = 'longer', Path('results', 'mlp_pytorch_best')
+FINAL_STAGE = 'longer'
+# Under the results folder: every stage's run in TUNING_DIR/<stage>, but the last stage's in FINAL_DIR.
+TUNING_DIR, FINAL_DIR = 'mlp_pytorch_tuning', 'mlp_pytorch_best'
 
 
 def stage_flags(upto, **values):
@@ -51,8 +55,8 @@ def stage_flags(upto, **values):
     return flags
 
 
-def stage_dir(output_dir, name):
-    return FINAL_DIR if name == FINAL_STAGE else output_dir / name
+def stage_dir(results_dir, name):
+    return results_dir / (FINAL_DIR if name == FINAL_STAGE else Path(TUNING_DIR, name))
 
 
 def load(path):
@@ -60,25 +64,31 @@ def load(path):
         return json.load(f)
 
 
-def write_table(output_dir, names):
+def write_table(results_dir, names):
+    """The table of the stages in names, from their runs on disk, written to TUNING_DIR/table.md and returned."""
     rows, best = [], None
     for name, why, _ in STAGES:
         if name not in names:
             continue
-        metrics = load(stage_dir(output_dir, name) / 'metrics.json')
-        validation = metrics['validation_accuracy'][-1]
-        rows.append(f'| {name} | {why} | {validation:.4f} | {metrics["final_test_accuracy"]:.4f} | '
-                    f'{metrics["wall_time_s"] / 60:.1f} |')
-        if best is None or validation > best[1]:
-            best = (name, validation)
+        metrics = load(stage_dir(results_dir, name) / 'metrics.json')
+        if metrics['status'] == 'completed':
+            validation = metrics['validation_accuracy'][-1]
+            outcome = f'{validation:.4f} | {metrics["final_test_accuracy"]:.4f}'
+            if best is None or validation > best[1]:
+                best = (name, validation)
+        else:  # a diverged stage's last evaluations come from before it diverged: not a result to choose
+            step = f' at step {metrics["diverged_at_step"]}' if 'diverged_at_step' in metrics else ''
+            outcome = f'{metrics["status"]}{step} | —'
+        rows.append(f'| {name} | {why} | {outcome} | {metrics["wall_time_s"] / 60:.1f} |')
+    chosen = f'**{best[0]}** ({best[1]:.4f})' if best else 'none, no stage completed'
     table = ('| stage | modification (added to the stages above) | final validation accuracy | '
              'final test accuracy | training time (min) |\n|---|---|---|---|---|\n' + '\n'.join(rows) +
-             f'\n\nChosen on validation accuracy: **{best[0]}** ({best[1]:.4f}).\n')
-    (output_dir / 'table.md').write_text(table)
+             f'\n\nChosen on validation accuracy: {chosen}.\n')
+    (results_dir / TUNING_DIR / 'table.md').write_text(table)
     return table
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--epochs', type=int, default=3, help='epochs of every stage after the baseline')
     parser.add_argument('--warmup', type=int, default=150, help='warm-up steps of the one-cycle stages')
@@ -86,11 +96,12 @@ def main():
     parser.add_argument('--final_warmup', type=int, default=400, help='warm-up steps of the final stage')
     parser.add_argument('--only', nargs='*', help='run only these stages (the others are read from disk)')
     parser.add_argument('--table_only', action='store_true')
-    parser.add_argument('--output_dir', type=Path, default=Path('results', 'mlp_pytorch_tuning'),
-                        help='relative to the repository root')
+    parser.add_argument('--output_dir', type=Path, default=Path('results'),
+                        help=f'results folder, relative to the repository root: the stages go to '
+                             f'{TUNING_DIR}/<stage> in it, the last one to {FINAL_DIR}')
     parser.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                         help='flags passed to every run (e.g. --dataset synthetic)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.chdir(ROOT)
 
     for index, (name, _, _) in enumerate(STAGES):
@@ -99,7 +110,8 @@ def main():
         flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
                             final_warmup=args.final_warmup) + ['--output_dir', str(stage_dir(args.output_dir, name))]
         print(f'== {name}: python train_mlp_pytorch.py {" ".join(flags)}', flush=True)
-        train_mlp_pytorch.main(flags + args.extra)
+        run_args = train_mlp_pytorch.build_parser().parse_args(flags + args.extra)
+        train_utils.train_past_divergence(*train_mlp_pytorch.prepare(run_args), run_args)
     done = [name for name, _, _ in STAGES if (stage_dir(args.output_dir, name) / 'metrics.json').exists()]
     print(write_table(args.output_dir, done))
 

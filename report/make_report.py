@@ -120,25 +120,36 @@ def config_changes(config, reference):
 
 
 def summary(metrics):
-    """One line: final (and best) test accuracy, what was trained, how long it took."""
+    """One line: final test accuracy, the best validation (or test) accuracy, what was trained, how long it took."""
     if not metrics['steps']:
         return f'No evaluation was recorded. Status: **{metrics["status"]}**.'
     config = metrics['config']
     schedule = config.get('lr_schedule', 'constant')
-    best_step = metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
-    line = (f'Final test accuracy **{accuracy(metrics["final_test_accuracy"])}** '
-            f'(best {accuracy(metrics["best_test_accuracy"])}, at step {best_step})')
-    if metrics.get('validation_accuracy'):
-        line += f', final validation accuracy {accuracy(metrics["validation_accuracy"][-1])}'
+    line = f'Final test accuracy **{accuracy(metrics["final_test_accuracy"])}**'
+    # The best of the test evaluations is selected on the test set: the best validation accuracy where there is one.
+    validation = metrics.get('validation_accuracy')
+    if validation:
+        best = max(validation)
+        line += (f', final validation accuracy {accuracy(validation[-1])} '
+                 f'(best {accuracy(best)}, at step {metrics["steps"][validation.index(best)]})')
+    else:
+        best_step = metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+        line += (f' (best {accuracy(metrics["best_test_accuracy"])}, at step {best_step}: '
+                 f'selected on the test set)')
     optimizer = OPTIMIZERS.get(config.get('optimizer', 'sgd'), config.get('optimizer'))
     line += (f'; {metrics["steps"][-1]} steps of batch {config["batch_size"]}, '
              f'{optimizer} at learning rate {config["learning_rate"]:g}'
              + ('' if schedule == 'constant' else f' ({schedule} schedule)')
              + f', {duration(metrics["wall_time_s"])} of training.')
     if metrics['status'] != 'completed':
-        line += f' Status: **{metrics["status"]}**' + (f' at step {metrics["diverged_at_step"]}.'
-                                                        if 'diverged_at_step' in metrics else '.')
+        line += f' Status: {status(metrics, "**")}.'
     return line
+
+
+def status(metrics, emphasis=''):
+    """'diverged at step 12', 'interrupted', ...: how a run that did not complete ended."""
+    step = f' at step {metrics["diverged_at_step"]}' if 'diverged_at_step' in metrics else ''
+    return f'{emphasis}{metrics["status"]}{emphasis}{step}'
 
 
 def run_block(results, folder):
@@ -162,27 +173,31 @@ def schedule_block(results, folder):
         (Path(scratch) / 'metrics.json').write_text(json.dumps({'config': config}))
         plot_lr_schedule.main(scratch)
         shutil.move(Path(scratch) / 'lr_schedule.png', path)
+    epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
+              else '')
     return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
-            f'{config["learning_rate"]:g}, {config["max_steps"]} steps '
-            f'({config["max_steps"] / config["steps_per_epoch"]:g} epochs) in all.\n\n{results.image(path)}')
+            f'{config["learning_rate"]:g}, {config["max_steps"]} steps{epochs} in all.\n\n{results.image(path)}')
 
 
 def tuning_block(results, folder):
     order = [name for name, _, _ in STAGES]
     # Every stage's run is in folder/<stage>/, but for the last one, which is the committed best run.
     paths = {path.parent.name: (folder, path.parent.name) for path in (results.results_dir / folder).glob('*/metrics.json')}
-    if (results.results_dir / FINAL_DIR.name / 'metrics.json').exists():
-        paths[FINAL_STAGE] = (FINAL_DIR.name,)
+    if (results.results_dir / FINAL_DIR / 'metrics.json').exists():
+        paths[FINAL_STAGE] = (FINAL_DIR,)
     folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))
     if not folders:
         raise NotYetRun(f'{folder}/<stage>')
     rows, previous, best = [], None, None
     for stage in folders:
         metrics = results.load(*paths[stage])
-        validation = (metrics.get('validation_accuracy') or [None])[-1]
+        completed = metrics['status'] == 'completed'
+        # A stage that did not complete has no result: its last evaluations come from before it ended.
+        validation = (metrics.get('validation_accuracy') or [None])[-1] if completed else None
         changes = ('the defaults' if previous is None else
                    ', '.join(as_flag(flag, new) for flag, _, new in config_changes(metrics['config'], previous)))
-        rows.append((f'`{stage}`', changes, accuracy(validation), accuracy(metrics['final_test_accuracy']),
+        rows.append((f'`{stage}`', changes, accuracy(validation) if completed else status(metrics),
+                     accuracy(metrics['final_test_accuracy'] if completed else None),
                      f'{metrics["wall_time_s"] / 60:.1f}'))
         if validation is not None and (best is None or validation > best[1]):
             best = (stage, validation)
@@ -251,7 +266,7 @@ def seeds_block(results, folder):
                if config.get(flag, default) != default]
     others = ', '.join(changed + ['every other flag at its default'])
     return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}.\n\n'
-            + table(['over the seeds', 'final test accuracy', 'best test accuracy'], rows)
+            + table(['over the seeds', 'final test accuracy', 'best test accuracy (selected on the test set)'], rows)
             + f'\n\n{round(share * len(runs))} of the {len(runs)} runs ({share:.0%}) end at or above the '
             f'assignment\'s {study["assignment_expectation"]:g}.'
             f'\n\n{results.image(path)}')

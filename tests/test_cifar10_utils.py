@@ -1,7 +1,10 @@
 """The CIFAR-10 loader on a tiny folder in the official layout, written here; the synthetic twin; MNIST and
 VU's synthetic set."""
+import io
 import os
 import pickle
+import struct
+import tracemalloc
 from urllib.error import URLError
 
 import numpy as np
@@ -14,7 +17,35 @@ PER_BATCH = 6
 REAL_COPY = os.path.join(os.path.dirname(__file__), '..', 'cifar10', cifar10_utils.CIFAR10_FOLDER)
 
 
-def write_tiny_cifar10(folder, seed=0):
+class Python2Pickler(pickle._Pickler):
+    """Pickles bytes as Python 2 pickled its str (the official batches were written by Python 2)."""
+
+    def save_bytes(self, obj):
+        header = (pickle.SHORT_BINSTRING + bytes([len(obj)]) if len(obj) < 256
+                  else pickle.BINSTRING + struct.pack('<i', len(obj)))
+        self.write(header + obj)
+        self.memoize(obj)
+
+    dispatch = {**pickle._Pickler.dispatch, bytes: save_bytes}
+
+
+def dump_batch(batch, path, layout):
+    """Write a batch dict as the official files are ('python2': protocol 2, keys and strings as Python 2's str,
+    numpy 1's module names) or as the stand-in copy is ('protocol4': protocol 4, str keys)."""
+    if layout == 'protocol4':
+        content = pickle.dumps(batch, protocol=4)
+    else:
+        file = io.BytesIO()
+        encode = lambda value: value.encode() if isinstance(value, str) else value  # noqa: E731
+        Python2Pickler(file, protocol=2).dump(
+            {key.encode(): [encode(v) for v in value] if isinstance(value, list) else encode(value)
+             for key, value in batch.items()})
+        content = file.getvalue().replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
+    with open(path, 'wb') as f:
+        f.write(content)
+
+
+def write_tiny_cifar10(folder, seed=0, layout='protocol4'):
     """Five training batches and a test batch of PER_BATCH images each, as the official files are."""
     rng = np.random.default_rng(seed)
     os.makedirs(folder)
@@ -23,16 +54,15 @@ def write_tiny_cifar10(folder, seed=0):
         batch = {'batch_label': name, 'labels': rng.integers(10, size=PER_BATCH).tolist(),
                  'data': rng.integers(256, size=(PER_BATCH, 3072), dtype=np.uint8),
                  'filenames': [f'{i}.png' for i in range(PER_BATCH)]}
-        with open(os.path.join(folder, name), 'wb') as f:
-            pickle.dump(batch, f, protocol=4)
+        dump_batch(batch, os.path.join(folder, name), layout)
         batches[name] = batch
     return batches
 
 
-@pytest.fixture
-def tiny(tmp_path):
+@pytest.fixture(params=['python2', 'protocol4'])
+def tiny(tmp_path, request):
     folder = str(tmp_path / cifar10_utils.CIFAR10_FOLDER)
-    return folder, write_tiny_cifar10(folder)
+    return folder, write_tiny_cifar10(folder, layout=request.param)
 
 
 def test_loads_official_layout_and_subtracts_the_training_mean_image(tiny):
@@ -109,6 +139,66 @@ def test_malicious_pickle_is_refused_without_running_it(tiny, tmp_path):
     assert not marker.exists()
 
 
+RECONSTRUCT = np.empty(0).__reduce__()[0]  # the function numpy's array pickles call, whatever its module
+
+
+class PickledState:
+    """Pickles as numpy's _reconstruct(ndarray, shape, b'b'), followed by __setstate__(state) if a state is given."""
+
+    def __init__(self, shape, state=None):
+        self.shape, self.state = shape, state
+
+    def __reduce__(self):
+        return (RECONSTRUCT, (np.ndarray, self.shape, b'b')) + ((self.state,) if self.state else ())
+
+
+IMAGE = [[[0] * 32] * 32] * 3  # one row of zeros, referred to 32 times per channel: pickles in a few bytes
+
+
+@pytest.mark.parametrize('content', [
+    # 40,000 images of nested lists, each list stored once and referred to by index: 123 million values.
+    pickle.dumps({'data': [[IMAGE] * 200] * 200, 'labels': [0]}, protocol=2),
+    # numpy's first step when it unpickles an array, asked for 4 GB instead of the usual empty array.
+    pickle.dumps({'data': PickledState((4 * 10 ** 9,)), 'labels': [0]}, protocol=4),
+    # A memo index of 16 million, for which the C unpickler allocates and clears a list of 32 million entries.
+    pickle.PROTO + b'\x02' + pickle.EMPTY_DICT + pickle.LONG_BINPUT + struct.pack('<I', 2 ** 24) + pickle.STOP,
+    # A declared length of 4 GB, which a file object reserves before it finds the file much shorter.
+    pickle.PROTO + b'\x04' + pickle.BINBYTES8 + struct.pack('<Q', 2 ** 32) + pickle.STOP,
+], ids=['nested_lists', 'huge_empty_array', 'memo_index', 'declared_length'])
+def test_small_crafted_file_is_refused_before_it_expands(tmp_path, content):
+    path = tmp_path / 'data_batch_1'
+    path.write_bytes(content)
+    assert len(content) < 2000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r'^corrupt CIFAR-10 file .*data_batch_1: [^\n]*$'):
+            cifar10_utils.load_batch(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # bytes: the file itself and the unpickler's bookkeeping
+
+
+@pytest.mark.parametrize('batch,message', [
+    ([np.zeros((1, 3072), np.uint8), [0]], "expected a dict with 'data' and 'labels'"),
+    ({'data': np.zeros((1, 3072), np.uint8)}, "expected a dict with 'data' and 'labels'"),
+    ({'data': np.zeros((1, 3072)).tolist(), 'labels': [0]}, "'data' is a list, not a numpy array"),
+    ({'data': np.zeros((1, 3072), np.float32), 'labels': [0]}, "'data' is not a uint8 array of N x 3072"),
+    ({'data': np.zeros((1, 3, 1024), np.uint8), 'labels': [0]}, "'data' is not a two-dimensional numpy array"),
+    ({'data': PickledState((0,), (1, (20000, 3072), np.dtype(np.uint8), False, b'\0' * 3072)), 'labels': [0]},
+     "'data' is not a uint8 array of N x 3072 values with 0 < N <= 10000"),
+    ({'data': np.zeros((2, 3072), np.uint8), 'labels': [0]}, "'labels' is not a list of 2 integers in \\[0, 9\\]"),
+    ({'data': np.zeros((1, 3072), np.uint8), 'labels': [10]}, "'labels' is not a list of 1 integers"),
+    ({'data': np.zeros((1, 3072), np.uint8), 'labels': np.zeros(1, np.int64)}, "'labels' is not a list"),
+], ids=['list', 'no_labels', 'data_list', 'float_data', 'three_dimensional', 'more_than_a_batch',
+        'too_few_labels', 'label_out_of_range', 'label_array'])
+def test_file_that_is_not_a_batch_dict_is_refused(tmp_path, batch, message):
+    path = tmp_path / 'test_batch'
+    path.write_bytes(pickle.dumps(batch, protocol=4))
+    with pytest.raises(DataError, match=f'corrupt CIFAR-10 file .*test_batch: ValueError: {message}'):
+        cifar10_utils.load_batch(str(path))
+
+
 def test_missing_folder_and_missing_file_are_named(tiny, tmp_path):
     missing = str(tmp_path / 'nowhere')
     with pytest.raises(DataError, match='nowhere does not exist'):
@@ -144,13 +234,19 @@ def test_failed_download_says_where_to_put_the_data(tmp_path, monkeypatch):
         get_cifar10(folder, download=True)
 
 
-def test_synthetic_has_the_cifar10_interface_and_is_seeded():
+def test_synthetic_has_the_cifar10_interface():
     data = get_synthetic(num_train=200, num_test=50, validation_size=20)
     assert data['train'].images.shape == (180, 3, 32, 32) and data['train'].images.dtype == np.float32
     assert data['test'].labels.shape == (50, 10) and data['validation'].num_examples == 20
-    again = get_synthetic(num_train=200, num_test=50, validation_size=20)
-    np.testing.assert_array_equal(data['test'].images, again['test'].images)
-    assert not np.array_equal(data['test'].images, get_synthetic(200, 50, seed=1)['test'].images)
+
+
+def test_synthetic_seed_orders_the_batches_and_data_seed_draws_the_images():
+    first, same_data, other_data = (get_synthetic(200, 50, seed=seed, data_seed=data_seed)
+                                    for seed, data_seed in [(0, 0), (1, 0), (0, 1)])
+    for split in ('train', 'test'):
+        np.testing.assert_array_equal(first[split].images, same_data[split].images)
+        assert not np.array_equal(first[split].images, other_data[split].images)
+    assert not np.array_equal(first['train'].next_batch(20)[0], same_data['train'].next_batch(20)[0])
 
 
 def test_synthetic_is_learnable_by_nearest_class_mean():

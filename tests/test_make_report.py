@@ -1,9 +1,11 @@
-"""The report generator on a small fake results folder: tables equal the metrics, missing runs say so."""
+"""The report generator on a small fake results folder (tables equal the metrics, missing runs say so), and on the
+committed results, whose report it must leave as committed."""
 import json
 import re
 import sys
 from pathlib import Path
 
+import matplotlib.figure
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,11 +25,17 @@ stale content
 <!-- BEGIN run:convnet -->
 <!-- END run:convnet -->
 
+<!-- BEGIN run:best -->
+<!-- END run:best -->
+
 <!-- BEGIN recipe:best:mlp_numpy -->
 <!-- END recipe:best:mlp_numpy -->
 
 <!-- BEGIN schedule:best -->
 <!-- END schedule:best -->
+
+<!-- BEGIN schedule:convnet_best -->
+<!-- END schedule:convnet_best -->
 
 <!-- BEGIN tuning:tuning -->
 <!-- END tuning:tuning -->
@@ -70,9 +78,15 @@ def results(tmp_path):
     write(results / 'best', run_metrics([0.2, 0.4, 0.45], [0.25, 0.41, 0.47], learning_rate=0.003,
                                         optimizer='adamw', lr_schedule='onecycle', warmup_steps=10,
                                         steps_per_epoch=20))
+    # A ConvNet run made before its config recorded steps_per_epoch.
+    write(results / 'convnet_best', run_metrics([0.3, 0.6, 0.8], learning_rate=0.05, optimizer='sgd',
+                                                lr_schedule='onecycle', warmup_steps=10))
     # Alphabetically adam_standardize comes first; the tuning script's stage order puts baseline first.
     write(results / 'tuning' / 'adam_standardize', run_metrics([0.3, 0.5], [0.32, 0.52], 300.0, optimizer='adam'))
     write(results / 'tuning' / 'baseline', run_metrics([0.2, 0.4], [0.21, 0.42], 60.0, optimizer='sgd'))
+    # Its last validation accuracy is the highest, but it comes from before the loss diverged.
+    diverged = run_metrics([0.3, 0.6], [0.35, 0.9], 30.0, optimizer='adam', learning_rate=10.0)
+    write(results / 'tuning' / 'wide_deep', {**diverged, 'status': 'diverged', 'diverged_at_step': 60})
     sweep_runs = [{'learning_rate': rate, 'status': status, 'diverged_at_step': diverged,
                    'best_validation_accuracy': best, 'steps': [1, 10], 'train_loss': [2.3, loss]}
                   for rate, status, diverged, best, loss in [(0.001, 'completed', None, 0.25, 1.9),
@@ -126,12 +140,14 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
 
     run = block(text, 'run:mlp_numpy')
     metrics = load(results, 'mlp_numpy')
-    pattern = r'Final test accuracy \*\*([\d.]+)\*\* \(best ([\d.]+), at step (\d+)\)'
+    pattern = r'Final test accuracy \*\*([\d.]+)\*\* \(best ([\d.]+), at step (\d+): selected on the test set\)'
     final, best, step = re.search(pattern, run).groups()
     assert float(final) == round(metrics['final_test_accuracy'], 4)
-    assert float(best) == round(metrics['best_test_accuracy'], 4)
-    assert int(step) == metrics['steps'][metrics['test_accuracy'].index(metrics['best_test_accuracy'])]
+    assert float(best) == round(metrics['best_test_accuracy'], 4) == 0.3123 and step == '50'
     assert '(figures/mlp_numpy/curves.png)' in run
+    # With a validation split, the best accuracy quoted is the validation one, not a maximum over test evaluations.
+    assert block(text, 'run:best').startswith('Final test accuracy **0.4500**, final validation accuracy 0.4700 '
+                                              '(best 0.4700, at step 100);')
 
     assert missing == ['run:convnet']
     assert 'Not yet run' in block(text, 'run:convnet') and 'results/convnet/metrics.json' in block(text, 'run:convnet')
@@ -141,8 +157,9 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert '`--output_dir`' not in recipe
 
     rows = table_rows(block(text, 'tuning:tuning'))
-    assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`']
-    for row in rows:
+    assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
+    assert rows[2][2:4] == ['diverged at step 60', '—']
+    for row in rows[:2]:
         stage = load(results, 'tuning', row[0].strip('`'))
         assert float(row[2]) == stage['validation_accuracy'][-1]
         assert float(row[3]) == stage['final_test_accuracy']
@@ -158,6 +175,7 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert 'Best: learning rate **0.1**' in block(text, 'sweep:lr_sweep')
 
     assert '10 warm-up steps up to a peak of 0.003, 100 steps (5 epochs)' in block(text, 'schedule:best')
+    assert '10 warm-up steps up to a peak of 0.05, 100 steps in all.' in block(text, 'schedule:convnet_best')
 
     comparison = load(results, 'sigmoid_vs_relu')['runs']
     rows = {row[0]: row for row in table_rows(block(text, 'sigmoid_vs_relu:sigmoid_vs_relu'))}
@@ -173,7 +191,8 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
         assert float(best) == round(study['best_test_accuracy'][statistic], 4)
     assert "2 of the 3 runs (67%) end at or above the assignment's 0.46" in block(text, 'seeds:seeds')
 
-    for figure in ['mlp_numpy/curves.png', 'best/lr_schedule.png', 'lr_sweep/validation_accuracy_vs_learning_rate.png',
+    for figure in ['mlp_numpy/curves.png', 'best/curves.png', 'best/lr_schedule.png', 'convnet_best/lr_schedule.png',
+                   'lr_sweep/validation_accuracy_vs_learning_rate.png',
                    'lr_sweep/training_loss_per_learning_rate.png', 'sigmoid_vs_relu/curves.png',
                    'seeds/final_test_accuracy_per_seed.png']:
         assert (figures / figure).read_bytes()[:4] == b'\x89PNG', figure
@@ -190,6 +209,17 @@ def test_bad_markers_are_refused(tmp_path):
         make_report.fill('<!-- BEGIN plot:x -->\n<!-- END plot:x -->\n', results)
     with pytest.raises(ValueError, match='no matching'):
         make_report.fill('<!-- BEGIN run:x -->\n<!-- END run:y -->\n', results)
+
+
+def test_committed_report_is_what_the_committed_results_generate(tmp_path, monkeypatch):
+    # The text is compared; rendering the figures to PNG would take seconds and is tested above.
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
+    committed = (ROOT / 'report' / 'report.md').read_text()
+    report = tmp_path / 'report.md'
+    report.write_text(committed)
+    missing = make_report.main(['--results_dir', str(ROOT / 'results'), '--report', str(report),
+                                '--figures_dir', str(tmp_path / 'figures')])
+    assert missing == [] and report.read_text() == committed
 
 
 def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):

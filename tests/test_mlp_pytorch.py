@@ -6,6 +6,7 @@ from torch import nn
 
 import mlp_numpy
 from mlp_pytorch import MLP
+from modules import CrossEntropyModule
 
 
 def test_defaults_have_exactly_the_numpy_mlps_parameters():
@@ -19,16 +20,34 @@ def test_defaults_have_exactly_the_numpy_mlps_parameters():
     assert first.weight.std().item() == pytest.approx(1e-4, rel=0.05) and not first.bias.any()
 
 
-def test_same_weights_give_the_numpy_models_probabilities():
-    torch.manual_seed(0)
-    model = MLP(12, [7], 3, neg_slope=0.1, init='kaiming').double()
-    numpy_model = mlp_numpy.MLP(12, [7], 3, neg_slope=0.1, dtype=np.float64)
-    for (params, _), linear in zip(numpy_model.parameters(), [model.layers[0], model.layers[2]]):
-        params['weight'] = linear.weight.detach().numpy().copy()
-        params['bias'] = linear.bias.detach().numpy().copy()
-    x = np.random.default_rng(0).standard_normal((5, 12))
-    np.testing.assert_allclose(torch.softmax(model(torch.from_numpy(x)), dim=1).detach().numpy(),
-                               numpy_model.forward(x), rtol=1e-12)
+# Inputs with the spread of CIFAR-10 pixels less the mean image for the assignment's tiny weights; unit inputs for
+# Kaiming's, whose logits would otherwise saturate the softmax.
+@pytest.mark.parametrize('init,neg_slope,input_scale', [('normal', 0.02, 60), ('kaiming', 0.1, 1)],
+                         ids=["the assignment's defaults", 'kaiming'])
+def test_same_weights_give_the_numpy_models_probabilities_and_gradients(init, neg_slope, input_scale):
+    """Exact agreement in float64, so that another activation or slope, or a bias left out, fails."""
+    numpy_model = mlp_numpy.MLP(3072, [100, 50], 10, neg_slope, init=init, seed=0, dtype=np.float64)
+    model = MLP(3072, [100, 50], 10, neg_slope, init=init).double()
+    linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
+    rng = np.random.default_rng(1)
+    with torch.no_grad():
+        for (params, _), linear in zip(numpy_model.parameters(), linears, strict=True):
+            params['bias'] = 0.1 * rng.standard_normal(params['bias'].shape)  # zero biases would hide a lost one
+            linear.weight.copy_(torch.from_numpy(params['weight']))
+            linear.bias.copy_(torch.from_numpy(params['bias']))
+    x = input_scale * rng.standard_normal((8, 3072))
+    labels = rng.integers(10, size=8)
+
+    probabilities = numpy_model.forward(x)
+    numpy_model.backward(CrossEntropyModule().backward(probabilities, np.eye(10)[labels]))
+    logits = model(torch.from_numpy(x))
+    nn.functional.cross_entropy(logits, torch.from_numpy(labels)).backward()
+
+    np.testing.assert_allclose(torch.softmax(logits, dim=1).detach().numpy(), probabilities, rtol=1e-12)
+    for (_, grads), linear in zip(numpy_model.parameters(), linears):
+        for name, parameter in linear.named_parameters():
+            scale = np.abs(grads[name]).max()
+            np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-10, atol=1e-13 * scale)
 
 
 def test_options_add_batch_norm_and_dropout_per_hidden_layer():

@@ -1,4 +1,6 @@
 """Shared PyTorch helpers: schedules, augmentation, on-device batches, evaluation, device choice."""
+import math
+
 import pytest
 import torch
 
@@ -34,20 +36,28 @@ def test_scheduler_sets_the_optimizers_learning_rate():
     assert rates == pytest.approx([0.5, 0.5, 0.05, 0.005])
 
 
-def test_augment_returns_padded_crops_or_their_mirror_images():
+def shifts_and_mirrors(images, out, padding=4):
+    """For every pair of image and output, the (dy, dx, mirrored) for which the output is the image shifted by
+    (dy, dx) pixels in the zero-padded frame, mirrored left to right if so: a list of such triples per image."""
+    height, width = images.shape[-2:]
+    crops = torch.nn.functional.pad(images, (padding,) * 4).unfold(2, height, 1).unfold(3, width, 1)
+    target = out[:, :, None, None]  # (B, C, 1, 1, H, W) against crops (B, C, 2p + 1, 2p + 1, H, W)
+    found = torch.stack([(crops == target).all(dim=(1, 4, 5)), (crops.flip(-1) == target).all(dim=(1, 4, 5))], -1)
+    matches = [[] for _ in images]
+    for index, dy, dx, mirrored in found.nonzero().tolist():
+        matches[index].append((dy - padding, dx - padding, bool(mirrored)))
+    return matches
+
+
+def test_augment_shifts_by_up_to_4_pixels_with_zero_padding_and_mirrors_and_does_nothing_else():
     torch.manual_seed(0)
-    images = torch.randn(64, 3, 8, 8)
-    out = torch_utils.augment(images, padding=2)
-    assert out.shape == images.shape
-    padded = torch.nn.functional.pad(images, (2,) * 4)
-    flips = 0
-    for image, result in zip(padded, out):
-        crops = [image[:, dy:dy + 8, dx:dx + 8] for dy in range(5) for dx in range(5)]
-        plain = any(torch.equal(crop, result) for crop in crops)
-        mirrored = any(torch.equal(crop.flip(-1), result) for crop in crops)
-        assert plain or mirrored
-        flips += mirrored and not plain
-    assert 16 < flips < 48  # about half are flipped
+    images = torch.randn(400, 3, 8, 8, dtype=torch.float64)
+    matches = shifts_and_mirrors(images, torch_utils.augment(images))
+    assert all(len(found) == 1 for found in matches)  # a shifted copy, or its mirror image, and nothing else
+    dy, dx, mirrored = zip(*(found[0] for found in matches))
+    assert set(dy) == set(dx) == set(range(-4, 5))  # every shift up to 4 pixels, both ways, on both axes
+    assert sum(y == x == 0 for y, x in zip(dy, dx)) < 20  # about 1 in 81 is not shifted
+    assert 160 < sum(mirrored) < 240  # about half are mirrored
 
 
 def test_device_batches_cover_an_epoch_and_keep_pairs():
@@ -69,10 +79,19 @@ def test_evaluate_computes_loss_and_accuracy_in_eval_mode():
     labels = torch.tensor([0, 1, 1])
     loss, accuracy = torch_utils.evaluate(model, logits, labels, batch_size=2)
     assert accuracy == pytest.approx(2 / 3)
-    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item())
+    # -log softmax of the label's logit: log(1 + e^-2) for the two right answers, log(1 + e^2) for the wrong one
+    assert loss == pytest.approx((2 * math.log(1 + math.exp(-2)) + math.log(1 + math.exp(2))) / 3)
     assert model.training  # restored afterwards
 
 
-def test_auto_device_is_the_cpu_without_a_gpu():
-    expected = 'cuda' if torch.cuda.is_available() else 'cpu'
-    assert torch_utils.resolve_device('auto').type == expected
+@pytest.mark.parametrize('gpu,name,expected', [(False, 'auto', 'cpu'), (True, 'auto', 'cuda'), (False, 'cpu', 'cpu'),
+                                               (True, 'cpu', 'cpu'), (True, 'cuda', 'cuda')])
+def test_device_choice(monkeypatch, gpu, name, expected):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: gpu)
+    assert torch_utils.resolve_device(name) == torch.device(expected)
+
+
+def test_cuda_without_a_gpu_ends_in_one_line(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit, match='^error: --device cuda was asked for, but PyTorch sees no GPU here$'):
+        torch_utils.resolve_device('cuda')

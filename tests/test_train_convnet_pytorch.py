@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import cifar10_utils
-import torch_utils
 import train_convnet_pytorch
+from prepared_run import TorchRun, assert_seed_decides
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
 RUN = ['--dataset', 'synthetic', '--batch_size', '8', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
@@ -43,7 +43,6 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
     assert first['test_loss'][0] == pytest.approx(2.3026, abs=0.1)  # log 10: next to untrained
     config = first['config']
     assert config['device'] == 'cpu' and config['channels_last'] and config['optimizer'] == 'adam'
-    assert config['amp'] == train_convnet_pytorch.bf16_is_fast(torch.device('cpu'))
     assert config['timing']['train_steps'] == 2 and config['timing']['train_images_per_second'] > 0
 
     # A quarter of an epoch of 64 // 8 = 8 steps is the same 2 steps.
@@ -53,6 +52,11 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
     assert again['config']['max_steps'] == 2
     for key in ('train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'):
         assert again[key] == first[key]
+
+
+def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
+    assert_seed_decides(*(TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path, '--seed', seed).seed_state()
+                          for seed in ('1', '1', '2')))
 
 
 def test_plain_float32_nchw_path_computes_the_same_first_step(tmp_path):
@@ -67,7 +71,7 @@ def test_plain_float32_nchw_path_computes_the_same_first_step(tmp_path):
 def test_bfloat16_custom_batch_norm_and_the_tuning_flags_run(tmp_path):
     metrics = run(tmp_path, '--max_steps', '1', '--amp', '--batch_norm', 'custom', '--optimizer', 'sgd',
                   '--learning_rate', '0.01', '--weight_decay', '5e-4', '--augment', '--label_smoothing', '0.1',
-                  '--lr_schedule', 'onecycle', '--warmup_steps', '1', '--validation_size', '8')
+                  '--lr_schedule', 'onecycle', '--validation_size', '8')
     assert metrics['config']['amp'] is True and metrics['config']['batch_norm'] == 'custom'
     assert metrics['steps'] == [1] and len(metrics['validation_loss']) == 1
     assert all(0 < loss < 5 for loss in metrics['train_loss'] + metrics['test_loss'])
@@ -94,14 +98,22 @@ def test_bad_flags_give_one_line_errors(flags, capsys):
     assert ': error: ' in error and error.count('\n') == 1
 
 
-def test_auto_device_is_the_cpu_without_a_gpu():
-    if torch.cuda.is_available():
-        pytest.skip('this machine has a GPU')
-    assert torch_utils.resolve_device('auto') == torch.device('cpu')
-
-
 @pytest.mark.parametrize('avx512_bf16,amx,fast', [(False, False, False), (True, False, True), (False, True, True)])
 def test_bfloat16_counts_as_fast_on_cpus_that_compute_it_natively(monkeypatch, avx512_bf16, amx, fast):
     monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: amx)
     assert train_convnet_pytorch.bf16_is_fast(torch.device('cpu')) is fast
+
+
+@pytest.mark.parametrize('native,fast', [(True, True), (False, False)])
+def test_bfloat16_counts_as_fast_on_gpus_that_compute_it_natively(monkeypatch, native, fast):
+    # A T4 or V100 reports bf16 support only when emulation counts.
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda including_emulation=True: native or including_emulation)
+    assert train_convnet_pytorch.bf16_is_fast(torch.device('cuda')) is fast
+
+
+@pytest.mark.parametrize('native', [False, True])
+def test_amp_is_on_by_default_where_bfloat16_is_fast(tmp_path, monkeypatch, native):
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: native)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
+    assert TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path).config['amp'] is native

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import train_mlp_numpy
+import train_utils
+from prepared_run import assert_seed_decides, prepare
 from test_cifar10_utils import REAL_COPY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,9 +37,21 @@ def test_synthetic_run_beats_chance_and_writes_metrics_and_curves(tmp_path):
 
 
 def test_same_seed_same_curves(tmp_path):
-    first = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'a'), '--seed', '3'])
-    second = train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'b'), '--seed', '3'])
+    flags = SYNTHETIC + ['--max_steps', '20', '--eval_freq', '10', '--seed', '3']
+    first = train_mlp_numpy.main(flags + ['--output_dir', str(tmp_path / 'a')])
+    second = train_mlp_numpy.main(flags + ['--output_dir', str(tmp_path / 'b')])
     assert first['train_loss'] == second['train_loss'] and first['test_loss'] == second['test_loss']
+
+
+def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
+    def seed_state(seed):
+        _, built = prepare(train_mlp_numpy, tmp_path, ['--seed', str(seed)],
+                           model=(train_mlp_numpy, 'MLP'), data=(train_utils, 'load_data'))
+        train = built['data']['train']
+        return ([params['weight'] for params, _ in built['model'].parameters()],
+                [train.next_batch(8)[0] for _ in range(3)], [train.images])
+
+    assert_seed_decides(seed_state(1), seed_state(1), seed_state(2))
 
 
 def test_logistic_regression_with_empty_hidden_units(tmp_path):

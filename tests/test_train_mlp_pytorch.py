@@ -5,6 +5,7 @@ import pytest
 
 import train_mlp_numpy
 import train_mlp_pytorch
+from prepared_run import TorchRun, assert_seed_decides
 
 SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '300', '--eval_freq', '100']
 
@@ -39,3 +40,8 @@ def test_epochs_replace_max_steps(tmp_path):
     metrics = train_mlp_pytorch.main(['--dataset', 'synthetic', '--epochs', '2', '--batch_size', '500',
                                       '--output_dir', str(tmp_path)])
     assert metrics['steps'][-1] == 2 * (5000 // 500) == metrics['config']['max_steps']
+
+
+def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
+    assert_seed_decides(*(TorchRun(train_mlp_pytorch, 'MLP', tmp_path, '--seed', seed).seed_state()
+                          for seed in ('1', '1', '2')))

@@ -1,0 +1,76 @@
+"""A training script's prepare(), opened up for tests of its wiring: what it built from the flags, and what
+its model and optimiser then see. Runs on 64 training and 32 test images of the synthetic set."""
+import functools
+
+import numpy as np
+import pytest
+
+import cifar10_utils
+import torch_utils
+
+
+def record(patch, owner, name):
+    """Make owner.name (a class or function) keep what every call returns, in the list returned."""
+    made, original = [], getattr(owner, name)
+
+    def recording(*args, **kwargs):
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    patch.setattr(owner, name, recording)
+    return made
+
+
+def prepare(script, output_dir, flags, **built):
+    """script.prepare() for the flags; built names what to keep, as name=(owner, attribute) of a class or function
+    that prepare() calls once. Returns (what prepare() returns, {name: what that call returned})."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cifar10_utils, 'get_synthetic',
+                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+        made = {name: record(patch, owner, attribute) for name, (owner, attribute) in built.items()}
+        flags = ['--dataset', 'synthetic', '--batch_size', '8', '--output_dir', str(output_dir), *flags]
+        result = script.prepare(script.build_parser().parse_args(flags))
+    assert all(len(objects) == 1 for objects in made.values()), {name: len(objects) for name, objects in made.items()}
+    return result, {name: objects[0] for name, objects in made.items()}
+
+
+class TorchRun:
+    """A PyTorch training script prepared for the flags: its model, optimiser and batches, its train_step and
+    evaluate; inputs and outputs collect every call of the model (training and evaluation), rates the learning
+    rate of every optimiser step."""
+
+    def __init__(self, script, model_class, output_dir, *flags):
+        (self.config, self.train_step, self.evaluate), built = prepare(
+            script, output_dir, flags, model=(script, model_class), optimizer=(torch_utils, 'make_optimizer'),
+            batches=(torch_utils, 'DeviceBatches'))
+        self.model, self.optimizer, self.batches = built['model'], built['optimizer'], built['batches']
+        self.inputs, self.outputs, self.rates = [], [], []
+
+        def keep_call(module, args, output):  # a forward hook that returned something would replace the output
+            self.inputs.append(args[0])
+            self.outputs.append(output)
+
+        def keep_rate(optimizer, args, kwargs):
+            self.rates.append(optimizer.param_groups[0]['lr'])
+
+        self.model.register_forward_hook(keep_call)
+        self.optimizer.register_step_pre_hook(keep_rate)
+
+    def seed_state(self):
+        """(initial weights, the first three batches' images, the training images), as lists of numpy arrays."""
+        return ([parameter.detach().numpy() for parameter in self.model.parameters()],
+                [self.batches.next_batch()[0].numpy() for _ in range(3)], [self.batches.images.numpy()])
+
+
+def assert_seed_decides(first, same_seed, other_seed):
+    """Three seed states (initial weights, first batches, training images) of seeds s, s and t != s: the same seed
+    repeats the weights and the batches, another changes both, and neither changes the data."""
+    def same(arrays, others):
+        return len(arrays) == len(others) and all(np.array_equal(a, b) for a, b in zip(arrays, others))
+
+    (weights, batches, data), (weights_again, batches_again, data_again), (other_weights, other_batches, other_data) \
+        = first, same_seed, other_seed
+    assert same(weights, weights_again) and same(batches, batches_again), 'the same seed gave another start'
+    assert not same(weights, other_weights), 'another seed gave the same initial weights'
+    assert not same(batches, other_batches), 'another seed gave the same batches'
+    assert same(data, data_again) and same(data, other_data), 'the seed changed the training data'

@@ -1,0 +1,30 @@
+"""The tuning search on a small synthetic set: where its runs go, and a stage whose loss diverges."""
+import functools
+import json
+import sys
+from pathlib import Path
+
+import cifar10_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'experiments'))
+import tune_mlp_pytorch  # noqa: E402
+
+# Every stage's flags give way to these: 2 steps of a tiny network, at a learning rate that makes the loss diverge.
+EXTRA = ['--dataset', 'synthetic', '--validation_size', '100', '--epochs', '1', '--dnn_hidden_units', '8',
+         '--eval_freq', '1', '--learning_rate', '1e30']
+
+
+def test_runs_go_under_output_dir_and_a_diverged_stage_does_not_end_the_search(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
+                        functools.partial(cifar10_utils.get_synthetic, num_train=500, num_test=100))
+    committed = (ROOT / 'results' / 'mlp_pytorch_best' / 'metrics.json').read_bytes()
+    monkeypatch.chdir(ROOT)
+    tune_mlp_pytorch.main(['--only', 'baseline', 'longer', '--warmup', '0', '--final_warmup', '0',
+                           '--output_dir', str(tmp_path), '--extra', *EXTRA])
+    for run in ('mlp_pytorch_tuning/baseline', 'mlp_pytorch_best'):
+        metrics = json.loads((tmp_path / run / 'metrics.json').read_text())
+        assert metrics['status'] == 'diverged' and metrics['diverged_at_step'] == 2
+    table = (tmp_path / 'mlp_pytorch_tuning' / 'table.md').read_text()
+    assert table.count('| diverged at step 2 | — |') == 2 and 'Chosen on validation accuracy: none' in table
+    assert (ROOT / 'results' / 'mlp_pytorch_best' / 'metrics.json').read_bytes() == committed
