@@ -33,6 +33,7 @@ class TensorNode:
     __array_ufunc__ = None  # array + node is a TypeError, not an object array of nodes
 
     def __init__(self, value, source=None, requires_grad=True):
+        # The array itself, not a copy: updating a parameter's value in place (SGD) is seen by the next forward.
         value = np.asarray(value)
         if value.dtype.kind != 'f':
             value = value.astype(np.float64)
@@ -56,7 +57,9 @@ class TensorNode:
                              f'reduce it first, e.g. with Sum.do_forward')
         if not self.requires_grad:
             raise ValueError('backward() from a node that requires no gradient: nothing it depends on does')
-        op_nodes = list(_ops_outputs_first(self))
+        # An op node is created after the ops that produced its inputs, so in reverse creation order every op
+        # comes after all the ops that consume its outputs: its gradients are complete when its turn comes.
+        op_nodes = sorted(_ops_upstream(self), key=lambda op_node: op_node.created, reverse=True)
         for op_node in op_nodes:
             for output in op_node.outputs:
                 output.grad.fill(0)
@@ -65,8 +68,9 @@ class TensorNode:
             op_node.backward()
 
     def zero_grad(self):
-        """Set .grad to zero here and in every node upstream (parameters included)."""
-        for node in _nodes_upstream(self):
+        """Set .grad to zero here and in every node upstream (parameters included). Call it before clear(),
+        which cuts this node off from the parameters."""
+        for node in [self] + [parent for op_node in _ops_upstream(self, every_op=True) for parent in op_node.inputs]:
             if node.requires_grad:
                 node.grad.fill(0)
 
@@ -75,9 +79,10 @@ class TensorNode:
 
         Output and source point at each other, a reference cycle that only Python's cycle collector
         could free; cutting the links lets reference counting free every intermediate value right away.
-        Leaves (the parameters) keep their values and gradients.
+        Leaves (the parameters) keep their values and gradients. Afterwards this node is a leaf: backward()
+        and zero_grad() from it reach nothing upstream.
         """
-        for op_node in list(_ops_outputs_first(self, every_op=True)):
+        for op_node in _ops_upstream(self, every_op=True):
             for output in op_node.outputs:
                 output.source = None
             op_node.inputs = op_node.outputs = op_node.context = None
@@ -135,23 +140,26 @@ class OpNode:
         input_grads = self.op.backward(self.context, *(output.grad for output in self.outputs))
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for node, grad in zip(self.inputs, input_grads):
+        name = f'{self.op.__name__}.backward'
+        if len(input_grads) != len(self.inputs):
+            raise ValueError(f'{name} returned {len(input_grads)} gradients for {len(self.inputs)} inputs')
+        for i, (node, grad) in enumerate(zip(self.inputs, input_grads)):
             if not node.requires_grad:
                 continue
+            if grad is None:
+                raise ValueError(f'{name} returned None for input {i}, which requires a gradient')
             if grad.shape != node.shape:
-                raise ValueError(f'{self.op.__name__}.backward returned a gradient of shape {grad.shape} '
-                                 f'for an input of shape {node.shape}')
+                raise ValueError(f'{name} returned a gradient of shape {grad.shape} for input {i} of shape '
+                                 f'{node.shape}')
             node.grad += grad
 
     def __repr__(self):
         return f'OpNode({self.op.__name__}, inputs={len(self.inputs or ())})'
 
 
-def _ops_outputs_first(node, every_op=False):
-    """The op nodes upstream of node, each after every op that consumes one of its outputs.
+def _ops_upstream(node, every_op=False):
+    """The set of op nodes upstream of node, found with a stack, not recursion, so no chain is too long.
 
-    An op node is created after the ops that produced its inputs, so the reverse of creation order is such
-    an order; finding the ops is a walk with a stack, not recursion, so no chain is too long for it.
     Ops whose outputs need no gradient are left out unless every_op.
     """
     found, stack = set(), [node.source] if node.source is not None else []
@@ -159,17 +167,10 @@ def _ops_outputs_first(node, every_op=False):
         op_node = stack.pop()
         if op_node not in found:
             found.add(op_node)
-            stack.extend(parent.source for parent in op_node.inputs
-                         if parent.source is not None and (every_op or parent.requires_grad))
-    return sorted(found, key=lambda op_node: op_node.created, reverse=True)
-
-
-def _nodes_upstream(node):
-    """node and every tensor node it was computed from, each once."""
-    nodes = {id(node): node}
-    for op_node in _ops_outputs_first(node, every_op=True):
-        nodes.update((id(parent), parent) for parent in op_node.inputs)
-    return nodes.values()
+            for parent in op_node.inputs:
+                if parent.source is not None and (every_op or parent.requires_grad):
+                    stack.append(parent.source)
+    return found
 
 
 class Op:
@@ -298,7 +299,7 @@ class MatrixMultiply(Op):
 
     @staticmethod
     def backward(context, grad):
-        # The data's gradient is a third of a layer's backward work, and no one wants it.
+        # A first layer's input is data, whose gradient would cost a third of the layer's backward for nothing.
         needs_a, needs_b = context['needs_input_grad']
         return (grad @ context['b'].T if needs_a else None,
                 context['a'].T @ grad if needs_b else None)
@@ -323,6 +324,8 @@ class Expand(Op):
     @staticmethod
     def forward(context, x, *, dim, repeats):
         _axis('Expand', x, dim, singleton=True)
+        if not isinstance(repeats, (int, np.integer)) or repeats < 1:
+            raise ValueError(f'Expand expects a positive integer number of repeats, got {repeats!r}')
         context['dim'] = dim
         return np.repeat(x, repeats, axis=dim)
 
@@ -357,10 +360,12 @@ class Select(Op):
     def forward(context, x, *, indices):
         _matrix('Select', x)
         indices = np.asarray(indices)
-        if indices.shape != (len(x),) or not np.issubdtype(indices.dtype, np.integer) \
-                or indices.min(initial=0) < 0 or indices.max(initial=0) >= x.shape[1]:
-            raise ValueError(f'Select expects {len(x)} integer indices in [0, {x.shape[1]}), got '
-                             f'{indices.dtype} of shape {indices.shape}')
+        if indices.shape != (len(x),) or not np.issubdtype(indices.dtype, np.integer):
+            raise ValueError(f'Select expects {len(x)} integer indices, got {indices.dtype} of shape {indices.shape}')
+        outside = np.flatnonzero((indices < 0) | (indices >= x.shape[1]))
+        if len(outside):
+            raise ValueError(f'Select expects indices in [0, {x.shape[1]}), got {indices[outside[0]]} '
+                             f'at row {outside[0]}')
         rows = np.arange(len(x))
         context['shape'], context['at'] = x.shape, (rows, indices)
         return x[rows, indices]
@@ -547,8 +552,10 @@ class MLP(Module):
     The seed alone fixes the weights, whatever the activation."""
 
     def __init__(self, n_inputs, n_hidden, n_classes, activation='sigmoid', seed=None, dtype=np.float32):
+        if not isinstance(n_hidden, (list, tuple)):
+            raise TypeError(f'n_hidden must be a list of hidden widths such as [8] (or [] for none), got {n_hidden!r}')
         widths = [n_inputs, *n_hidden, n_classes]
-        if any(int(width) != width or width < 1 for width in widths):
+        if any(not isinstance(width, (int, np.integer)) or width < 1 for width in widths):
             raise ValueError(f'layer widths must be positive integers, got {widths}')
         if activation not in ACTIVATIONS:
             raise ValueError(f'activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}')

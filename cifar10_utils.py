@@ -365,11 +365,12 @@ def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot
     return splits
 
 
-DATASETS = ('cifar10', 'synthetic')
 DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
                         'synthetic': 'a small CIFAR-shaped stand-in for offline smoke runs (the same images whatever '
                                      '--seed)',
                         'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set (the same points whatever --seed)"}
+DATASETS = tuple(DATASET_DESCRIPTIONS)
+CIFAR10_DATASETS = ('cifar10', 'synthetic')  # what the CIFAR-10 scripts train on
 DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
 
 
@@ -383,6 +384,9 @@ def load_dataset(name, data_dir, **kwargs):
     if name == 'mnist':
         return get_mnist(data_dir, download=True, **kwargs)
     if name == 'synth':
-        kwargs.pop('preprocess', None)
+        preprocess = kwargs.pop('preprocess', None)
+        if preprocess is not None:
+            raise ValueError(f'synth takes no preprocessing (its features are standard normal already), '
+                             f'got preprocess={preprocess!r}')
         return get_synth(**kwargs)
-    raise ValueError(f'dataset must be one of {DATASETS + ("mnist", "synth")}, got {name!r}')
+    raise ValueError(f'dataset must be one of {DATASETS}, got {name!r}')

@@ -23,7 +23,7 @@ def build_parser():
                         help='comma-separated learning rates (default: 1e-6, 1e-5, ..., 100)')
     parser.add_argument('--epochs', type=train_utils.positive_float, default=5)
     parser.add_argument('--validation_size', type=train_utils.positive_int, default=5000)
-    parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default='cifar10')
+    parser.add_argument('--dataset', choices=cifar10_utils.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_pytorch.py's default when not given")
     parser.add_argument('--seed', type=int, default=42)
     parser.add_argument('--output_dir', default='results/lr_sweep')

@@ -2,7 +2,7 @@
 
     python train_mlp_autodiff.py                         # VU's setting: synth data, one hidden layer of sigmoids
     python train_mlp_autodiff.py --activation relu       # the same with the ReLU op
-    python train_mlp_autodiff.py --dataset mnist --learning_rate 0.01 --output_dir runs/mnist
+    python train_mlp_autodiff.py --dataset mnist --epochs 5 --output_dir runs/mnist
 
 One hidden layer four times as wide as the input (VU's choice) unless --dnn_hidden_units says otherwise,
 LogSoftmax outputs, the mean cross-entropy (autodiff.logceloss), batches of 128, 20 epochs unless
@@ -33,7 +33,7 @@ def build_parser():
                         help='comma-separated hidden layer widths; default: one layer, four times the input size')
     train_utils.add_common_arguments(parser, learning_rate=0.1, max_steps=None, batch_size=128, eval_freq=None,
                                      output_dir='runs/train_mlp_autodiff', datasets=DATASETS)
-    parser.set_defaults(preprocess='standardize', validation_size=None)
+    parser.set_defaults(preprocess=None, validation_size=None)
     return parser
 
 
@@ -55,6 +55,18 @@ def evaluate_split(model, dataset):
     return total_loss / dataset.num_examples, correct / dataset.num_examples
 
 
+def blocked_hidden_units(model, x, below=0.01):
+    """Over the points x: (hidden units whose activation passes less than `below` of the gradient at every point,
+    all hidden units, share of (unit, point) pairs below it). The derivative is the activation op's own backward."""
+    node, derivatives = autodiff.TensorNode(x, requires_grad=False), []
+    for layer in model.layers[:-1]:
+        node = autodiff.ACTIVATIONS[model.activation].do_forward(layer(node))
+        derivatives.append(node.source.op.backward(node.source.context, np.ones_like(node.value)))
+    node.clear()
+    blocked = np.concatenate(derivatives, axis=1) < below
+    return int(blocked.all(axis=0).sum()), blocked.shape[1], float(blocked.mean())
+
+
 def save_model(model, path):
     """The weights and the activation as plain arrays: load_model reads them with allow_pickle=False."""
     arrays = {f'{name}_{i}': getattr(layer, name).value for i, layer in enumerate(model.layers)
@@ -74,9 +86,10 @@ def load_model(path):
     return model
 
 
-def plot_decision_boundaries(panels, x, labels, path, num_points=2000, extent=3.5):
+def plot_decision_boundaries(panels, x, labels, path, split='validation', num_points=2000, extent=3.5):
     """One panel per (title, model) on synth: the model's probability of class 1 over the plane, its decision
-    boundary (solid), the true boundary x^T Q x = 0.6 (dashed), and the first num_points of (x, labels)."""
+    boundary (solid), the true boundary x^T Q x = 0.6 (dashed), and the first num_points of (x, labels), which
+    are points of `split`."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -101,7 +114,7 @@ def plot_decision_boundaries(panels, x, labels, path, num_points=2000, extent=3.
                 Line2D([], [], color='#67000d', marker='.', linestyle='none'),
                 Line2D([], [], color='#08306b', marker='.', linestyle='none')],
                ['the network\'s boundary (p = 0.5)', f'the true boundary, $x^T Q x = {cifar10_utils.SYNTH_THRESHOLD}$',
-                'validation point of class 1', 'of class 0'], loc='outside lower center', ncol=2, fontsize=9)
+                f'{split} point of class 1', 'of class 0'], loc='outside lower center', ncol=2, fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -112,6 +125,8 @@ def main(argv=None):
         args.epochs = DEFAULT_EPOCHS
     if args.validation_size is None:
         args.validation_size = VALIDATION_SIZES[args.dataset]
+    if args.preprocess is None and args.dataset != 'synth':
+        args.preprocess = 'standardize'
     data = train_utils.load_data(args, one_hot=False)
     train_set = data['train']
     if args.eval_freq is None:
@@ -140,10 +155,10 @@ def main(argv=None):
     metrics = train_utils.train_and_report(config, train_step, evaluate, args)
     save_model(model, os.path.join(args.output_dir, 'model.npz'))
     if args.dataset == 'synth':
-        validation = data['validation']
-        title = f'{args.activation}: validation accuracy {metrics["validation_accuracy"][-1]:.4f}'
-        plot_decision_boundaries([(title, model)], validation.images, validation.labels,
-                                 os.path.join(args.output_dir, 'decision_boundary.png'))
+        split = train_utils.held_out_splits(data)[0]
+        title = f'{args.activation}: {split} accuracy {metrics[f"{split}_accuracy"][-1]:.4f}'
+        plot_decision_boundaries([(title, model)], data[split].images, data[split].labels,
+                                 os.path.join(args.output_dir, 'decision_boundary.png'), split)
     return metrics
 
 

@@ -79,7 +79,7 @@ def _number(text, kind):
 
 
 def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_freq, output_dir,
-                         datasets=cifar10_utils.DATASETS):
+                         datasets=cifar10_utils.CIFAR10_DATASETS):
     """The flags every training script has, with the script's own defaults."""
     parser.add_argument('--learning_rate', type=positive_float, default=learning_rate, help='learning rate')
     parser.add_argument('--max_steps', type=positive_int, default=max_steps, help='number of training steps')

@@ -41,7 +41,7 @@ def build_parser():
                         default=list(range(20)), help='comma-separated seeds (default: 0, 1, ..., 19)')
     parser.add_argument('--max_steps', type=train_utils.positive_int, default=None,
                         help="train_mlp_numpy.py's default when not given")
-    parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default='cifar10')
+    parser.add_argument('--dataset', choices=cifar10_utils.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_numpy.py's default when not given")
     parser.add_argument('--output_dir', default='results/mlp_numpy_seeds')
     return parser

@@ -34,8 +34,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
 import autodiff  # noqa: E402
@@ -272,18 +270,6 @@ def seeds_block(results, folder):
             f'\n\n{results.image(path)}')
 
 
-def blocked_hidden_units(model, x, below=0.01):
-    """Over the points x: (hidden units whose activation passes less than `below` of the gradient at every point,
-    all hidden units, share of (unit, point) pairs below it). The derivative is the activation op's own backward."""
-    node, derivatives = autodiff.TensorNode(x, requires_grad=False), []
-    for layer in model.layers[:-1]:
-        node = autodiff.ACTIVATIONS[model.activation].do_forward(layer(node))
-        derivatives.append(node.source.op.backward(node.source.context, np.ones_like(node.value)))
-    node.clear()
-    blocked = np.concatenate(derivatives, axis=1) < below
-    return int(blocked.all(axis=0).sum()), blocked.shape[1], float(blocked.mean())
-
-
 def boundary_block(results, *folders):
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
     rows, panels = [], []
@@ -295,7 +281,7 @@ def boundary_block(results, *folders):
         if not model_path.exists():
             raise NotYetRun(f'{folder}/model.npz')
         model = train_mlp_autodiff.load_model(model_path)
-        dead, units, share = blocked_hidden_units(model, validation.images)
+        dead, units, share = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
         final_validation = metrics['validation_accuracy'][-1]
         rows.append((f'`{folder}`', config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
                      accuracy(metrics['final_test_accuracy']), f'{metrics["train_loss"][-1]:.4f}',
@@ -312,17 +298,18 @@ def boundary_block(results, *folders):
 def activation_seeds_block(results, folder):
     study = results.load(folder)
     rows = [(group['activation'], f'{group["learning_rate"]:g}',
-             *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')), f'{group["stuck"]} of {group["runs"]}')
-            for group in study['groups']]
+             *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')), f'{group["stuck"]} of {group["runs"]}',
+             f'{group["all_units_dead"]} of {group["runs"]}') for group in study['groups']]
     path = results.figures(folder) / 'final_validation_accuracy.png'
     autodiff_seeds.plot(study, path)
     seeds = study['config']['seeds']
     return (f'Seeds {", ".join(map(str, seeds))} for each activation and learning rate, every other flag at '
             f'`train_mlp_autodiff.py`\'s default; a run is stuck when its final validation accuracy is below '
             f'{study["stuck_below"]:g} (one class for every point scores {study["validation_majority_share"]:.4f} '
-            f'or {1 - study["validation_majority_share"]:.4f}).\n\n'
-            + table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max', 'stuck'],
-                    rows) + f'\n\n{results.image(path)}')
+            f'or {1 - study["validation_majority_share"]:.4f}); its hidden units are all dead when every one of them '
+            f'blocks the gradient at every validation point.\n\n'
+            + table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max', 'stuck',
+                     'hidden units all dead'], rows) + f'\n\n{results.image(path)}')
 
 
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,

@@ -153,7 +153,25 @@ def test_zero_grad_zeroes_the_whole_graph_and_clear_keeps_the_parameters():
     for parameter, value, grad in zip(model.parameters(), values, grads):
         np.testing.assert_array_equal(parameter.value, value)
         np.testing.assert_array_equal(parameter.grad, grad)
-    assert model(data).value.shape == (4, 2)  # the model still works
+    loss.zero_grad()  # after clear(), too late: it reaches only the loss
+    np.testing.assert_array_equal(model.parameters()[0].grad, grads[0])
+
+    for parameter in model.parameters():
+        parameter.grad.fill(0)
+    new_loss = logceloss(model(data), np.array([0, 1, 1, 0]))
+    new_loss.backward()  # the model still works, and a new graph reaches the parameters
+    for parameter, grad in zip(model.parameters(), grads):
+        np.testing.assert_allclose(parameter.grad, grad)
+
+
+def test_clear_also_cuts_the_parts_of_the_graph_that_need_no_gradient():
+    data = TensorNode(np.ones((2, 2)), requires_grad=False)
+    squared = data * data  # computed from data alone: backward never visits it, clear() must
+    w = TensorNode(np.ones((2, 2)))
+    loss = Sum.do_forward(squared * w)
+    loss.backward()
+    loss.clear()
+    assert squared.source is None and loss.source is None
 
 
 def count_tensor_nodes():
@@ -237,11 +255,17 @@ def test_integer_values_become_float64():
     (lambda: TensorNode(np.ones((2, 2))).backward(), ValueError, 'scalar node'),
     (lambda: Sum.do_forward(TensorNode(np.ones(2), requires_grad=False)).backward(), ValueError, 'no gradient'),
     (lambda: Expand.do_forward(TensorNode(np.ones((2, 3))), dim=1, repeats=4), ValueError, 'dimension of size 1'),
-    (lambda: Select.do_forward(TensorNode(np.ones((2, 3))), indices=np.array([0, 3])), ValueError, r'\[0, 3\)'),
+    (lambda: Select.do_forward(TensorNode(np.ones((2, 3))), indices=np.array([0, 3])), ValueError,
+     r'indices in \[0, 3\), got 3 at row 1'),
+    (lambda: Select.do_forward(TensorNode(np.ones((2, 3))), indices=np.array([-1, 0])), ValueError, 'got -1 at row 0'),
+    (lambda: Expand.do_forward(TensorNode(np.ones((2, 1))), dim=1, repeats=2.5), ValueError, 'positive integer'),
+    (lambda: Expand.do_forward(TensorNode(np.ones((2, 1))), dim=1, repeats=0), ValueError, 'positive integer'),
     (lambda: Select.do_forward(TensorNode(np.ones((2, 3))), indices=np.array([0.0, 1.0])), ValueError, 'integer'),
     (lambda: Linear(3, 2)(TensorNode(np.ones((4, 5)))), ValueError, r'\(batch, 3\)'),
     (lambda: Linear(3, 2)(np.ones((4, 3))), TypeError, 'expects TensorNode inputs'),
     (lambda: MLP(3, [0], 2), ValueError, 'positive integers'),
+    (lambda: MLP(3, [4.0], 2), ValueError, 'positive integers'),
+    (lambda: MLP(3, 4, 2), TypeError, 'list of hidden widths'),
     (lambda: MLP(3, [4], 2, activation='tanh'), ValueError, "'sigmoid', 'relu'"),
 ])
 def test_wrong_input_names_what_was_expected(make, error, message):
@@ -249,18 +273,29 @@ def test_wrong_input_names_what_was_expected(make, error, message):
         make()
 
 
-def test_a_backward_of_the_wrong_shape_is_caught():
-    class Broken(Op):
-        @staticmethod
-        def forward(context, x):
-            return x.sum(axis=1)
+class Pair(Op):
+    """a + b, with a backward that a test can break."""
+    broken = None
 
-        @staticmethod
-        def backward(context, grad):
-            return grad  # should have been expanded back to the input's shape
+    @staticmethod
+    def forward(context, a, b):
+        return a + b
 
-    loss = Sum.do_forward(Broken.do_forward(TensorNode(np.ones((2, 3)))))
-    with pytest.raises(ValueError, match=r'Broken.backward returned a gradient of shape \(2,\) for an input of shape'):
+    @staticmethod
+    def backward(context, grad):
+        return {'shape': (grad.sum(axis=1), grad), 'count': (grad,), 'none': (grad, None)}[Pair.broken]
+
+
+@pytest.mark.parametrize('broken,message', [
+    ('shape', r'Pair.backward returned a gradient of shape \(2,\) for input 0 of shape \(2, 3\)'),
+    ('count', 'Pair.backward returned 1 gradients for 2 inputs'),
+    ('none', 'Pair.backward returned None for input 1, which requires a gradient'),
+])
+def test_a_wrong_backward_is_caught(broken, message, monkeypatch):
+    """A student's op whose backward returns a wrong shape, too few gradients or None fails with what went wrong."""
+    monkeypatch.setattr(Pair, 'broken', broken)
+    loss = Sum.do_forward(Pair.do_forward(TensorNode(np.ones((2, 3))), TensorNode(np.ones((2, 3)))))
+    with pytest.raises(ValueError, match=message):
         loss.backward()
 
 
@@ -295,11 +330,16 @@ def test_mlp_matches_mlp_numpy(activation, n_hidden):
 def test_losses_match_torch_cross_entropy():
     rng = np.random.default_rng(4)
     logits, labels = rng.standard_normal((5, 4)), rng.integers(4, size=5)
-    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels)).item()
-    log_probabilities = LogSoftmax.do_forward(TensorNode(logits))
-    probabilities = Normalize.do_forward(Exp.do_forward(TensorNode(logits)))
-    assert abs(logceloss(log_probabilities, labels).value - expected) < 1e-12
-    assert abs(celoss(probabilities, labels).value - expected) < 1e-12
+    logits_torch = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(logits_torch, torch.tensor(labels))
+    expected.backward()
+    for loss_function, output in ((logceloss, LogSoftmax.do_forward),
+                                  (celoss, lambda x: Normalize.do_forward(Exp.do_forward(x)))):
+        x = TensorNode(logits)
+        loss = loss_function(output(x), labels)
+        loss.backward()
+        assert abs(loss.value - expected.item()) < 1e-12
+        np.testing.assert_allclose(x.grad, logits_torch.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 def test_log_softmax_is_stable_for_huge_logits():

@@ -236,11 +236,11 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     model = train_mlp_autodiff.load_model(results / 'sigmoid' / 'model.npz')
     model.layers[0].weight.value[:] = model.layers[0].bias.value[:] = 0  # every sigmoid at its steepest
     train_mlp_autodiff.save_model(model, results / 'sigmoid' / 'model.npz')
-    runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'final_validation_accuracy': final}
-            for activation, learning_rate, seed, final in [('sigmoid', 0.1, 0, 0.9), ('sigmoid', 0.1, 1, 0.5),
-                                                           ('sigmoid', 12.8, 0, 0.8), ('sigmoid', 12.8, 1, 0.7),
-                                                           ('relu', 0.1, 0, 0.99), ('relu', 0.1, 1, 0.98),
-                                                           ('relu', 12.8, 0, 0.55), ('relu', 12.8, 1, 0.45)]]
+    finals = {('sigmoid', 0.1): (0.9, 0.5), ('sigmoid', 1.28): (0.95, 0.96), ('sigmoid', 12.8): (0.8, 0.7),
+              ('relu', 0.1): (0.99, 0.98), ('relu', 1.28): (0.97, 0.99), ('relu', 12.8): (0.55, 0.45)}
+    runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'hidden_units': 8,
+             'final_validation_accuracy': pair[seed], 'dead_hidden_units': 8 if pair[seed] < 0.5 else seed}
+            for (activation, learning_rate), pair in finals.items() for seed in (0, 1)]
     write(results / 'seeds', {'config': {'seeds': [0, 1]}, 'stuck_below': autodiff_seeds.STUCK,
                               'validation_majority_share': 0.55, 'runs': runs, 'groups': autodiff_seeds.summarise(runs)})
     write(results / 'cifar', run_metrics([0.1], dataset='cifar10'))
@@ -260,8 +260,10 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     assert (tmp_path / 'figures' / 'sigmoid' / 'decision_boundary.png').read_bytes()[:4] == b'\x89PNG'
 
     rows = table_rows(block(text, 'activation_seeds:seeds'))
-    assert [row[:2] for row in rows] == [['sigmoid', '0.1'], ['sigmoid', '12.8'], ['relu', '0.1'], ['relu', '12.8']]
-    assert rows[0][2:] == ['0.7000', '0.2828', '0.5000', '0.9000', '1 of 2'] and rows[3][-1] == '2 of 2'
+    assert [row[:2] for row in rows] == [[activation, rate] for activation in ('sigmoid', 'relu')
+                                         for rate in ('0.1', '1.28', '12.8')]
+    assert rows[0][2:] == ['0.7000', '0.2828', '0.5000', '0.9000', '1 of 2', '0 of 2']
+    assert rows[5][-2:] == ['2 of 2', '1 of 2']
     assert (tmp_path / 'figures' / 'seeds' / 'final_validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
 
     with pytest.raises(ValueError, match='results/cifar trained on cifar10, not synth'):

@@ -68,6 +68,7 @@ def run_script(*flags):
     (['--dnn_hidden_units', '8,x'], 'comma-separated positive integers'),
     (['--learning_rate', '-1'], 'expected a positive number'),
     (['--batch_size', '0'], 'expected a positive integer'),
+    (['--preprocess', 'mean_image'], 'synth takes no preprocessing'),
 ])
 def test_bad_flags_give_one_line_errors(flags, message):
     result = run_script(*flags)
@@ -121,3 +122,8 @@ def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_b
         accuracies[hold_biases_at_zero] = train_mlp_autodiff.evaluate_split(model, data['validation'])[1]
     assert accuracies[True] == pytest.approx(majority)
     assert accuracies[False] > 0.9
+
+
+def test_synth_without_a_validation_split_draws_the_test_points(tmp_path):
+    metrics = train_mlp_autodiff.main(['--validation_size', '0', '--max_steps', '20', '--output_dir', str(tmp_path)])
+    assert 'validation_accuracy' not in metrics and (tmp_path / 'decision_boundary.png').exists()
