@@ -119,7 +119,8 @@ def plot_decision_boundaries(panels, x, labels, path, split='validation', num_po
     plt.close(fig)
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The flags, with the defaults that depend on the dataset filled in."""
     args = build_parser().parse_args(argv)
     if args.max_steps is None and args.epochs is None:
         args.epochs = DEFAULT_EPOCHS
@@ -127,6 +128,11 @@ def main(argv=None):
         args.validation_size = VALIDATION_SIZES[args.dataset]
     if args.preprocess is None and args.dataset != 'synth':
         args.preprocess = 'standardize'
+    return args
+
+
+def train(args):
+    """Train as the flags say; write metrics.json, curves.png and model.npz. Returns (metrics, model, data)."""
     data = train_utils.load_data(args, one_hot=False)
     train_set = data['train']
     if args.eval_freq is None:
@@ -154,6 +160,12 @@ def main(argv=None):
     config = {**vars(args), 'dnn_hidden_units': hidden}
     metrics = train_utils.train_and_report(config, train_step, evaluate, args)
     save_model(model, os.path.join(args.output_dir, 'model.npz'))
+    return metrics, model, data
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    metrics, model, data = train(args)
     if args.dataset == 'synth':
         split = train_utils.held_out_splits(data)[0]
         title = f'{args.activation}: {split} accuracy {metrics[f"{split}_accuracy"][-1]:.4f}'

@@ -93,9 +93,8 @@ def main(argv=None):
                     folder = os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')
                     flags = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
                              '--output_dir', folder]
-                    metrics = train_mlp_autodiff.main(flags + (['--max_steps', str(args.max_steps)]
-                                                               if args.max_steps else []))
-                    model = train_mlp_autodiff.load_model(os.path.join(folder, 'model.npz'))
+                    metrics, model, _ = train_mlp_autodiff.train(train_mlp_autodiff.parse_args(
+                        flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])))
                     dead, units, _ = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
                     runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
                                  'config': metrics['config'], 'steps': metrics['steps'],
