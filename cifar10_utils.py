@@ -8,6 +8,7 @@ Every split is a `DataSet`; preprocessing subtracts the mean image of the traini
 The VU variant's data live here too: MNIST (`get_mnist`) and its two-feature synthetic set (`get_synth`).
 """
 import functools
+import hashlib
 import io
 import os
 import pickle
@@ -258,8 +259,11 @@ def synthetic_raw(num_train=5000, num_test=1000, seed=0):
 _drawn_synthetic_raw = functools.lru_cache(maxsize=2)(synthetic_raw)
 
 
-def get_synthetic(num_train=5000, num_test=1000, one_hot=True, validation_size=0,
-                  preprocess='mean_image', seed=0, data_seed=0):
+SYNTHETIC_SIZES = {'num_train': 5000, 'num_test': 1000}
+
+
+def get_synthetic(num_train=SYNTHETIC_SIZES['num_train'], num_test=SYNTHETIC_SIZES['num_test'], one_hot=True,
+                  validation_size=0, preprocess='mean_image', seed=0, data_seed=0):
     """A small stand-in for get_cifar10 with the same splits, shapes and dtypes.
 
     seed orders the batches, as for get_cifar10; data_seed draws the images. The training scripts leave
@@ -370,8 +374,35 @@ DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
                                      '--seed)',
                         'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set (the same points whatever --seed)"}
 DATASETS = tuple(DATASET_DESCRIPTIONS)
+CLASS_NAMES = {'cifar10': CLASSES, 'synthetic': CLASSES, 'mnist': tuple('0123456789'),
+               'synth': ('class 0', 'class 1')}
 CIFAR10_DATASETS = ('cifar10', 'synthetic')  # what the CIFAR-10 scripts train on
 DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
+DATA_FILES = {'cifar10': TRAIN_FILES + [TEST_FILE], 'mnist': [name for pair in MNIST_FILES.values() for name in pair]}
+
+
+def raw_test_images(name, data_dir):
+    """The test images of an image dataset as stored, (N, C, H, W) uint8, to show them; None for synth."""
+    if name == 'cifar10':
+        return load_batch(os.path.join(data_dir, TEST_FILE))[0]
+    if name == 'mnist':
+        return load_idx(os.path.join(data_dir, MNIST_FILES['test'][0]), 3)[:, None]
+    if name == 'synthetic':
+        return _drawn_synthetic_raw(SYNTHETIC_SIZES['num_train'], SYNTHETIC_SIZES['num_test'], 0)[2]
+    return None
+
+
+def fingerprint(name, data_dir):
+    """A short digest of the dataset's files (the first 16 hex digits of the SHA-256 of their bytes, in a fixed
+    order), telling one copy of the data from another; for a generated set, how it was generated."""
+    if name not in DATA_FILES:
+        return f'generated ({name}, data_seed 0)'
+    digest = hashlib.sha256()
+    for file in DATA_FILES[name]:
+        with open(os.path.join(data_dir, file), 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def load_dataset(name, data_dir, **kwargs):

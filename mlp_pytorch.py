@@ -1,5 +1,4 @@
 """The multi-layer perceptron of mlp_numpy.py as a PyTorch module, with optional batch norm and dropout."""
-import torch
 from torch import nn
 
 INITS = ('normal', 'kaiming')

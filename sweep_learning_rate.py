@@ -6,7 +6,6 @@ Each rate trains the BGU variant's network (one hidden layer of 128 ReLU units, 
 standardised inputs) with train_mlp_pytorch.py and is judged on a validation split. Runs whose
 loss stops being finite are recorded as diverged and drawn as such; the sweep carries on.
 """
-import json
 import os
 
 import numpy as np
@@ -26,7 +25,8 @@ def build_parser():
     parser.add_argument('--dataset', choices=cifar10_utils.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_pytorch.py's default when not given")
     parser.add_argument('--seed', type=int, default=42)
-    parser.add_argument('--output_dir', default='results/lr_sweep')
+    parser.add_argument('--output_dir', default='runs/lr_sweep')
+    parser.add_argument('--overwrite', action='store_true', help='replace the sweep that --output_dir already holds')
     return parser
 
 
@@ -37,12 +37,13 @@ def run_flags(args, learning_rate):
              '--optimizer', 'sgd', '--learning_rate', str(learning_rate), '--epochs', str(args.epochs),
              '--eval_freq', '50', '--validation_size', str(args.validation_size), '--dataset', args.dataset,
              '--seed', str(args.seed), '--output_dir', os.path.join(args.output_dir, f'lr_{learning_rate:g}')]
-    return flags + (['--data_dir', args.data_dir] if args.data_dir else [])
+    return flags + (['--data_dir', args.data_dir] if args.data_dir else []) + ['--overwrite'] * args.overwrite
 
 
 def run_one(args, learning_rate):
     run_args = train_mlp_pytorch.build_parser().parse_args(run_flags(args, learning_rate))
-    metrics = train_utils.train_past_divergence(*train_mlp_pytorch.prepare(run_args), run_args)
+    config, train_step, evaluate, saving = train_mlp_pytorch.prepare(run_args)
+    metrics = train_utils.train_past_divergence(config, train_step, evaluate, run_args, **saving)
     validation = metrics.get('validation_accuracy', [])
     return {'learning_rate': learning_rate, 'status': metrics['status'],
             'diverged_at_step': metrics.get('diverged_at_step'),
@@ -98,15 +99,15 @@ def plot_sweep(runs, output_dir):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    train_utils.check_output_dir(args)
     runs = [run_one(args, learning_rate) for learning_rate in args.learning_rates]
     completed = [run for run in runs if run['status'] == 'completed']
     best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)
     sweep = {'config': vars(args), 'runs': runs,
              'best_learning_rate': best and best['learning_rate'],
              'best_validation_accuracy': best and best['best_validation_accuracy']}
-    os.makedirs(args.output_dir, exist_ok=True)
-    with open(os.path.join(args.output_dir, 'metrics.json'), 'w') as f:
-        json.dump(sweep, f, indent=1)
+    train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
+                                 lambda path: train_utils.write_json(path, sweep))
     plot_sweep(runs, args.output_dir)
     for run in runs:
         outcome = (f'best validation accuracy {run["best_validation_accuracy"]:.4f}' if run['status'] == 'completed'

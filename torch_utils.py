@@ -1,6 +1,7 @@
 """What the PyTorch training scripts share: device choice, on-device batches, augmentation,
 learning-rate schedules and evaluation. (train_utils has the framework-free part.)"""
 import math
+import os
 import sys
 
 import numpy as np
@@ -52,19 +53,26 @@ class DeviceBatches:
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.generator = torch.Generator(device='cpu').manual_seed(seed)
         self.steps_per_epoch = len(images) // batch_size
-        self._batches = iter(())
-
-    def _epoch(self):
-        order = torch.randperm(len(self.images), generator=self.generator).to(self.images.device)
-        return iter(order[:self.steps_per_epoch * self.batch_size].view(self.steps_per_epoch, -1))
+        self._order, self._position = None, self.steps_per_epoch  # the first batch draws the first epoch's order
 
     def next_batch(self):
         """(images (B, 3, 32, 32), labels (B,))."""
-        index = next(self._batches, None)
-        if index is None:
-            self._batches = self._epoch()
-            index = next(self._batches)
+        if self._position == self.steps_per_epoch:
+            order = torch.randperm(len(self.images), generator=self.generator).to(self.images.device)
+            self._order = order[:self.steps_per_epoch * self.batch_size].view(self.steps_per_epoch, -1)
+            self._position = 0
+        index = self._order[self._position]
+        self._position += 1
         return self.images[index], self.labels[index]
+
+    def state_dict(self):
+        """Where the batches stand: the generator, this epoch's order and the next batch's place in it."""
+        return {'generator': self.generator.get_state(), 'order': self._order, 'position': self._position}
+
+    def load_state_dict(self, state):
+        self.generator.set_state(state['generator'])
+        order = state['order']
+        self._order, self._position = None if order is None else order.to(self.images.device), state['position']
 
 
 def augment(images, padding=4):
@@ -96,6 +104,101 @@ def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0
                                fused=fused)
     optimizer = torch.optim.Adam if name == 'adam' else torch.optim.AdamW
     return optimizer(parameters, lr=learning_rate, weight_decay=weight_decay, fused=fused)
+
+
+def save_model(path, kind, config, model):
+    """model.pt: the model's kind, the run's flags (enough to rebuild it) and its state_dict.
+    torch.load(path, weights_only=True) reads it back; load_file checks it."""
+    train_utils.write_atomically(path, lambda temporary: torch.save(
+        {'kind': kind, 'config': config, 'state_dict': model.state_dict()}, temporary))
+
+
+def load_file(path, device='cpu'):
+    """A model.pt or checkpoint.pt as a dict, loaded with weights_only=True: tensors and plain containers only, so
+    a crafted file cannot run code. Anything else is a ModelFileError."""
+    try:
+        loaded = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise train_utils.ModelFileError(f'no model file {path}') from None
+    except Exception as error:  # pickled code, a truncated file, another format: all mean "not ours"
+        message = str(error).strip().splitlines()
+        raise train_utils.ModelFileError(f'cannot load {path}: {type(error).__name__}'
+                                         + (f': {message[0]}' if message else '')) from None
+    if not isinstance(loaded, dict) or not {'kind', 'config'} <= set(loaded):
+        raise train_utils.ModelFileError(f'cannot load {path}: not a model or checkpoint file of this project')
+    return loaded
+
+
+def load_state(module, state_dict, path):
+    """module.load_state_dict, with a wrong architecture reported as a ModelFileError naming the file."""
+    try:
+        module.load_state_dict(state_dict)
+    except (RuntimeError, KeyError, ValueError) as error:
+        raise train_utils.ModelFileError(f'{path} does not fit the {type(module).__name__} the flags describe: '
+                                         f'{str(error).strip().splitlines()[0]}') from None
+
+
+# Flags that say where or how fast a run goes, not what it computes: a resumed run may change them.
+LOGISTICS = ('output_dir', 'overwrite', 'resume', 'data_dir', 'device', 'threads', 'torch_threads', 'timing')
+
+
+class Checkpoint:
+    """What a PyTorch run needs to go on exactly where it stopped: model, optimiser, scheduler, the batch order and
+    every random generator the run draws from (augmentation and dropout use torch's global one), with the metrics
+    recorded so far. train_utils.train calls save (checkpoint.pt) and save_model (model.pt)."""
+
+    def __init__(self, kind, config, model, optimizer, scheduler, batches):
+        self.kind, self.config = kind, config
+        self.model, self.optimizer, self.scheduler, self.batches = model, optimizer, scheduler, batches
+
+    def save(self, folder, metrics, step):
+        state = {'kind': self.kind, 'config': self.config, 'step': step, 'metrics': metrics,
+                 'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(),
+                 'scheduler': self.scheduler.state_dict(), 'batches': self.batches.state_dict(),
+                 'torch_rng': torch.get_rng_state(),
+                 'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        train_utils.write_atomically(os.path.join(folder, 'checkpoint.pt'), lambda path: torch.save(state, path))
+
+    def save_model(self, folder):
+        save_model(os.path.join(folder, 'model.pt'), self.kind, self.config, self.model)
+
+    def restore(self, folder):
+        """Load folder/checkpoint.pt into the model, optimiser, scheduler, batches and generators; returns
+        (metrics, step) for train_utils.train's resumed. Flags that differ from the run's are a ModelFileError."""
+        path = os.path.join(folder, 'checkpoint.pt')
+        state = load_file(path)
+        if state['kind'] != self.kind:
+            raise train_utils.ModelFileError(f'{path} is a checkpoint of {state["kind"]}, not of {self.kind}')
+        for flag, value in state['config'].items():
+            if flag not in LOGISTICS and self.config.get(flag) != value:
+                raise train_utils.ModelFileError(
+                    f'the run in {folder} was trained with --{flag} {value}, not {self.config.get(flag)}; '
+                    f'resume it with its own flags')
+        load_state(self.model, state['model'], path)
+        self.optimizer.load_state_dict(state['optimizer'])
+        self.scheduler.load_state_dict(state['scheduler'])
+        self.batches.load_state_dict(state['batches'])
+        torch.set_rng_state(state['torch_rng'])
+        if state['cuda_rng']:
+            torch.cuda.set_rng_state_all(state['cuda_rng'])
+        return state['metrics'], state['step']
+
+
+def add_resume_argument(parser):
+    parser.add_argument('--resume', metavar='RUN_DIR', default=None,
+                        help='continue the interrupted run in RUN_DIR, with the same flags (RUN_DIR replaces '
+                             '--output_dir)')
+
+
+def saving(kind, config, model, optimizer, scheduler, batches, args):
+    """train_utils.train's save_model, checkpoint and resumed for a PyTorch run; with --resume, the run in
+    args.resume is restored first (a problem ends the program in one line)."""
+    checkpoint = Checkpoint(kind, config, model, optimizer, scheduler, batches)
+    try:
+        resumed = checkpoint.restore(args.resume) if args.resume else None
+    except train_utils.ModelFileError as error:
+        sys.exit(f'error: --resume: {error}')
+    return {'save_model': checkpoint.save_model, 'checkpoint': checkpoint.save, 'resumed': resumed}
 
 
 def lr_factor(schedule, step, total_steps, warmup_steps=0):
@@ -139,13 +242,18 @@ def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None):
     model.eval()
     total_loss, correct = 0.0, 0
     for start in range(0, len(images), batch_size):
-        x, y = images[start:start + batch_size], labels[start:start + batch_size]
-        with torch.autocast(images.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            logits = model(x)
-        total_loss += torch.nn.functional.cross_entropy(logits.float(), y, reduction='sum').item()
+        logits, y = predict(model, images[start:start + batch_size], autocast_dtype), labels[start:start + batch_size]
+        total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
         correct += (logits.argmax(dim=1) == y).sum().item()
     model.train(was_training)
     return total_loss / len(images), correct / len(images)
+
+
+def predict(model, x, autocast_dtype=None):
+    """The model's logits for a batch x, in float32; under bfloat16 autocast when autocast_dtype says so. evaluate
+    and evaluate.py go through here, so that both see the same numbers."""
+    with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        return model(x).float()
 
 
 def add_schedule_arguments(parser):

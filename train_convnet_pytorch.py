@@ -17,10 +17,11 @@ import torch_utils
 import train_utils
 from convnet_pytorch import BATCH_NORMS, ConvNet
 
+
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
     train_utils.add_common_arguments(parser, learning_rate=1e-4, max_steps=5000, batch_size=32,
-                                     eval_freq=500, output_dir='results/convnet')
+                                     eval_freq=500, output_dir='runs/train_convnet_pytorch')
     parser.add_argument('--optimizer', choices=torch_utils.OPTIMIZERS, default='adam')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.9, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
@@ -44,6 +45,7 @@ def build_parser():
     parser.add_argument('--threads', type=train_utils.positive_int, default=None,
                         help="CPU threads (default: PyTorch's, one per core); 1 is much faster on a "
                              "machine whose cores other processes keep busy")
+    torch_utils.add_resume_argument(parser)
     return parser
 
 
@@ -59,11 +61,13 @@ def bf16_is_fast(device):
 
 
 def prepare(args):
-    """Data, model and optimiser for the parsed flags: (config, train_step, evaluate) for train_utils.train.
+    """Data, model and optimiser for the parsed flags: (config, train_step, evaluate, saving) for train_utils.train,
+    saving being its save_model, checkpoint and resumed (--resume).
 
     config carries the resolved device and amp setting, and a 'timing' dict that train_step keeps
     up to date (train_utils.train writes config into metrics.json at the end).
     """
+    args.output_dir = args.resume or args.output_dir
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch_utils.resolve_device(args.device)
@@ -114,12 +118,27 @@ def prepare(args):
 
     config = {**vars(args), 'amp': amp, 'device': str(device), 'torch_threads': torch.get_num_threads(),
               'steps_per_epoch': batches.steps_per_epoch, 'timing': timing}
-    return config, train_step, evaluate
+    return (config, train_step, evaluate,
+            torch_utils.saving('convnet', config, model, optimizer, scheduler, batches, args))
+
+
+def load_model(path):
+    """(the ConvNet in a run's model.pt, in eval mode and its memory format, the run's flags); a ModelFileError when
+    the file cannot be read or does not fit."""
+    loaded = torch_utils.load_file(path)
+    if loaded['kind'] != 'convnet':
+        raise train_utils.ModelFileError(f'{path} holds a {loaded["kind"]} model, not the ConvNet')
+    config = loaded['config']
+    model = ConvNet(3, 10, batch_norm=config['batch_norm'])
+    torch_utils.load_state(model, loaded['state_dict'], path)
+    memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
+    return model.to(memory_format=memory_format).eval(), config
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return train_utils.train_and_report(*prepare(args), args)
+    config, train_step, evaluate, saving = prepare(args)
+    return train_utils.train_and_report(config, train_step, evaluate, args, **saving)
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ def log_probabilities(model, x):
 
 
 def evaluate_split(model, dataset):
-    """(mean cross-entropy, accuracy) over a whole split, in chunks of EVAL_BATCH."""
+    """(mean cross-entropy, accuracy) over a whole split, in chunks of EVAL_BATCH (as evaluate.py predicts)."""
     total_loss = correct = 0.0
     for start in range(0, dataset.num_examples, EVAL_BATCH):
         labels = dataset.labels[start:start + EVAL_BATCH]
@@ -67,23 +67,32 @@ def blocked_hidden_units(model, x, below=0.01):
     return int(blocked.all(axis=0).sum()), blocked.shape[1], float(blocked.mean())
 
 
-def save_model(model, path):
-    """The weights and the activation as plain arrays: load_model reads them with allow_pickle=False."""
+def save_model(model, config, path):
+    """The weights and the flags in an .npz of plain arrays (train_utils.save_npz_model); load_model reads it."""
     arrays = {f'{name}_{i}': getattr(layer, name).value for i, layer in enumerate(model.layers)
               for name in ('weight', 'bias')}
-    np.savez(path, activation=np.array(model.activation), **arrays)
+    train_utils.save_npz_model(path, 'autodiff', config, arrays)
 
 
 def load_model(path):
-    """The autodiff.MLP that save_model wrote into path."""
-    with np.load(path, allow_pickle=False) as saved:
-        weights = [saved[f'weight_{i}'] for i in range(sum(name.startswith('weight_') for name in saved.files))]
+    """(the autodiff.MLP that save_model wrote into path, the run's flags); a ModelFileError when the file cannot
+    be used."""
+    kind, config, arrays = train_utils.load_npz_model(path)
+    if kind != 'autodiff':
+        raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the autodiff engine\'s MLP')
+    try:
+        weights = [arrays[f'weight_{i}'] for i in range(len(config['dnn_hidden_units']) + 1)]
         widths = [weights[0].shape[0]] + [weight.shape[1] for weight in weights]
-        model = autodiff.MLP(widths[0], widths[1:-1], widths[-1], activation=str(saved['activation']),
+        model = autodiff.MLP(widths[0], widths[1:-1], widths[-1], activation=config['activation'],
                              dtype=weights[0].dtype)
         for i, layer in enumerate(model.layers):
-            layer.weight.value, layer.bias.value = saved[f'weight_{i}'], saved[f'bias_{i}']
-    return model
+            for name in ('weight', 'bias'):
+                if arrays[f'{name}_{i}'].shape != getattr(layer, name).shape:
+                    raise ValueError(f'{name}_{i} has shape {arrays[f"{name}_{i}"].shape}')
+                getattr(layer, name).value = arrays[f'{name}_{i}']
+    except (KeyError, ValueError) as error:
+        raise train_utils.ModelFileError(f'{path} does not fit the MLP its flags describe: {error}') from None
+    return model, config
 
 
 def plot_decision_boundaries(panels, x, labels, path, split='validation', num_points=2000, extent=3.5):
@@ -158,8 +167,9 @@ def train(args):
         return {name: evaluate_split(model, data[name]) for name in train_utils.held_out_splits(data)}
 
     config = {**vars(args), 'dnn_hidden_units': hidden}
-    metrics = train_utils.train_and_report(config, train_step, evaluate, args)
-    save_model(model, os.path.join(args.output_dir, 'model.npz'))
+    metrics = train_utils.train_and_report(
+        config, train_step, evaluate, args,
+        save_model=lambda folder: save_model(model, config, os.path.join(folder, 'model.npz')))
     return metrics, model, data
 
 

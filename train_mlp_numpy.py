@@ -3,6 +3,8 @@
     python train_mlp_numpy.py                      # the assignment's defaults
     python train_mlp_numpy.py --dnn_hidden_units 200,100 --learning_rate 1e-3 --output_dir results/deeper
 """
+import os
+
 import numpy as np
 
 import train_utils
@@ -26,12 +28,13 @@ def sgd_step(model, learning_rate):
 
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    train_utils.add_mlp_arguments(parser, output_dir='results/mlp_numpy')
+    train_utils.add_mlp_arguments(parser, output_dir='runs/train_mlp_numpy')
     return parser
 
 
 def prepare(args):
-    """Data, model and loss for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
+    """Data, model and loss for the parsed flags: (config, train_step, evaluate, saving) for train_utils.train,
+    saving being its save_model (model.npz)."""
     data = train_utils.load_data(args)
     train_set = data['train']
     n_inputs = int(np.prod(train_set.images.shape[1:]))
@@ -58,12 +61,38 @@ def prepare(args):
             results[name] = (loss_module.forward(probabilities, t), accuracy(probabilities, t))
         return results
 
-    return vars(args), train_step, evaluate
+    def save_model(folder):
+        arrays = {f'{name}_{i}': params[name] for i, (params, _) in enumerate(model.parameters()) for name in params}
+        train_utils.save_npz_model(os.path.join(folder, 'model.npz'), 'mlp_numpy', vars(args), arrays)
+
+    return vars(args), train_step, evaluate, {'save_model': save_model}
+
+
+def load_model(path):
+    """(the MLP that a run's model.npz holds, the run's flags); a ModelFileError when the file cannot be read or
+    does not fit the network its flags describe."""
+    kind, config, arrays = train_utils.load_npz_model(path)
+    if kind != 'mlp_numpy':
+        raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the NumPy MLP')
+    hidden = config['dnn_hidden_units']
+    try:
+        widths = [arrays['weight_0'].shape[1]] + [arrays[f'weight_{i}'].shape[0] for i in range(len(hidden) + 1)]
+    except KeyError as error:
+        raise train_utils.ModelFileError(f'{path} lacks the array {error} of an MLP with hidden units {hidden}') from None
+    model = MLP(widths[0], widths[1:-1], widths[-1], config['neg_slope'], seed=0, dtype=arrays['weight_0'].dtype)
+    for i, (params, _) in enumerate(model.parameters()):
+        for name in params:
+            saved = arrays.get(f'{name}_{i}')
+            if saved is None or saved.shape != params[name].shape or widths[1:-1] != hidden:
+                raise train_utils.ModelFileError(f'{path} does not fit an MLP with hidden units {hidden}')
+            params[name] = saved
+    return model, config
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return train_utils.train_and_report(*prepare(args), args)
+    config, train_step, evaluate, saving = prepare(args)
+    return train_utils.train_and_report(config, train_step, evaluate, args, **saving)
 
 
 if __name__ == '__main__':

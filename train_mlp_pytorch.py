@@ -11,9 +11,10 @@ import torch_utils
 import train_utils
 from mlp_pytorch import MLP
 
+
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    train_utils.add_mlp_arguments(parser, output_dir='results/mlp_pytorch')
+    train_utils.add_mlp_arguments(parser, output_dir='runs/train_mlp_pytorch')
     parser.add_argument('--optimizer', choices=torch_utils.OPTIMIZERS, default='sgd')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.0, help='for sgd')
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
@@ -26,11 +27,14 @@ def build_parser():
                         help='random crops (4 pixels of padding) and horizontal flips of the training images')
     torch_utils.add_schedule_arguments(parser)
     torch_utils.add_device_argument(parser)
+    torch_utils.add_resume_argument(parser)
     return parser
 
 
 def prepare(args):
-    """Data, model and optimiser for the parsed flags: (config, train_step, evaluate) for train_utils.train."""
+    """Data, model and optimiser for the parsed flags: (config, train_step, evaluate, saving) for train_utils.train,
+    saving being its save_model, checkpoint and resumed (--resume)."""
+    args.output_dir = args.resume or args.output_dir
     device = torch_utils.resolve_device(args.device)
     torch_utils.seed_everything(args.seed)
     data = train_utils.load_data(args, one_hot=False)
@@ -41,7 +45,7 @@ def prepare(args):
     model = MLP(train_images[0].numel(), args.dnn_hidden_units, 10, args.neg_slope,
                 batch_norm=args.batch_norm, dropout=args.dropout, init=args.init).to(device)
     optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
-                               args.weight_decay)
+                                           args.weight_decay)
     scheduler = torch_utils.scheduler_from_flags(optimizer, args)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
 
@@ -61,12 +65,29 @@ def prepare(args):
         return {name: torch_utils.evaluate(model, *tensors) for name, tensors in held_out.items()}
 
     config = {**vars(args), 'device': str(device), 'steps_per_epoch': batches.steps_per_epoch}
-    return config, train_step, evaluate
+    return (config, train_step, evaluate,
+            torch_utils.saving('mlp_pytorch', config, model, optimizer, scheduler, batches, args))
+
+
+def load_model(path):
+    """(the MLP in a run's model.pt, in eval mode, the run's flags); a ModelFileError when the file cannot be read or
+    does not fit the network its flags describe."""
+    loaded = torch_utils.load_file(path)
+    if loaded['kind'] != 'mlp_pytorch':
+        raise train_utils.ModelFileError(f'{path} holds a {loaded["kind"]} model, not the PyTorch MLP')
+    config, weights = loaded['config'], [value for value in loaded['state_dict'].values() if value.ndim == 2]
+    if not weights:
+        raise train_utils.ModelFileError(f'{path} holds no Linear layer')
+    model = MLP(weights[0].shape[1], config['dnn_hidden_units'], weights[-1].shape[0], config['neg_slope'],
+                batch_norm=config['batch_norm'], dropout=config['dropout'], init=config['init'])
+    torch_utils.load_state(model, loaded['state_dict'], path)
+    return model.eval(), config
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return train_utils.train_and_report(*prepare(args), args)
+    config, train_step, evaluate, saving = prepare(args)
+    return train_utils.train_and_report(config, train_step, evaluate, args, **saving)
 
 
 if __name__ == '__main__':

@@ -1,11 +1,15 @@
 """What the training scripts share: flags, data loading, the loop, metrics.json and the curve plot."""
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
+import numpy as np
 from tqdm import tqdm
 
 import cifar10_utils
@@ -102,7 +106,9 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     parser.add_argument('--seed', type=int, default=42,
                         help='random seed of the initialisation, the batch order and augmentation or dropout; '
                              'the synthetic data stays the same')
-    parser.add_argument('--output_dir', default=output_dir, help='where metrics.json and curves.png go')
+    parser.add_argument('--output_dir', default=output_dir,
+                        help='where the run goes: metrics.json, curves.png and the trained model')
+    parser.add_argument('--overwrite', action='store_true', help='replace the run that --output_dir already holds')
 
 
 def add_mlp_arguments(parser, output_dir):
@@ -120,18 +126,16 @@ def add_mlp_arguments(parser, output_dir):
 def load_data(args, **kwargs):
     """The splits for args.dataset; a data problem ends the program with its one-line message.
 
-    Also checks that --output_dir can be written (before any training, not after) and turns --epochs
-    into args.max_steps (incomplete last batches are dropped).
+    Also checks --output_dir before any training (check_output_dir), records the data's fingerprint in
+    args.data_fingerprint, and turns --epochs into args.max_steps (incomplete last batches are dropped).
     """
-    try:
-        os.makedirs(args.output_dir, exist_ok=True)
-    except OSError as error:
-        sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
+    check_output_dir(args)
     args.data_dir = args.data_dir or cifar10_utils.DEFAULT_DATA_DIRS.get(args.dataset)
     try:
         data = cifar10_utils.load_dataset(args.dataset, args.data_dir, seed=args.seed,
                                           preprocess=args.preprocess, validation_size=args.validation_size,
                                           **kwargs)
+        args.data_fingerprint = cifar10_utils.fingerprint(args.dataset, args.data_dir)
     except (cifar10_utils.DataError, ValueError) as error:
         sys.exit(f'error: {error}')
     num_train = data['train'].num_examples
@@ -140,6 +144,60 @@ def load_data(args, **kwargs):
     if args.epochs is not None:
         args.max_steps = max(1, round(args.epochs * (num_train // args.batch_size)))
     return data
+
+
+def check_output_dir(args):
+    """--output_dir must be writable and must not hold a run already, unless --overwrite (a resumed run
+    continues the run its folder holds); a problem ends the program in one line."""
+    if os.path.exists(os.path.join(args.output_dir, 'metrics.json')) and not (args.overwrite or
+                                                                               getattr(args, 'resume', None)):
+        sys.exit(f'error: --output_dir {args.output_dir} already holds a run; pass --overwrite to replace it, '
+                 f'or name another folder')
+    try:
+        os.makedirs(args.output_dir, exist_ok=True)
+    except OSError as error:
+        sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
+
+
+def write_atomically(path, write):
+    """write(temporary_path), then rename the file to path, so that a crash or a full disk mid-write never leaves
+    a truncated file where a good one was. The temporary file sits in path's folder and keeps its extension."""
+    folder, name = os.path.split(path)
+    root, extension = os.path.splitext(name)
+    temporary = os.path.join(folder, f'.{root}.{os.getpid()}.tmp{extension}')
+    try:
+        write(temporary)
+        with open(temporary, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file that cannot be used; the message says which file and why, in one line."""
+
+
+def save_npz_model(path, kind, config, arrays):
+    """A NumPy model as plain arrays in an .npz: its kind, its flags as JSON text, and {name: array}.
+    np.load(path, allow_pickle=False) reads it back; load_npz_model checks it."""
+    write_atomically(path, lambda temporary: np.savez(temporary, kind=np.array(kind),
+                                                      config=np.array(json.dumps(config)), **arrays))
+
+
+def load_npz_model(path):
+    """(kind, config, {name: array}) of a file that save_npz_model wrote. Never unpickles, so a crafted file cannot
+    run code; anything unreadable is a ModelFileError."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+        kind, config = str(arrays.pop('kind')), json.loads(str(arrays.pop('config')))
+    except FileNotFoundError:
+        raise ModelFileError(f'no model file {path}') from None
+    except Exception as error:  # pickled objects, a truncated archive, missing entries: all mean "not ours"
+        raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}') from None
+    return kind, config, arrays
 
 
 def held_out_splits(data):
@@ -155,21 +213,57 @@ class Diverged(ArithmeticError):
         self.metrics = metrics
 
 
-def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
+@contextlib.contextmanager
+def stop_requests():
+    """While active, Ctrl-C (SIGINT) and SIGTERM (kill, a batch scheduler about to preempt the job) ask the training
+    loop to stop after its current step, so that what it writes is a consistent state. Yields the list the
+    requests go into; a second request stops at once, with a KeyboardInterrupt."""
+    requests = []
+
+    def request(signal_number, frame):
+        if requests:
+            raise KeyboardInterrupt
+        requests.append(signal.Signals(signal_number).name)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may take signals
+        yield requests
+        return
+    previous = {number: signal.signal(number, request) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield requests
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_model=None, checkpoint=None,
+          resumed=None):
     """Run train_step for max_steps steps, evaluate now and then, and write what was recorded.
 
     train_step(step) -> (loss, accuracy) of its batch, computed before the update;
     evaluate() -> {'test': (loss, accuracy), ...} for every held-out split.
     Evaluates after the first step, every eval_freq steps and after the last.
-    metrics.json and curves.png are written even when the loss diverges or the run is interrupted,
-    with 'status' saying which; a diverged run raises Diverged after writing.
+    metrics.json and curves.png are written even when the loss diverges or the run is interrupted (by Ctrl-C or
+    SIGTERM: see stop_requests), with 'status' saying which; a diverged run raises Diverged after writing, an
+    interrupted one KeyboardInterrupt. save_model(folder) writes the model once the run has completed;
+    checkpoint(folder, metrics, step) writes what it takes to continue after `step`, at every evaluation and when
+    the run is interrupted between steps. resumed = (metrics, step) from such a checkpoint continues that run.
     Returns the metrics dict.
     """
     metrics = {'config': config, 'status': 'running', 'steps': [], 'train_loss': [], 'train_accuracy': []}
+    done, earlier_seconds = 0, 0.0
+    if resumed:
+        metrics, done = {**resumed[0], 'config': config, 'status': 'running'}, resumed[1]
+        metrics.pop('interrupted_after_step', None)
+        metrics['resumed_after_steps'] = metrics.get('resumed_after_steps', []) + [done]
+        earlier_seconds = metrics['wall_time_s']
     start = time.perf_counter()
+    between_steps = True
     try:
-        with tqdm(range(1, max_steps + 1), desc='training', unit='step', dynamic_ncols=True) as bar:
+        with stop_requests() as stop, tqdm(range(done + 1, max_steps + 1), initial=done, total=max_steps,
+                                           desc='training', unit='step', dynamic_ncols=True) as bar:
             for step in bar:
+                between_steps = False
                 loss, accuracy = train_step(step)
                 if not math.isfinite(loss):
                     metrics['status'] = 'diverged'
@@ -178,37 +272,52 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir):
                 if step == 1 or step % eval_freq == 0 or step == max_steps:
                     _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
                     bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
+                    if checkpoint:
+                        metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
+                        checkpoint(output_dir, metrics, step)
+                done, between_steps = step, True
+                if stop:
+                    raise KeyboardInterrupt
         metrics['status'] = 'completed'
     except KeyboardInterrupt:
         metrics['status'] = 'interrupted'
+        metrics['interrupted_after_step'] = done
+        if checkpoint and between_steps:
+            metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
+            checkpoint(output_dir, metrics, done)
         raise
     finally:
         if metrics['status'] == 'running':
             metrics['status'] = 'failed'
-        metrics['wall_time_s'] = time.perf_counter() - start
+        metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
         save_run(metrics, output_dir)
+    if save_model:
+        save_model(output_dir)
     return metrics
 
 
-def train_and_report(config, train_step, evaluate, args):
-    """train() with the script's flags; prints the outcome, or ends the program in one line on divergence."""
+def train_and_report(config, train_step, evaluate, args, **saving):
+    """train() with the script's flags (and train's save_model, checkpoint and resumed); prints the outcome, or
+    ends the program in one line on divergence or interruption."""
     try:
-        metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
+        metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
     except Diverged as error:
         sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
     except KeyboardInterrupt:
-        sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
+        sys.exit(f'interrupted; what was recorded is in {args.output_dir}'
+                 + (f'; to continue, run the same command with --resume {args.output_dir}'
+                    if saving.get('checkpoint') else ''))
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
-          f'(best {metrics["best_test_accuracy"]:.4f}) in {metrics["wall_time_s"]:.1f} s; '
-          f'metrics and curves in {args.output_dir}')
+          f'(best {metrics["best_test_accuracy"]:.4f}, selected on the test set) in {metrics["wall_time_s"]:.1f} s; '
+          f'the run is in {args.output_dir}')
     return metrics
 
 
-def train_past_divergence(config, train_step, evaluate, args):
+def train_past_divergence(config, train_step, evaluate, args, **saving):
     """train() with the script's flags, for a search that goes on when one of its runs diverges: that run's
     metrics (status 'diverged') are written and returned like any other's, and a line says so."""
     try:
-        return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir)
+        return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
     except Diverged as error:
         print(f'{error}; recorded as diverged in {args.output_dir}')
         return error.metrics
@@ -227,9 +336,13 @@ def save_run(metrics, output_dir):
     metrics['final_test_accuracy'] = test[-1] if test else None
     metrics['best_test_accuracy'] = max(test) if test else None
     os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, 'metrics.json'), 'w') as f:
-        json.dump(metrics, f, indent=1)
-    plot_curves(metrics, os.path.join(output_dir, 'curves.png'))
+    write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: write_json(path, metrics))
+    write_atomically(os.path.join(output_dir, 'curves.png'), lambda path: plot_curves(metrics, path))
+
+
+def write_json(path, value):
+    with open(path, 'w') as f:
+        json.dump(value, f, indent=1)
 
 
 def curve_labels(config):

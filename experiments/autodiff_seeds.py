@@ -8,7 +8,6 @@ takes the steps that 128 r takes here on batches of 128: its training script's d
 for --activation, --learning_rate and --seed (and --max_steps when given). The runs' own folders are temporary;
 metrics.json keeps each run's flags, curves and dead hidden units, and the summary per activation and rate.
 """
-import json
 import os
 import sys
 import tempfile
@@ -33,7 +32,8 @@ def build_parser():
                         help='comma-separated seeds (default: 0, 1, ..., 9)')
     parser.add_argument('--max_steps', type=train_utils.positive_int, default=None,
                         help="train_mlp_autodiff.py's 20 epochs when not given")
-    parser.add_argument('--output_dir', default='results/autodiff_synth_seeds')
+    parser.add_argument('--output_dir', default='runs/autodiff_synth_seeds')
+    parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')
     return parser
 
 
@@ -84,6 +84,7 @@ def plot(study, path):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    train_utils.check_output_dir(args)
     runs = []
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
     with tempfile.TemporaryDirectory() as scratch:
@@ -106,9 +107,8 @@ def main(argv=None):
     study = {'config': vars(args), 'stuck_below': STUCK,
              'validation_majority_share': float(max(validation_labels.mean(), 1 - validation_labels.mean())),
              'runs': runs, 'groups': summarise(runs)}
-    os.makedirs(args.output_dir, exist_ok=True)
-    with open(os.path.join(args.output_dir, 'metrics.json'), 'w') as f:
-        json.dump(study, f, indent=1)
+    train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
+                                 lambda path: train_utils.write_json(path, study))
     plot(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
     for group in study['groups']:
         print(f'{group["activation"]:7} learning rate {group["learning_rate"]:<4g}: final validation accuracy '

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The commands behind every committed result, run from the repository root. Each line takes from
+# The commands behind every committed result, run from the repository root. They write into results/ with
+# --overwrite; without it every script refuses to replace a run. Each line takes from
 # seconds (the NumPy MLP) to tens of minutes (the tuned runs) on a 2-core CPU; run one with
 #   bash experiments/reproduce.sh NAME      (NAME as in the case labels below), or all with no argument.
 set -euo pipefail
@@ -9,27 +10,30 @@ BGU=(--dnn_hidden_units 128 --neg_slope 0 --init kaiming --epochs 10 --learning_
 
 run() {
     case "$1" in
-        mlp_numpy)         python train_mlp_numpy.py --output_dir results/mlp_numpy ;;
-        mlp_pytorch)       python train_mlp_pytorch.py --output_dir results/mlp_pytorch ;;
-        mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds ;;
-        mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu ;;
-        mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu ;;
-        lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep ;;
-        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py   # its last stage is results/mlp_pytorch_best
-                           python experiments/plot_lr_schedule.py results/mlp_pytorch_best ;;
-        sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py ;;
-        convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet ;;
+        mlp_numpy)         python train_mlp_numpy.py --output_dir results/mlp_numpy --overwrite
+                           python evaluate.py results/mlp_numpy ;;
+        mlp_pytorch)       python train_mlp_pytorch.py --output_dir results/mlp_pytorch --overwrite ;;
+        mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds --overwrite ;;
+        mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu --overwrite ;;
+        mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu --overwrite ;;
+        lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep --overwrite ;;
+        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py --output_dir results --overwrite  # last stage: mlp_pytorch_best
+                           python experiments/plot_lr_schedule.py results/mlp_pytorch_best
+                           python evaluate.py results/mlp_pytorch_best ;;
+        sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
+        convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
         convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --learning_rate 0.05 \
                                --weight_decay 5e-4 --label_smoothing 0.1 --augment --lr_schedule onecycle \
                                --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --threads 2 \
-                               --output_dir results/convnet_best ;;
+                               --output_dir results/convnet_best --overwrite
+                           python evaluate.py results/convnet_best ;;
         autodiff_synth)    for activation in sigmoid relu; do
                                python train_mlp_autodiff.py --activation $activation \
-                                   --output_dir results/autodiff_synth_$activation
+                                   --output_dir results/autodiff_synth_$activation --overwrite
                                python train_mlp_autodiff.py --activation $activation --learning_rate 12.8 \
-                                   --output_dir results/autodiff_synth_${activation}_lr12.8
+                                   --output_dir results/autodiff_synth_${activation}_lr12.8 --overwrite
                            done ;;
-        autodiff_synth_seeds) python experiments/autodiff_seeds.py --output_dir results/autodiff_synth_seeds ;;
+        autodiff_synth_seeds) python experiments/autodiff_seeds.py --output_dir results/autodiff_synth_seeds --overwrite ;;
         *) echo "unknown result $1" >&2; exit 2 ;;
     esac
 }

@@ -9,7 +9,6 @@ train_mlp_numpy.py but for --seed (and --max_steps, --dataset, --data_dir when g
 seed_<n>/.
 """
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -43,13 +42,15 @@ def build_parser():
                         help="train_mlp_numpy.py's default when not given")
     parser.add_argument('--dataset', choices=cifar10_utils.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_numpy.py's default when not given")
-    parser.add_argument('--output_dir', default='results/mlp_numpy_seeds')
+    parser.add_argument('--output_dir', default='runs/mlp_numpy_seeds')
+    parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')
     return parser
 
 
 def run_flags(args, seed):
     """The train_mlp_numpy.py flags of one run of the study."""
     flags = ['--seed', str(seed), '--dataset', args.dataset, '--output_dir', os.path.join(args.output_dir, f'seed_{seed}')]
+    flags += ['--overwrite'] * args.overwrite
     if args.max_steps:
         flags += ['--max_steps', str(args.max_steps)]
     return flags + (['--data_dir', args.data_dir] if args.data_dir else [])
@@ -104,6 +105,7 @@ def plot(study, path):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    train_utils.check_output_dir(args)
     runs = []
     for seed in args.seeds:
         metrics = train_mlp_numpy.main(run_flags(args, seed))
@@ -113,9 +115,8 @@ def main(argv=None):
     study = {'config': vars(args), 'assignment_expectation': ASSIGNMENT_EXPECTATION, 'runs': runs,
              'final_test_accuracy': summarise([run['final_test_accuracy'] for run in runs]),
              'best_test_accuracy': summarise([run['best_test_accuracy'] for run in runs])}
-    os.makedirs(args.output_dir, exist_ok=True)
-    with open(os.path.join(args.output_dir, 'metrics.json'), 'w') as f:
-        json.dump(study, f, indent=1)
+    train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
+                                 lambda path: train_utils.write_json(path, study))
     plot(study, os.path.join(args.output_dir, 'final_test_accuracy_per_seed.png'))
     stats = study['final_test_accuracy']
     print(f'final test accuracy over {len(runs)} seeds: mean {stats["mean"]:.4f}, std {stats["std"]:.4f}, '

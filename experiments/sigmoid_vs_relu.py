@@ -8,7 +8,6 @@ loss and accuracy on the whole training and test sets and the Frobenius norm of 
 of the whole-training-set loss; before training, also how much each hidden layer's activations vary across the
 inputs. Takes a few seconds.
 """
-import json
 import os
 import sys
 import time
@@ -41,7 +40,8 @@ def build_parser():
     parser.add_argument('--num_points', type=train_utils.positive_int, default=1000,
                         help='points per split (half per class)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--output_dir', type=Path, default=Path('results/sigmoid_vs_relu'))
+    parser.add_argument('--output_dir', type=Path, default=Path('runs/sigmoid_vs_relu'))
+    parser.add_argument('--overwrite', action='store_true', help='replace the comparison --output_dir already holds')
     return parser
 
 
@@ -154,9 +154,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.batch_size > args.num_points:
         parser.error(f'--batch_size {args.batch_size} is larger than the training set (--num_points {args.num_points})')
+    train_utils.check_output_dir(args)
     metrics = experiment(args)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / 'metrics.json').write_text(json.dumps(metrics, indent=1))
+    train_utils.write_atomically(args.output_dir / 'metrics.json', lambda path: train_utils.write_json(path, metrics))
     plot(metrics, args.output_dir / 'curves.png')
     for name, run in metrics['runs'].items():
         print(f'{name:>7}: final test accuracy {run["final_test_accuracy"]:.3f}, first-layer gradient norm '

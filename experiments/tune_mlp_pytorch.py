@@ -96,9 +96,10 @@ def main(argv=None):
     parser.add_argument('--final_warmup', type=int, default=400, help='warm-up steps of the final stage')
     parser.add_argument('--only', nargs='*', help='run only these stages (the others are read from disk)')
     parser.add_argument('--table_only', action='store_true')
-    parser.add_argument('--output_dir', type=Path, default=Path('results'),
-                        help=f'results folder, relative to the repository root: the stages go to '
-                             f'{TUNING_DIR}/<stage> in it, the last one to {FINAL_DIR}')
+    parser.add_argument('--output_dir', type=Path, default=Path('runs'),
+                        help=f'folder, relative to the repository root: the stages go to {TUNING_DIR}/<stage> in it, '
+                             f'the last one to {FINAL_DIR}; the committed ones are in results/')
+    parser.add_argument('--overwrite', action='store_true', help='replace stages that the folder already holds')
     parser.add_argument('--extra', nargs=argparse.REMAINDER, default=[],
                         help='flags passed to every run (e.g. --dataset synthetic)')
     args = parser.parse_args(argv)
@@ -110,8 +111,9 @@ def main(argv=None):
         flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
                             final_warmup=args.final_warmup) + ['--output_dir', str(stage_dir(args.output_dir, name))]
         print(f'== {name}: python train_mlp_pytorch.py {" ".join(flags)}', flush=True)
-        run_args = train_mlp_pytorch.build_parser().parse_args(flags + args.extra)
-        train_utils.train_past_divergence(*train_mlp_pytorch.prepare(run_args), run_args)
+        run_args = train_mlp_pytorch.build_parser().parse_args(flags + ['--overwrite'] * args.overwrite + args.extra)
+        config, train_step, evaluate, saving = train_mlp_pytorch.prepare(run_args)
+        train_utils.train_past_divergence(config, train_step, evaluate, run_args, **saving)
     done = [name for name, _, _ in STAGES if (stage_dir(args.output_dir, name) / 'metrics.json').exists()]
     print(write_table(args.output_dir, done))
 

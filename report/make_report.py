@@ -11,7 +11,8 @@ report.md is written by hand except between marker pairs
 whose contents this script replaces with what it computes from results/<folder>. A folder without its
 metrics.json leaves its block saying that the run has not been made yet. The kinds:
 
-    run:NAME                one line of outcome and the loss/accuracy curves of a training run
+    run:NAME[:DATASET]      one line of outcome, the data, and the loss/accuracy curves of a training run on
+                            DATASET (cifar10 unless named; a run on other data is refused)
     recipe:NAME:REFERENCE   the flags in which run NAME differs from run REFERENCE
     schedule:NAME           the learning rate of run NAME against epoch
     tuning:NAME             one row per stage of the tuning search in NAME/<stage>/ and the stage chosen
@@ -21,6 +22,8 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
     boundary:NAME[:NAME...] synth runs of the autodiff engine: outcome, gradient-blocking hidden units, and their
                             decision boundaries side by side
     activation_seeds:NAME   the autodiff sigmoid-against-ReLU seed study: spread per activation and step, figure
+    analysis:NAME           evaluate.py's analysis of a run: accuracy, per-class precision and recall, confusions,
+                            the confusion matrix, the most confidently misclassified images, the first layer
 """
 import argparse
 import contextlib
@@ -36,9 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
-import autodiff  # noqa: E402
 import autodiff_seeds  # noqa: E402
 import cifar10_utils  # noqa: E402
+import evaluate  # noqa: E402
 import plot_lr_schedule  # noqa: E402
 import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
@@ -51,7 +54,7 @@ BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTA
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
 # Config entries that say where or how fast a run went, not what it trained.
 LOGISTICS = {'output_dir', 'data_dir', 'device', 'timing', 'threads', 'torch_threads', 'steps_per_epoch',
-             'eval_freq'}
+             'eval_freq', 'overwrite', 'resume', 'data_fingerprint'}
 
 
 class NotYetRun(Exception):
@@ -64,12 +67,18 @@ class Results:
     def __init__(self, results_dir, figures_dir, report):
         self.results_dir, self.figures_dir, self.report_dir = Path(results_dir), Path(figures_dir), Path(report).parent
 
-    def load(self, *parts):
-        """results_dir/<parts>/metrics.json as a dict; NotYetRun when it does not exist."""
-        path = self.results_dir.joinpath(*parts, 'metrics.json')
+    def load(self, *parts, dataset='cifar10', name='metrics.json'):
+        """results_dir/<parts>/<name> as a dict; NotYetRun when it does not exist. A run trained on another dataset
+        than the block's (a synthetic smoke run in a CIFAR-10 block) is a ValueError; dataset=None checks nothing."""
+        path = self.results_dir.joinpath(*parts, name)
         if not path.exists():
-            raise NotYetRun('/'.join(parts))
-        return json.loads(path.read_text())
+            raise NotYetRun('/'.join([*parts, name]))
+        loaded = json.loads(path.read_text())
+        trained_on = loaded.get('config', {}).get('dataset', dataset)
+        if dataset is not None and trained_on != dataset:
+            raise ValueError(f'results/{"/".join(parts)} trained on {trained_on}, not {dataset}: '
+                             f'it does not belong in this block')
+        return loaded
 
     def figures(self, folder):
         """The folder of a run's figures, created."""
@@ -141,7 +150,17 @@ def summary(metrics):
              + f', {duration(metrics["wall_time_s"])} of training.')
     if metrics['status'] != 'completed':
         line += f' Status: {status(metrics, "**")}.'
-    return line
+    return f'{line} {data_statement(config)}'
+
+
+def data_statement(config):
+    """Where a run's data came from, as its metrics.json records it."""
+    fingerprint = config.get('data_fingerprint')
+    if fingerprint and fingerprint.startswith('generated'):
+        return f'Data: {fingerprint}.'
+    where = f'{config.get("dataset", "cifar10")} from `{config.get("data_dir")}`'
+    return f'Data: {where}, ' + (f'fingerprint `{fingerprint}`.' if fingerprint else
+                                 'fingerprint not recorded (the run predates fingerprints).')
 
 
 def status(metrics, emphasis=''):
@@ -150,8 +169,8 @@ def status(metrics, emphasis=''):
     return f'{emphasis}{metrics["status"]}{emphasis}{step}'
 
 
-def run_block(results, folder):
-    metrics = results.load(folder)
+def run_block(results, folder, dataset='cifar10'):
+    metrics = results.load(folder, dataset=dataset)
     path = results.figures(folder) / 'curves.png'
     train_utils.plot_curves(metrics, path)
     return f'{summary(metrics)}\n\n{results.image(path)}'
@@ -185,7 +204,7 @@ def tuning_block(results, folder):
         paths[FINAL_STAGE] = (FINAL_DIR,)
     folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))
     if not folders:
-        raise NotYetRun(f'{folder}/<stage>')
+        raise NotYetRun(f'{folder}/<stage>/metrics.json')
     rows, previous, best = [], None, None
     for stage in folders:
         metrics = results.load(*paths[stage])
@@ -227,7 +246,7 @@ def sweep_block(results, folder):
 
 
 def sigmoid_vs_relu_block(results, folder):
-    metrics = results.load(folder)
+    metrics = results.load(folder, dataset=None)
     config = metrics['config']
     rows = []
     for name, run in metrics['runs'].items():
@@ -274,13 +293,11 @@ def boundary_block(results, *folders):
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
     rows, panels = [], []
     for folder in folders:
-        metrics, model_path = results.load(folder), results.results_dir / folder / 'model.npz'
+        metrics, model_path = results.load(folder, dataset='synth'), results.results_dir / folder / 'model.npz'
         config = metrics['config']
-        if config['dataset'] != 'synth':
-            raise ValueError(f'results/{folder} trained on {config["dataset"]}, not synth')
         if not model_path.exists():
             raise NotYetRun(f'{folder}/model.npz')
-        model = train_mlp_autodiff.load_model(model_path)
+        model, _ = train_mlp_autodiff.load_model(model_path)
         dead, units, share = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
         final_validation = metrics['validation_accuracy'][-1]
         rows.append((f'`{folder}`', config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
@@ -296,7 +313,7 @@ def boundary_block(results, *folders):
 
 
 def activation_seeds_block(results, folder):
-    study = results.load(folder)
+    study = results.load(folder, dataset=None)
     rows = [(group['activation'], f'{group["learning_rate"]:g}',
              *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')), f'{group["stuck"]} of {group["runs"]}',
              f'{group["all_units_dead"]} of {group["runs"]}') for group in study['groups']]
@@ -312,9 +329,33 @@ def activation_seeds_block(results, folder):
                      'hidden units all dead'], rows) + f'\n\n{results.image(path)}')
 
 
+def analysis_block(results, folder):
+    analysis = results.load(folder, name='analysis.json', dataset=None)
+    if analysis['data']['dataset'] != 'cifar10':
+        raise ValueError(f'results/{folder}/analysis.json is of {analysis["data"]["dataset"]}, not cifar10: '
+                         f'it does not belong in this block')
+    figures = results.figures(folder)
+    evaluate.plot_confusion(analysis, figures / 'confusion_matrix.png',
+                            f'{folder}: test accuracy {analysis["test_accuracy"]:.4f}')
+    images = [figures / 'confusion_matrix.png']
+    for name in ('misclassified.png', 'first_layer.png'):
+        if (results.results_dir / folder / name).exists():
+            shutil.copyfile(results.results_dir / folder / name, figures / name)
+            images.append(figures / name)
+    rows = [(name, accuracy(analysis['precision'][name]), accuracy(analysis['recall'][name]))
+            for name in analysis['classes']]
+    confusions = ', '.join(f'{pair["true"]} taken for {pair["predicted"]} ({pair["count"]})'
+                           for pair in analysis['most_confused'])
+    return (f'`python evaluate.py results/{folder}`: test accuracy **{accuracy(analysis["test_accuracy"])}** on '
+            f'{analysis["num_test"]} test images (the run\'s final test accuracy: '
+            f'{accuracy(analysis.get("run_final_test_accuracy"))}). Most frequent confusions: {confusions}.\n\n'
+            + table(['class', 'precision', 'recall'], rows)
+            + ''.join(f'\n\n{results.image(path)}' for path in images))
+
+
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
          'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
-         'boundary': boundary_block, 'activation_seeds': activation_seeds_block}
+         'boundary': boundary_block, 'activation_seeds': activation_seeds_block, 'analysis': analysis_block}
 
 
 def fill(text, results):
@@ -331,7 +372,7 @@ def fill(text, results):
             content = KINDS[kind](results, *args)
         except NotYetRun as error:
             missing.append(match[2])
-            content = f'*Not yet run:* `results/{error}/metrics.json` does not exist yet.'
+            content = f'*Not yet run:* `results/{error}` does not exist yet.'
         return f'{match[1]}{content}\n{match[3]}'
 
     return BLOCK.sub(replace, text), missing
@@ -343,7 +384,10 @@ def main(argv=None):
     parser.add_argument('--report', type=Path, default=ROOT / 'report' / 'report.md')
     parser.add_argument('--figures_dir', type=Path, default=ROOT / 'report' / 'figures')
     args = parser.parse_args(argv)
-    text, missing = fill(args.report.read_text(), Results(args.results_dir, args.figures_dir, args.report))
+    try:
+        text, missing = fill(args.report.read_text(), Results(args.results_dir, args.figures_dir, args.report))
+    except ValueError as error:
+        sys.exit(f'error: {error}')
     args.report.write_text(text)
     print(f'regenerated the blocks of {args.report} and the figures in {args.figures_dir}'
           + (f'; not yet run: {", ".join(missing)}' if missing else ''))

@@ -1,6 +1,8 @@
 """A training script's prepare(), opened up for tests of its wiring: what it built from the flags, and what
 its model and optimiser then see. Runs on 64 training and 32 test images of the synthetic set."""
 import functools
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -40,7 +42,7 @@ class TorchRun:
     rate of every optimiser step."""
 
     def __init__(self, script, model_class, output_dir, *flags):
-        (self.config, self.train_step, self.evaluate), built = prepare(
+        (self.config, self.train_step, self.evaluate, self.saving), built = prepare(
             script, output_dir, flags, model=(script, model_class), optimizer=(torch_utils, 'make_optimizer'),
             batches=(torch_utils, 'DeviceBatches'))
         self.model, self.optimizer, self.batches = built['model'], built['optimizer'], built['batches']
@@ -74,3 +76,50 @@ def assert_seed_decides(first, same_seed, other_seed):
     assert not same(weights, other_weights), 'another seed gave the same initial weights'
     assert not same(batches, other_batches), 'another seed gave the same batches'
     assert same(data, data_again) and same(data, other_data), 'the seed changed the training data'
+
+
+def send_sigterm_after(patch, script, stop_after):
+    """Make script.prepare()'s train_step send this process SIGTERM once step stop_after is done, as `kill` or a
+    batch scheduler would."""
+    original = script.prepare
+
+    def prepare(args):
+        config, train_step, evaluate, *saving = original(args)
+
+        def step_then_signal(step):
+            result = train_step(step)
+            if step == stop_after:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return result
+
+        return (config, step_then_signal, evaluate, *saving)
+
+    patch.setattr(script, 'prepare', prepare)
+
+
+def interrupted_and_resumed(script, output_dir, flags, stop_after):
+    """script.main() on the tiny synthetic set: straight through into output_dir/full, and into output_dir/part
+    stopped by SIGTERM after step stop_after, then continued with --resume. Returns (the full run's metrics, the
+    resumed run's, the interrupted run's exit message)."""
+    flags = ['--dataset', 'synthetic', *flags]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cifar10_utils, 'get_synthetic',
+                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+        full = script.main(flags + ['--output_dir', str(output_dir / 'full')])
+        with pytest.MonkeyPatch.context() as stopping:
+            send_sigterm_after(stopping, script, stop_after)
+            with pytest.raises(SystemExit) as interrupted:
+                script.main(flags + ['--output_dir', str(output_dir / 'part')])
+        resumed = script.main(flags + ['--resume', str(output_dir / 'part')])
+    return full, resumed, str(interrupted.value.code)
+
+
+def assert_same_run(full, resumed):
+    """Every curve and outcome equal, but for times, the flags' --resume and the record of the resumption."""
+    timing = {'wall_time_s', 'config', 'resumed_after_steps'}
+    assert {key for key in full if key not in timing} == {key for key in resumed if key not in timing}
+    for key in full:
+        if key not in timing:
+            assert full[key] == resumed[key], key
+    assert {flag: value for flag, value in full['config'].items() if flag not in ('resume', 'output_dir', 'timing')} \
+        == {flag: value for flag, value in resumed['config'].items() if flag not in ('resume', 'output_dir', 'timing')}

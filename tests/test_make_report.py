@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import matplotlib.figure
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / 'report'), str(ROOT / 'experiments')]
+import cifar10_utils  # noqa: E402
 import make_report  # noqa: E402
 import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
@@ -230,12 +232,12 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     for activation in ('sigmoid', 'relu'):
         train_mlp_autodiff.main(['--activation', activation, '--max_steps', '5', '--eval_freq', '5',
                                  '--output_dir', str(results / activation)])
-    model = train_mlp_autodiff.load_model(results / 'relu' / 'model.npz')
+    model, config = train_mlp_autodiff.load_model(results / 'relu' / 'model.npz')
     model.layers[0].bias.value[:] = -1e3  # every ReLU off at every point
-    train_mlp_autodiff.save_model(model, results / 'relu' / 'model.npz')
-    model = train_mlp_autodiff.load_model(results / 'sigmoid' / 'model.npz')
+    train_mlp_autodiff.save_model(model, config, results / 'relu' / 'model.npz')
+    model, config = train_mlp_autodiff.load_model(results / 'sigmoid' / 'model.npz')
     model.layers[0].weight.value[:] = model.layers[0].bias.value[:] = 0  # every sigmoid at its steepest
-    train_mlp_autodiff.save_model(model, results / 'sigmoid' / 'model.npz')
+    train_mlp_autodiff.save_model(model, config, results / 'sigmoid' / 'model.npz')
     finals = {('sigmoid', 0.1): (0.9, 0.5), ('sigmoid', 1.28): (0.95, 0.96), ('sigmoid', 12.8): (0.8, 0.7),
               ('relu', 0.1): (0.99, 0.98), ('relu', 1.28): (0.97, 0.99), ('relu', 12.8): (0.55, 0.45)}
     runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'hidden_units': 8,
@@ -268,3 +270,51 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
 
     with pytest.raises(ValueError, match='results/cifar trained on cifar10, not synth'):
         make_report.boundary_block(make_report.Results(results, tmp_path / 'figures', report), 'cifar')
+
+
+def test_blocks_state_the_data_and_refuse_a_run_on_other_data(tmp_path):
+    results = tmp_path / 'results'
+    write(results / 'recorded', run_metrics([0.3], dataset='cifar10', data_dir='cifar10/cifar-10-batches-py',
+                                            data_fingerprint='0123456789abcdef'))
+    write(results / 'older', run_metrics([0.3]))
+    write(results / 'smoke', run_metrics([0.3], dataset='synthetic', data_fingerprint='generated (synthetic, data_seed 0)'))
+    report = tmp_path / 'report.md'
+    report.write_text(''.join(f'<!-- BEGIN run:{name} -->\n<!-- END run:{name} -->\n' for name in ('recorded', 'older')))
+    make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
+    text = report.read_text()
+    assert 'Data: cifar10 from `cifar10/cifar-10-batches-py`, fingerprint `0123456789abcdef`.' in block(text, 'run:recorded')
+    assert 'fingerprint not recorded (the run predates fingerprints)' in block(text, 'run:older')
+    report.write_text('<!-- BEGIN run:smoke -->\n<!-- END run:smoke -->\n')
+    with pytest.raises(SystemExit) as error:
+        make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
+    assert str(error.value.code) == ('error: results/smoke trained on synthetic, not cifar10: '
+                                     'it does not belong in this block')
+    report.write_text('<!-- BEGIN run:smoke:synthetic -->\n<!-- END run:smoke:synthetic -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
+    assert 'Data: generated (synthetic, data_seed 0).' in report.read_text()
+
+
+def test_analysis_block_equals_the_analysis(tmp_path):
+    import evaluate
+
+    results = tmp_path / 'results'
+    (results / 'net').mkdir(parents=True)
+    probabilities = np.eye(10)[[0, 1, 1, 3, 9, 9, 6, 7, 8, 9]]
+    analysis = {'data': {'dataset': 'cifar10'}, 'run_final_test_accuracy': 0.8,
+                **evaluate.analyse(probabilities, np.arange(10), cifar10_utils.CLASSES)}
+    (results / 'net' / 'analysis.json').write_text(json.dumps(analysis))
+    (results / 'net' / 'misclassified.png').write_bytes(b'\x89PNG fake')
+    report = tmp_path / 'report' / 'report.md'
+    report.parent.mkdir()
+    report.write_text('<!-- BEGIN analysis:net -->\n<!-- END analysis:net -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report),
+                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
+    text = block(report.read_text(), 'analysis:net')
+    assert 'test accuracy **0.7000** on 10 test images' in text and "final test accuracy: 0.8000" in text
+    rows = {row[0]: row[1:] for row in table_rows(text)}
+    assert rows['automobile'] == ['0.5000', '1.0000'] and rows['bird'] == ['—', '0.0000']
+    assert 'bird taken for automobile (1)' in text
+    figures = tmp_path / 'report' / 'figures' / 'net'
+    assert (figures / 'misclassified.png').read_bytes() == b'\x89PNG fake'
+    assert (figures / 'confusion_matrix.png').read_bytes()[:4] == b'\x89PNG'
+    assert '(figures/net/first_layer.png)' not in text and '(figures/net/misclassified.png)' in text

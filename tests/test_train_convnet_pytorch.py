@@ -7,7 +7,7 @@ import torch
 
 import cifar10_utils
 import train_convnet_pytorch
-from prepared_run import TorchRun, assert_seed_decides
+from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
 RUN = ['--dataset', 'synthetic', '--batch_size', '8', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
@@ -117,3 +117,12 @@ def test_amp_is_on_by_default_where_bfloat16_is_fast(tmp_path, monkeypatch, nati
     monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: native)
     monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
     assert TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path).config['amp'] is native
+
+
+def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
+    flags = ['--max_steps', '6', '--eval_freq', '2', '--batch_size', '8', '--augment', '--optimizer', 'sgd',
+             '--lr_schedule', 'onecycle', '--warmup_steps', '2', '--threads', '1']
+    full, resumed, message = interrupted_and_resumed(train_convnet_pytorch, tmp_path, flags, stop_after=3)
+    assert message.endswith(f'to continue, run the same command with --resume {tmp_path / "part"}')
+    assert_same_run(full, resumed)
+    assert resumed['resumed_after_steps'] == [3]

@@ -25,7 +25,7 @@ def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
     for name in ('curves.png', 'decision_boundary.png'):
         assert (tmp_path / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
-    model = train_mlp_autodiff.load_model(tmp_path / 'model.npz')
+    model, _ = train_mlp_autodiff.load_model(tmp_path / 'model.npz')
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
     _, accuracy = train_mlp_autodiff.evaluate_split(model, validation)
     assert accuracy == saved['validation_accuracy'][-1]  # the saved weights are the last step's
@@ -42,7 +42,7 @@ def test_the_seed_moves_weights_and_batches_but_not_the_data(tmp_path):
             for seed, name in (('1', 'a'), ('1', 'b'), ('2', 'c'))]
     assert runs[0]['train_loss'] == runs[1]['train_loss'] and runs[0]['test_loss'] == runs[1]['test_loss']
     assert runs[0]['train_loss'] != runs[2]['train_loss']
-    first, other = (train_mlp_autodiff.load_model(tmp_path / name / 'model.npz') for name in 'ac')
+    first, other = (train_mlp_autodiff.load_model(tmp_path / name / 'model.npz')[0] for name in 'ac')
     assert not np.array_equal(first.parameters()[0].value, other.parameters()[0].value)
 
 
@@ -52,7 +52,7 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
                                        '--batch_size', '10', '--validation_size', '10', '--dnn_hidden_units', '16',
                                        '--output_dir', str(tmp_path / 'run')])
     assert metrics['status'] == 'completed' and metrics['steps'] == [1, 3, 6]  # 30 images make 3 batches an epoch
-    model = train_mlp_autodiff.load_model(tmp_path / 'run' / 'model.npz')
+    model, _ = train_mlp_autodiff.load_model(tmp_path / 'run' / 'model.npz')
     assert [p.shape for p in model.parameters()] == [(784, 16), (1, 16), (16, 10), (1, 10)]
     assert not (tmp_path / 'run' / 'decision_boundary.png').exists()
 

@@ -5,7 +5,7 @@ import pytest
 
 import train_mlp_numpy
 import train_mlp_pytorch
-from prepared_run import TorchRun, assert_seed_decides
+from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
 
 SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '300', '--eval_freq', '100']
 
@@ -45,3 +45,24 @@ def test_epochs_replace_max_steps(tmp_path):
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
     assert_seed_decides(*(TorchRun(train_mlp_pytorch, 'MLP', tmp_path, '--seed', seed).seed_state()
                           for seed in ('1', '1', '2')))
+
+
+def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
+    """Dropout, crops and flips, Adam and a cosine schedule all draw on state that the checkpoint must carry."""
+    flags = ['--max_steps', '12', '--eval_freq', '4', '--batch_size', '16', '--dropout', '0.2', '--augment',
+             '--optimizer', 'adam', '--lr_schedule', 'cosine', '--learning_rate', '0.01']
+    full, resumed, message = interrupted_and_resumed(train_mlp_pytorch, tmp_path, flags, stop_after=6)
+    assert message == (f'interrupted; what was recorded is in {tmp_path / "part"}; to continue, run the same command '
+                       f'with --resume {tmp_path / "part"}')
+    assert_same_run(full, resumed)
+    assert resumed['resumed_after_steps'] == [6] and full['steps'] == [1, 4, 8, 12]
+    assert (tmp_path / 'part' / 'model.pt').exists() and (tmp_path / 'part' / 'checkpoint.pt').exists()
+
+
+def test_resuming_with_other_flags_names_the_flag(tmp_path, capsys):
+    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    train_mlp_pytorch.main(flags)
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--dnn_hidden_units', '50'])
+    assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --dnn_hidden_units '
+                                     f'[100], not [50]; resume it with its own flags')

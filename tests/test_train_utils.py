@@ -1,9 +1,21 @@
-"""What the training scripts share: the curves' legends say what each curve measures."""
+"""What the training scripts share: the curves' legends say what each curve measures; no run is replaced by
+accident, nothing is half-written, SIGTERM stops a run cleanly, every run records its data."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib.figure
 import matplotlib.pyplot as plt
 import pytest
 
+import cifar10_utils
+import train_mlp_numpy
 import train_utils
+from prepared_run import send_sigterm_after
 
 
 @pytest.mark.parametrize('config,train_loss,train_accuracy', [
@@ -27,3 +39,93 @@ def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, monkeypat
     assert [text.get_text() for text in loss.get_legend().get_texts()] == [train_loss, 'test: cross-entropy, whole set']
     assert [text.get_text() for text in accuracy.get_legend().get_texts()] == [train_accuracy, 'test: whole set']
     close(figure)
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
+    path = tmp_path / 'metrics.json'
+    path.write_text('{"the": "old run"}')
+
+    def write_half_then_fail(temporary):
+        with open(temporary, 'w') as f:
+            f.write('{"half of a')
+        raise OSError(28, 'No space left on device')
+
+    with pytest.raises(OSError, match='No space left'):
+        train_utils.write_atomically(path, write_half_then_fail)
+    assert path.read_text() == '{"the": "old run"}' and os.listdir(tmp_path) == ['metrics.json']
+    train_utils.write_atomically(path, lambda temporary: train_utils.write_json(temporary, {'the': 'new run'}))
+    assert json.loads(path.read_text()) == {'the': 'new run'} and os.listdir(tmp_path) == ['metrics.json']
+
+
+TINY = ['--dataset', 'synthetic', '--max_steps', '3', '--eval_freq', '3']
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = {  # every script that writes a run or a study, and flags that keep it short
+    'train_mlp_numpy.py': TINY, 'train_mlp_pytorch.py': TINY, 'train_convnet_pytorch.py': TINY + ['--threads', '1'],
+    'train_mlp_autodiff.py': ['--max_steps', '3'],
+    'sweep_learning_rate.py': ['--dataset', 'synthetic', '--learning_rates', '0.1', '--epochs', '0.1'],
+    'experiments/seed_spread.py': ['--dataset', 'synthetic', '--seeds', '0', '--max_steps', '3'],
+    'experiments/autodiff_seeds.py': ['--seeds', '0', '--max_steps', '3'],
+    'experiments/sigmoid_vs_relu.py': ['--max_steps', '2', '--num_points', '20', '--batch_size', '10'],
+}
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_no_script_replaces_a_run_without_overwrite(tmp_path, script):
+    (tmp_path / 'metrics.json').write_text('{"a": "run worth keeping"}')
+    result = subprocess.run([sys.executable, script, *SCRIPTS[script], '--output_dir', str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and result.stderr.strip() == (
+        f'error: --output_dir {tmp_path} already holds a run; pass --overwrite to replace it, or name another folder')
+    assert (tmp_path / 'metrics.json').read_text() == '{"a": "run worth keeping"}'
+
+
+def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path):
+    stage = tmp_path / 'mlp_pytorch_tuning' / 'baseline'
+    stage.mkdir(parents=True)
+    (stage / 'metrics.json').write_text('{}')
+    result = subprocess.run([sys.executable, 'experiments/tune_mlp_pytorch.py', '--only', 'baseline', '--output_dir',
+                             str(tmp_path), '--extra', '--dataset', 'synthetic', '--max_steps', '2'],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and 'already holds a run; pass --overwrite' in result.stderr
+    assert (stage / 'metrics.json').read_text() == '{}'
+
+
+def test_overwrite_replaces_the_run(tmp_path):
+    (tmp_path / 'metrics.json').write_text('{}')
+    metrics = train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path), '--overwrite'])
+    assert json.loads((tmp_path / 'metrics.json').read_text())['steps'] == metrics['steps'] == [1, 3]
+
+
+def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, monkeypatch):
+    send_sigterm_after(monkeypatch, train_mlp_numpy, stop_after=4)
+    with pytest.raises(SystemExit) as interrupted:
+        train_mlp_numpy.main(['--dataset', 'synthetic', '--max_steps', '10', '--eval_freq', '2',
+                              '--output_dir', str(tmp_path)])
+    assert str(interrupted.value.code) == f'interrupted; what was recorded is in {tmp_path}'
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    assert metrics['status'] == 'interrupted' and metrics['interrupted_after_step'] == 4 and metrics['steps'] == [1, 2, 4]
+    assert (tmp_path / 'curves.png').exists() and not (tmp_path / 'model.npz').exists()  # a model only when complete
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone with the run
+
+
+def test_a_second_request_stops_at_once():
+    with train_utils.stop_requests() as requests:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert requests == ['SIGTERM']
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
+    from test_cifar10_utils import write_tiny_cifar10
+
+    folder = tmp_path / 'cifar-10-batches-py'
+    write_tiny_cifar10(str(folder))
+    metrics = train_mlp_numpy.main(['--data_dir', str(folder), '--max_steps', '2', '--batch_size', '5',
+                                    '--output_dir', str(tmp_path / 'run')])
+    digest = hashlib.sha256(b''.join((folder / name).read_bytes() for name in cifar10_utils.DATA_FILES['cifar10']))
+    config = metrics['config']
+    assert (config['dataset'], config['data_dir'], config['data_fingerprint']) == \
+        ('cifar10', str(folder), digest.hexdigest()[:16])
+    assert train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path / 'synthetic')])['config']['data_fingerprint'] \
+        == 'generated (synthetic, data_seed 0)'

@@ -1,0 +1,248 @@
+"""Evaluate a trained run on its test set, and show what it confuses.
+
+    python evaluate.py results/convnet_best                # the run's own data and preprocessing
+    python evaluate.py runs/train_mlp_numpy --data_dir other/cifar-10-batches-py
+
+Loads the model of a run folder (model.npz of the NumPy or the autodiff MLP, model.pt of the PyTorch MLP or the
+ConvNet; never executing code from the file), rebuilds the test split as the run saw it (the dataset, folder and
+preprocessing its flags name, unless --dataset or --data_dir say otherwise), predicts in eval mode the way the
+training script evaluates, and writes into the run folder:
+
+    analysis.json         test accuracy, confusion matrix (counts: rows true class, columns predicted),
+                          per-class precision and recall, the most frequent confusions
+    confusion_matrix.png  the matrix, coloured by row (the share of each true class) with the counts written in
+    misclassified.png     the test images the network got most confidently wrong (image data only)
+    first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+import cifar10_utils
+import train_utils
+
+MODEL_FILES = ('model.npz', 'model.pt')
+KINDS = ('mlp_numpy', 'autodiff', 'mlp_pytorch', 'convnet')
+
+
+def find_model(folder):
+    """(path, kind) of the run's model file; a ModelFileError when there is none or its kind is unknown."""
+    paths = [os.path.join(folder, name) for name in MODEL_FILES if os.path.exists(os.path.join(folder, name))]
+    if not paths:
+        raise train_utils.ModelFileError(f'{folder} holds no model ({" or ".join(MODEL_FILES)}); a training script '
+                                         f'of this project writes one at the end of a run')
+    if paths[0].endswith('.npz'):
+        kind = train_utils.load_npz_model(paths[0])[0]
+    else:
+        import torch_utils
+        kind = torch_utils.load_file(paths[0])['kind']
+    if kind not in KINDS:
+        raise train_utils.ModelFileError(f'{paths[0]} holds a model of unknown kind {kind!r}; '
+                                         f'expected one of {", ".join(KINDS)}')
+    return paths[0], kind
+
+
+def load_model(path, kind):
+    """(model, the run's flags) through the training script that writes that kind."""
+    if kind == 'mlp_numpy':
+        import train_mlp_numpy as script
+    elif kind == 'autodiff':
+        import train_mlp_autodiff as script
+    elif kind == 'mlp_pytorch':
+        import train_mlp_pytorch as script
+    else:
+        import train_convnet_pytorch as script
+    return script.load_model(path)
+
+
+def test_split(config, dataset=None, data_dir=None):
+    """(the test DataSet as the run's preprocessing leaves it, integer labels; the data's provenance). The data's
+    fingerprint must match the one the run recorded, when it recorded one."""
+    dataset = dataset or config['dataset']
+    data_dir = data_dir or (config['data_dir'] if dataset == config['dataset'] else None) \
+        or cifar10_utils.DEFAULT_DATA_DIRS.get(dataset)
+    preprocess = None if dataset == 'synth' else config.get('preprocess')
+    splits = cifar10_utils.load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
+                                        validation_size=config.get('validation_size', 0))
+    fingerprint = cifar10_utils.fingerprint(dataset, data_dir)
+    recorded = config.get('data_fingerprint')
+    if recorded and dataset == config['dataset'] and recorded != fingerprint:
+        raise cifar10_utils.DataError(f'the {dataset} data in {data_dir} (fingerprint {fingerprint}) is not the data '
+                                      f'the run was trained on ({recorded}); give --data_dir the run\'s copy')
+    return splits['test'], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
+
+
+def predict(kind, model, config, images):
+    """Class probabilities (N, classes) for images, computed as the training script evaluates (same batches, same
+    dtype), so that the accuracy equals the run's final test accuracy; with a progress bar."""
+    if kind == 'mlp_numpy':  # evaluated in one product over the whole split
+        batch_size = len(images)
+    else:
+        batch_size = {'autodiff': 1000, 'mlp_pytorch': 1000, 'convnet': 200}[kind]
+    starts = tqdm(range(0, len(images), batch_size), desc='predicting', unit='batch', dynamic_ncols=True)
+    if kind in ('mlp_numpy', 'autodiff'):
+        import train_mlp_autodiff
+        forward = {'mlp_numpy': lambda x: model.forward(x.reshape(len(x), -1)),
+                   'autodiff': lambda x: np.exp(train_mlp_autodiff.log_probabilities(model, x))}[kind]
+        return np.concatenate([forward(images[start:start + batch_size]) for start in starts])
+    import torch
+    import torch_utils
+    memory_format = torch.channels_last if config.get('channels_last') else torch.contiguous_format
+    autocast_dtype = torch.bfloat16 if config.get('amp') else None
+    x = torch.from_numpy(images).contiguous(memory_format=memory_format)
+    with torch.inference_mode():
+        return np.concatenate([torch.softmax(torch_utils.predict(model, x[start:start + batch_size], autocast_dtype),
+                                             dim=1).numpy() for start in starts])
+
+
+def analyse(probabilities, labels, classes):
+    """The analysis.json dict (but for where it came from): accuracy, confusion matrix, precision and recall."""
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    correct = np.diag(confusion)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        precision = np.where(confusion.sum(axis=0) > 0, correct / confusion.sum(axis=0), np.nan)
+        recall = np.where(confusion.sum(axis=1) > 0, correct / confusion.sum(axis=1), np.nan)
+    off_diagonal = [(int(confusion[true, guess]), classes[true], classes[guess]) for true in range(len(classes))
+                    for guess in range(len(classes)) if true != guess]
+    return {'test_accuracy': float(correct.sum() / len(labels)), 'num_test': int(len(labels)),
+            'classes': list(classes), 'confusion_matrix': confusion.tolist(),
+            'precision': dict(zip(classes, [None if np.isnan(p) else float(p) for p in precision])),
+            'recall': dict(zip(classes, [None if np.isnan(r) else float(r) for r in recall])),
+            'most_confused': [{'true': true, 'predicted': guess, 'count': count}
+                              for count, true, guess in sorted(off_diagonal, reverse=True)[:5]]}
+
+
+def plot_confusion(analysis, path, title):
+    """The confusion matrix: colours are each true class's shares (rows sum to 1), numbers are counts."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    confusion, classes = np.array(analysis['confusion_matrix']), analysis['classes']
+    shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(classes), 0.6 + 0.7 * len(classes)))
+    image = ax.imshow(shares, cmap='Blues', vmin=0, vmax=1)
+    for (true, guess), count in np.ndenumerate(confusion):
+        ax.text(guess, true, str(count), ha='center', va='center', fontsize=8,
+                color='white' if shares[true, guess] > 0.5 else 'black')
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right')
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel='predicted class', ylabel='true class', title=title)
+    fig.colorbar(image, ax=ax, label='share of the true class')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def as_picture(image, stretch):
+    """(C, H, W) -> (H, W, C) in [0, 1] for imshow: uint8 pixels as they are, or (stretch) any values stretched to
+    the image's own range."""
+    image = image.astype(np.float64)
+    image = (image - image.min()) / max(image.max() - image.min(), 1e-12) if stretch else image / 255
+    return image.transpose(1, 2, 0) if image.shape[0] == 3 else image[0]
+
+
+def plot_images(images, captions, path, title, columns=8, stretch=False):
+    """A grid of (C, H, W) images, each with its caption underneath (see as_picture for stretch). Drawn as one
+    mosaic in one axes: a hundred axes take seconds to draw."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    pictures = [as_picture(image, stretch) for image in images]
+    height, width = pictures[0].shape[:2]
+    lines = max(caption.count('\n') + 1 for caption in captions)
+    cell_width, cell_height = width + 4, height + 5 * lines + 2  # a caption line takes about 5 pixels' height
+    rows = -(-len(pictures) // columns)
+    mosaic = np.ones((rows * cell_height, columns * cell_width, *pictures[0].shape[2:]))
+    fig, ax = plt.subplots(figsize=(1.3 * columns, 1.3 * rows * cell_height / cell_width + 0.4), layout='constrained')
+    for i, (picture, caption) in enumerate(zip(pictures, captions)):
+        top, left = (i // columns) * cell_height, (i % columns) * cell_width + 2
+        mosaic[top:top + height, left:left + width] = picture
+        ax.text(left + width / 2, top + height + 1, caption, ha='center', va='top', fontsize=7)
+    ax.imshow(mosaic, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
+    ax.axis('off')
+    ax.set_title(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def most_confidently_wrong(probabilities, labels, count=24):
+    """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
+    wrong = np.flatnonzero(probabilities.argmax(axis=1) != labels)
+    return wrong[np.argsort(-probabilities[wrong].max(axis=1), kind='stable')][:count]
+
+
+def first_layer_weights(kind, model):
+    """The first layer's weights as (hidden units, inputs) for the MLPs, None for the ConvNet."""
+    if kind == 'mlp_numpy':
+        return model.layers[0].params['weight']
+    if kind == 'autodiff':
+        return model.layers[0].weight.value.T
+    if kind == 'mlp_pytorch':
+        return model.layers[0].weight.detach().numpy()
+    return None
+
+
+def main(argv=None):
+    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('run_dir', help='a run folder: its model.npz or model.pt, and metrics.json')
+    parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default=None,
+                        help="the data to evaluate on (default: the run's)")
+    parser.add_argument('--data_dir', default=None, help="its folder (default: the run's, or the dataset's default)")
+    args = parser.parse_args(argv)
+    try:
+        path, kind = find_model(args.run_dir)
+        model, config = load_model(path, kind)
+        test, data = test_split(config, args.dataset, args.data_dir)
+        n_inputs = int(np.prod(test.images.shape[1:]))
+        expected = {'mlp_numpy': lambda: model.layers[0].in_features, 'autodiff': lambda: model.layers[0].in_features,
+                    'mlp_pytorch': lambda: model.n_inputs, 'convnet': lambda: 3 * 32 * 32}[kind]()
+        if n_inputs != expected:
+            raise cifar10_utils.DataError(f'the model takes inputs of {expected} values, but the {data["dataset"]} '
+                                          f'test images have {n_inputs}')
+    except (train_utils.ModelFileError, cifar10_utils.DataError, ValueError) as error:
+        sys.exit(f'error: {error}')
+    classes = cifar10_utils.CLASS_NAMES[data['dataset']]
+    probabilities = predict(kind, model, config, test.images)
+    analysis = {'run': args.run_dir, 'model': {'kind': kind, 'file': os.path.basename(path)}, 'data': data,
+                **analyse(probabilities, test.labels, classes)}
+    metrics_path = os.path.join(args.run_dir, 'metrics.json')
+    if os.path.exists(metrics_path):
+        with open(metrics_path) as f:
+            analysis['run_final_test_accuracy'] = json.load(f).get('final_test_accuracy')
+    train_utils.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
+                                 lambda temporary: train_utils.write_json(temporary, analysis))
+    name = os.path.basename(os.path.normpath(args.run_dir))
+    plot_confusion(analysis, os.path.join(args.run_dir, 'confusion_matrix.png'),
+                   f'{name}: test accuracy {analysis["test_accuracy"]:.4f}')
+    written = ['analysis.json', 'confusion_matrix.png']
+    raw = cifar10_utils.raw_test_images(data['dataset'], data['data_dir'])
+    if raw is not None:
+        wrong = most_confidently_wrong(probabilities, test.labels)
+        plot_images(raw[wrong], [f'{classes[test.labels[i]]} -> {classes[probabilities[i].argmax()]}\n'
+                                 f'p = {probabilities[i].max():.3f}' for i in wrong],
+                    os.path.join(args.run_dir, 'misclassified.png'),
+                    f'{name}: the {len(wrong)} test images most confidently misclassified (true -> predicted)')
+        written.append('misclassified.png')
+        weights = first_layer_weights(kind, model)
+        if weights is not None:
+            shown = weights[:100].reshape(-1, *test.images.shape[1:])
+            plot_images(shown, [f'unit {i}' for i in range(len(shown))], os.path.join(args.run_dir, 'first_layer.png'),
+                        f'{name}: the first layer\'s weights, '
+                        + (f'all {len(weights)} units' if len(shown) == len(weights) else
+                           f'the first {len(shown)} of {len(weights)} units') + ', each stretched to its own range',
+                        columns=10, stretch=True)
+            written.append('first_layer.png')
+    print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
+          f'{", ".join(written)} in {args.run_dir}')
+    return analysis
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,140 @@
+"""evaluate.py on a run of every model kind: the test accuracy equals the run's, the four outputs are written;
+crafted and mismatched model files, folders without a model and data that does not fit are one-line errors."""
+import functools
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import cifar10_utils
+import evaluate
+import train_convnet_pytorch
+import train_mlp_autodiff
+import train_mlp_numpy
+import train_mlp_pytorch
+import train_utils
+from test_cifar10_utils import write_tiny_cifar10
+
+SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '6', '--eval_freq', '3', '--batch_size', '16']
+RUNS = {  # model kind: (script, flags)
+    'mlp_numpy': (train_mlp_numpy, SYNTHETIC + ['--init', 'kaiming']),
+    'mlp_pytorch': (train_mlp_pytorch, SYNTHETIC + ['--batch_norm', '--dropout', '0.1', '--optimizer', 'adam']),
+    'convnet': (train_convnet_pytorch, SYNTHETIC + ['--threads', '1']),
+    'autodiff': (train_mlp_autodiff, ['--max_steps', '20']),
+}
+
+
+@pytest.fixture
+def tiny_synthetic(monkeypatch):
+    """The synthetic set with 100 test images, for the training scripts and evaluate.py alike."""
+    monkeypatch.setitem(cifar10_utils.SYNTHETIC_SIZES, 'num_test', 100)
+    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
+                        functools.partial(cifar10_utils.get_synthetic, num_train=200, num_test=100))
+
+
+@pytest.mark.parametrize('kind', RUNS)
+def test_the_analysis_of_every_kind_of_run_matches_the_run(tmp_path, tiny_synthetic, kind):
+    script, flags = RUNS[kind]
+    metrics = script.main(flags + ['--output_dir', str(tmp_path)])
+    analysis = evaluate.main([str(tmp_path)])
+    assert analysis['model']['kind'] == kind
+    assert analysis['test_accuracy'] == metrics['final_test_accuracy'] == analysis['run_final_test_accuracy']
+    confusion = np.array(analysis['confusion_matrix'])
+    assert confusion.sum() == analysis['num_test'] and np.trace(confusion) / confusion.sum() == analysis['test_accuracy']
+    classes = analysis['classes']
+    for i, name in enumerate(classes):
+        if confusion[:, i].sum():
+            assert analysis['precision'][name] == confusion[i, i] / confusion[:, i].sum()
+        assert analysis['recall'][name] == confusion[i, i] / confusion[i].sum()
+    assert json.loads((tmp_path / 'analysis.json').read_text()) == json.loads(json.dumps(analysis))
+    images = kind != 'autodiff'  # synth is points in the plane, not images
+    expected = {'confusion_matrix.png', 'misclassified.png'} if images else {'confusion_matrix.png'}
+    if kind in ('mlp_numpy', 'mlp_pytorch'):
+        expected.add('first_layer.png')
+    assert {name for name in os.listdir(tmp_path) if name.endswith('.png')} - {'curves.png', 'decision_boundary.png'} \
+        == expected
+
+
+def test_most_confidently_wrong_picks_wrong_predictions_by_confidence():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.05, 0.95]])
+    labels = np.array([1, 1, 1, 0])  # rows 0, 2 and 3 are wrong, with confidences 0.9, 0.6 and 0.95
+    assert evaluate.most_confidently_wrong(probabilities, labels, count=2).tolist() == [3, 0]
+
+
+def test_analysis_counts_by_true_and_predicted_class():
+    probabilities = np.eye(3)[[0, 1, 1, 2, 0]]
+    analysis = evaluate.analyse(probabilities, np.array([0, 1, 2, 2, 1]), ('a', 'b', 'c'))
+    assert analysis['confusion_matrix'] == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]
+    assert analysis['precision'] == {'a': 0.5, 'b': 0.5, 'c': 1.0} and analysis['recall'] == {'a': 1.0, 'b': 0.5, 'c': 0.5}
+    assert analysis['test_accuracy'] == 0.6
+    assert analysis['most_confused'][:2] == [{'true': 'c', 'predicted': 'b', 'count': 1},
+                                             {'true': 'b', 'predicted': 'a', 'count': 1}]
+
+
+def error_of(argv):
+    with pytest.raises(SystemExit) as error:
+        evaluate.main(argv)
+    message = str(error.value.code)
+    assert message.startswith('error: ') and '\n' not in message
+    return message
+
+
+class Exploit:
+    """Unpickling this would run code: it would create the file named by Exploit.target."""
+    target = None
+
+    def __reduce__(self):
+        return (open, (Exploit.target, 'w'))
+
+
+def test_a_crafted_model_pt_is_refused_without_running_it(tmp_path):
+    Exploit.target = str(tmp_path / 'pwned')
+    with open(tmp_path / 'model.pt', 'wb') as f:
+        pickle.dump({'kind': 'mlp_pytorch', 'config': {}, 'state_dict': Exploit()}, f, protocol=2)
+    assert 'cannot load' in error_of([str(tmp_path)]) and 'UnpicklingError' in error_of([str(tmp_path)])
+    assert not (tmp_path / 'pwned').exists()
+    with pytest.raises(train_utils.ModelFileError):
+        train_mlp_pytorch.load_model(tmp_path / 'model.pt')
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_a_crafted_model_npz_is_refused_without_running_it(tmp_path):
+    Exploit.target = str(tmp_path / 'pwned')
+    np.savez(tmp_path / 'model.npz', kind=np.array('mlp_numpy'), config=np.array('{}'),
+             weight_0=np.array([Exploit()], dtype=object))  # an object array is a pickle inside the archive
+    message = error_of([str(tmp_path)])
+    assert 'cannot load' in message and 'allow_pickle=False' in message
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_folders_and_files_that_hold_no_usable_model(tmp_path, tiny_synthetic):
+    assert error_of([str(tmp_path)]) == (f'error: {tmp_path} holds no model (model.npz or model.pt); a training script '
+                                         f'of this project writes one at the end of a run')
+    np.savez(tmp_path / 'model.npz', kind=np.array('alien'), config=np.array('{}'))
+    assert "unknown kind 'alien'" in error_of([str(tmp_path)])
+    with zipfile.ZipFile(tmp_path / 'model.npz', 'w') as archive:
+        archive.writestr('kind.npy', b'truncated')
+    assert 'cannot load' in error_of([str(tmp_path)])
+
+    train_mlp_pytorch.main(SYNTHETIC + ['--output_dir', str(tmp_path / 'mlp')])
+    saved = torch.load(tmp_path / 'mlp' / 'model.pt', weights_only=True)
+    saved['config']['dnn_hidden_units'] = [50]  # a model file whose flags describe another network
+    torch.save(saved, tmp_path / 'mlp' / 'model.pt')
+    assert 'does not fit the MLP the flags describe' in error_of([str(tmp_path / 'mlp')])
+
+
+def test_data_that_does_not_match_the_run(tmp_path):
+    first, second = tmp_path / 'a' / 'cifar-10-batches-py', tmp_path / 'b' / 'cifar-10-batches-py'
+    write_tiny_cifar10(str(first), seed=0)
+    write_tiny_cifar10(str(second), seed=1)
+    run = tmp_path / 'run'
+    train_mlp_numpy.main(['--data_dir', str(first), '--max_steps', '2', '--batch_size', '5', '--output_dir', str(run)])
+    assert evaluate.main([str(run)])['data']['data_dir'] == str(first)
+    message = error_of([str(run), '--data_dir', str(second)])
+    assert f'the cifar10 data in {second}' in message and 'is not the data the run was trained on' in message
+    assert 'the model takes inputs of 3072 values, but the synth test images have 2' in \
+        error_of([str(run), '--dataset', 'synth'])
