@@ -14,9 +14,11 @@ training script evaluates, and writes into the run folder:
     misclassified.png     the test images the network got most confidently wrong (image data only)
     first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
 """
+import importlib
 import json
 import os
 import sys
+from collections import namedtuple
 
 import numpy as np
 from tqdm import tqdm
@@ -25,7 +27,18 @@ import cifar10_utils
 import train_utils
 
 MODEL_FILES = ('model.npz', 'model.pt')
-KINDS = ('mlp_numpy', 'autodiff', 'mlp_pytorch', 'convnet')
+# Per kind of model: the training script that writes and loads it (its load_model and EVAL_BATCH), how many inputs
+# the model takes, and its first layer's weights as (units, inputs) when it has one to show.
+Kind = namedtuple('Kind', 'script inputs first_layer')
+KINDS = {
+    'mlp_numpy': Kind('train_mlp_numpy', lambda model: model.layers[0].in_features,
+                      lambda model: model.layers[0].params['weight']),
+    'autodiff': Kind('train_mlp_autodiff', lambda model: model.layers[0].in_features,
+                     lambda model: model.layers[0].weight.value.T),
+    'mlp_pytorch': Kind('train_mlp_pytorch', lambda model: model.n_inputs,
+                        lambda model: model.layers[0].weight.detach().cpu().numpy()),
+    'convnet': Kind('train_convnet_pytorch', lambda model: 3 * 32 * 32, None),
+}
 
 
 def find_model(folder):
@@ -45,62 +58,58 @@ def find_model(folder):
     return paths[0], kind
 
 
-def load_model(path, kind):
-    """(model, the run's flags) through the training script that writes that kind."""
-    if kind == 'mlp_numpy':
-        import train_mlp_numpy as script
-    elif kind == 'autodiff':
-        import train_mlp_autodiff as script
-    elif kind == 'mlp_pytorch':
-        import train_mlp_pytorch as script
-    else:
-        import train_convnet_pytorch as script
-    return script.load_model(path)
-
-
 def test_split(config, dataset=None, data_dir=None):
     """(the test DataSet as the run's preprocessing leaves it, integer labels; the data's provenance). The data's
-    fingerprint must match the one the run recorded, when it recorded one."""
-    dataset = dataset or config['dataset']
-    data_dir = data_dir or (config['data_dir'] if dataset == config['dataset'] else None) \
+    fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
+    trained_on = config.get('dataset')
+    if trained_on not in cifar10_utils.DATASETS:
+        raise train_utils.ModelFileError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
+    dataset = dataset or trained_on
+    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) \
         or cifar10_utils.DEFAULT_DATA_DIRS.get(dataset)
-    preprocess = None if dataset == 'synth' else config.get('preprocess')
+    preprocess = None if dataset == 'synth' else config.get('preprocess', 'mean_image')
     splits = cifar10_utils.load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
                                         validation_size=config.get('validation_size', 0))
     fingerprint = cifar10_utils.fingerprint(dataset, data_dir)
     recorded = config.get('data_fingerprint')
-    if recorded and dataset == config['dataset'] and recorded != fingerprint:
+    if recorded and dataset == trained_on and recorded != fingerprint:
         raise cifar10_utils.DataError(f'the {dataset} data in {data_dir} (fingerprint {fingerprint}) is not the data '
                                       f'the run was trained on ({recorded}); give --data_dir the run\'s copy')
     return splits['test'], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
 
 
-def predict(kind, model, config, images):
-    """Class probabilities (N, classes) for images, computed as the training script evaluates (same batches, same
-    dtype), so that the accuracy equals the run's final test accuracy; with a progress bar."""
-    if kind == 'mlp_numpy':  # evaluated in one product over the whole split
-        batch_size = len(images)
-    else:
-        batch_size = {'autodiff': 1000, 'mlp_pytorch': 1000, 'convnet': 200}[kind]
+def softmax(scores):
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def predict(kind, script, model, config, images, device='cpu'):
+    """(predicted classes, class probabilities (N, classes)). The predictions are the argmax of what the training
+    script's evaluation takes it of (probabilities, log-probabilities or logits), in its batches and dtype, so that
+    on the machine and device the run was trained on the accuracy equals the run's final test accuracy."""
+    batch_size = script.EVAL_BATCH or len(images)
     starts = tqdm(range(0, len(images), batch_size), desc='predicting', unit='batch', dynamic_ncols=True)
-    if kind in ('mlp_numpy', 'autodiff'):
-        import train_mlp_autodiff
-        forward = {'mlp_numpy': lambda x: model.forward(x.reshape(len(x), -1)),
-                   'autodiff': lambda x: np.exp(train_mlp_autodiff.log_probabilities(model, x))}[kind]
-        return np.concatenate([forward(images[start:start + batch_size]) for start in starts])
+    if kind == 'mlp_numpy':
+        flat = images.reshape(len(images), -1)
+        probabilities = np.concatenate([model.forward(flat[start:start + batch_size]) for start in starts])
+        return probabilities.argmax(axis=1), probabilities
+    if kind == 'autodiff':
+        scores = np.concatenate([script.log_probabilities(model, images[start:start + batch_size]) for start in starts])
+        return scores.argmax(axis=1), np.exp(scores)
     import torch
     import torch_utils
     memory_format = torch.channels_last if config.get('channels_last') else torch.contiguous_format
     autocast_dtype = torch.bfloat16 if config.get('amp') else None
-    x = torch.from_numpy(images).contiguous(memory_format=memory_format)
+    model.to(device)
+    x = torch.from_numpy(images).to(device).contiguous(memory_format=memory_format)
     with torch.inference_mode():
-        return np.concatenate([torch.softmax(torch_utils.predict(model, x[start:start + batch_size], autocast_dtype),
-                                             dim=1).numpy() for start in starts])
+        logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype)
+                            for start in starts])
+    return logits.argmax(dim=1).cpu().numpy(), softmax(logits.cpu().numpy())
 
 
-def analyse(probabilities, labels, classes):
+def analyse(predicted, labels, classes):
     """The analysis.json dict (but for where it came from): accuracy, confusion matrix, precision and recall."""
-    predicted = probabilities.argmax(axis=1)
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     correct = np.diag(confusion)
@@ -172,21 +181,10 @@ def plot_images(images, captions, path, title, columns=8, stretch=False):
     plt.close(fig)
 
 
-def most_confidently_wrong(probabilities, labels, count=24):
+def most_confidently_wrong(predicted, probabilities, labels, count=24):
     """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
-    wrong = np.flatnonzero(probabilities.argmax(axis=1) != labels)
-    return wrong[np.argsort(-probabilities[wrong].max(axis=1), kind='stable')][:count]
-
-
-def first_layer_weights(kind, model):
-    """The first layer's weights as (hidden units, inputs) for the MLPs, None for the ConvNet."""
-    if kind == 'mlp_numpy':
-        return model.layers[0].params['weight']
-    if kind == 'autodiff':
-        return model.layers[0].weight.value.T
-    if kind == 'mlp_pytorch':
-        return model.layers[0].weight.detach().numpy()
-    return None
+    wrong = np.flatnonzero(predicted != labels)
+    return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
 
 
 def main(argv=None):
@@ -195,49 +193,55 @@ def main(argv=None):
     parser.add_argument('--dataset', choices=cifar10_utils.DATASETS, default=None,
                         help="the data to evaluate on (default: the run's)")
     parser.add_argument('--data_dir', default=None, help="its folder (default: the run's, or the dataset's default)")
+    parser.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto',
+                        help='for the PyTorch models; auto takes the GPU when there is one')
     args = parser.parse_args(argv)
     try:
         path, kind = find_model(args.run_dir)
-        model, config = load_model(path, kind)
+        script = importlib.import_module(KINDS[kind].script)
+        model, config = script.load_model(path)
         test, data = test_split(config, args.dataset, args.data_dir)
-        n_inputs = int(np.prod(test.images.shape[1:]))
-        expected = {'mlp_numpy': lambda: model.layers[0].in_features, 'autodiff': lambda: model.layers[0].in_features,
-                    'mlp_pytorch': lambda: model.n_inputs, 'convnet': lambda: 3 * 32 * 32}[kind]()
+        n_inputs, expected = int(np.prod(test.images.shape[1:])), KINDS[kind].inputs(model)
         if n_inputs != expected:
             raise cifar10_utils.DataError(f'the model takes inputs of {expected} values, but the {data["dataset"]} '
                                           f'test images have {n_inputs}')
-    except (train_utils.ModelFileError, cifar10_utils.DataError, ValueError) as error:
+    except (train_utils.ModelFileError, cifar10_utils.DataError) as error:
         sys.exit(f'error: {error}')
+    device = 'cpu'
+    if kind in ('mlp_pytorch', 'convnet'):
+        import torch_utils
+        device = torch_utils.resolve_device(args.device)
     classes = cifar10_utils.CLASS_NAMES[data['dataset']]
-    probabilities = predict(kind, model, config, test.images)
+    predicted, probabilities = predict(kind, script, model, config, test.images, device)
     analysis = {'run': args.run_dir, 'model': {'kind': kind, 'file': os.path.basename(path)}, 'data': data,
-                **analyse(probabilities, test.labels, classes)}
+                **analyse(predicted, test.labels, classes)}
     metrics_path = os.path.join(args.run_dir, 'metrics.json')
     if os.path.exists(metrics_path):
         with open(metrics_path) as f:
             analysis['run_final_test_accuracy'] = json.load(f).get('final_test_accuracy')
-    train_utils.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
-                                 lambda temporary: train_utils.write_json(temporary, analysis))
+    write = train_utils.write_atomically
+    write(os.path.join(args.run_dir, 'analysis.json'), lambda temporary: train_utils.write_json(temporary, analysis))
     name = os.path.basename(os.path.normpath(args.run_dir))
-    plot_confusion(analysis, os.path.join(args.run_dir, 'confusion_matrix.png'),
-                   f'{name}: test accuracy {analysis["test_accuracy"]:.4f}')
+    write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plot_confusion(
+        analysis, temporary, f'{name}: test accuracy {analysis["test_accuracy"]:.4f}'))
     written = ['analysis.json', 'confusion_matrix.png']
     raw = cifar10_utils.raw_test_images(data['dataset'], data['data_dir'])
     if raw is not None:
-        wrong = most_confidently_wrong(probabilities, test.labels)
-        plot_images(raw[wrong], [f'{classes[test.labels[i]]} -> {classes[probabilities[i].argmax()]}\n'
-                                 f'p = {probabilities[i].max():.3f}' for i in wrong],
-                    os.path.join(args.run_dir, 'misclassified.png'),
-                    f'{name}: the {len(wrong)} test images most confidently misclassified (true -> predicted)')
+        wrong = most_confidently_wrong(predicted, probabilities, test.labels)
+        write(os.path.join(args.run_dir, 'misclassified.png'), lambda temporary: plot_images(
+            raw[wrong], [f'{classes[test.labels[i]]} -> {classes[predicted[i]]}\np = {probabilities[i].max():.3f}'
+                         for i in wrong], temporary,
+            f'{name}: the {len(wrong)} test images most confidently misclassified (true -> predicted)'))
         written.append('misclassified.png')
-        weights = first_layer_weights(kind, model)
-        if weights is not None:
+        if KINDS[kind].first_layer:
+            weights = KINDS[kind].first_layer(model)
             shown = weights[:100].reshape(-1, *test.images.shape[1:])
-            plot_images(shown, [f'unit {i}' for i in range(len(shown))], os.path.join(args.run_dir, 'first_layer.png'),
-                        f'{name}: the first layer\'s weights, '
-                        + (f'all {len(weights)} units' if len(shown) == len(weights) else
-                           f'the first {len(shown)} of {len(weights)} units') + ', each stretched to its own range',
-                        columns=10, stretch=True)
+            caption = (f'all {len(weights)} units' if len(shown) == len(weights) else
+                       f'the first {len(shown)} of {len(weights)} units')
+            write(os.path.join(args.run_dir, 'first_layer.png'), lambda temporary: plot_images(
+                shown, [f'unit {i}' for i in range(len(shown))], temporary,
+                f'{name}: the first layer\'s weights, {caption}, each stretched to its own range', columns=10,
+                stretch=True))
             written.append('first_layer.png')
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
           f'{", ".join(written)} in {args.run_dir}')

@@ -36,8 +36,12 @@ def run_flags(args, learning_rate):
              '--preprocess', 'standardize',
              '--optimizer', 'sgd', '--learning_rate', str(learning_rate), '--epochs', str(args.epochs),
              '--eval_freq', '50', '--validation_size', str(args.validation_size), '--dataset', args.dataset,
-             '--seed', str(args.seed), '--output_dir', os.path.join(args.output_dir, f'lr_{learning_rate:g}')]
+             '--seed', str(args.seed), '--output_dir', run_folder(args, learning_rate)]
     return flags + (['--data_dir', args.data_dir] if args.data_dir else []) + ['--overwrite'] * args.overwrite
+
+
+def run_folder(args, learning_rate):
+    return os.path.join(args.output_dir, f'lr_{learning_rate:g}')
 
 
 def run_one(args, learning_rate):
@@ -99,7 +103,8 @@ def plot_sweep(runs, output_dir):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    train_utils.check_output_dir(args)
+    train_utils.check_output_dirs([args.output_dir] + [run_folder(args, rate) for rate in args.learning_rates],
+                                  args.overwrite)
     runs = [run_one(args, learning_rate) for learning_rate in args.learning_rates]
     completed = [run for run in runs if run['status'] == 'completed']
     best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)

@@ -119,12 +119,11 @@ def load_file(path, device='cpu'):
     try:
         loaded = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
-        raise train_utils.ModelFileError(f'no model file {path}') from None
+        raise train_utils.ModelFileError(f'{path} does not exist') from None
     except Exception as error:  # pickled code, a truncated file, another format: all mean "not ours"
-        message = str(error).strip().splitlines()
-        raise train_utils.ModelFileError(f'cannot load {path}: {type(error).__name__}'
-                                         + (f': {message[0]}' if message else '')) from None
-    if not isinstance(loaded, dict) or not {'kind', 'config'} <= set(loaded):
+        raise train_utils.ModelFileError(f'cannot load {path}: it holds more than tensors and plain containers, or '
+                                         f'it is damaged ({type(error).__name__}); it is not unpickled') from None
+    if not isinstance(loaded, dict) or not {'kind', 'config'} <= set(loaded) or not isinstance(loaded['config'], dict):
         raise train_utils.ModelFileError(f'cannot load {path}: not a model or checkpoint file of this project')
     return loaded
 
@@ -138,10 +137,6 @@ def load_state(module, state_dict, path):
                                          f'{str(error).strip().splitlines()[0]}') from None
 
 
-# Flags that say where or how fast a run goes, not what it computes: a resumed run may change them.
-LOGISTICS = ('output_dir', 'overwrite', 'resume', 'data_dir', 'device', 'threads', 'torch_threads', 'timing')
-
-
 class Checkpoint:
     """What a PyTorch run needs to go on exactly where it stopped: model, optimiser, scheduler, the batch order and
     every random generator the run draws from (augmentation and dropout use torch's global one), with the metrics
@@ -152,36 +147,40 @@ class Checkpoint:
         self.model, self.optimizer, self.scheduler, self.batches = model, optimizer, scheduler, batches
 
     def save(self, folder, metrics, step):
+        on_gpu = self.config['device'].startswith('cuda')
         state = {'kind': self.kind, 'config': self.config, 'step': step, 'metrics': metrics,
                  'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(),
                  'scheduler': self.scheduler.state_dict(), 'batches': self.batches.state_dict(),
-                 'torch_rng': torch.get_rng_state(),
-                 'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+                 'torch_rng': torch.get_rng_state(), 'cuda_rng': torch.cuda.get_rng_state_all() if on_gpu else []}
         train_utils.write_atomically(os.path.join(folder, 'checkpoint.pt'), lambda path: torch.save(state, path))
 
     def save_model(self, folder):
         save_model(os.path.join(folder, 'model.pt'), self.kind, self.config, self.model)
 
-    def restore(self, folder):
+    def restore(self, folder, flags):
         """Load folder/checkpoint.pt into the model, optimiser, scheduler, batches and generators; returns
-        (metrics, step) for train_utils.train's resumed. Flags that differ from the run's are a ModelFileError."""
+        (metrics, step) for train_utils.train's resumed. A completed run, or a run's setting that differs from
+        this one's (named as a flag when it is one of `flags`), is a ModelFileError."""
         path = os.path.join(folder, 'checkpoint.pt')
         state = load_file(path)
-        if state['kind'] != self.kind:
-            raise train_utils.ModelFileError(f'{path} is a checkpoint of {state["kind"]}, not of {self.kind}')
-        for flag, value in state['config'].items():
-            if flag not in LOGISTICS and self.config.get(flag) != value:
-                raise train_utils.ModelFileError(
-                    f'the run in {folder} was trained with --{flag} {value}, not {self.config.get(flag)}; '
-                    f'resume it with its own flags')
-        load_state(self.model, state['model'], path)
-        self.optimizer.load_state_dict(state['optimizer'])
-        self.scheduler.load_state_dict(state['scheduler'])
-        self.batches.load_state_dict(state['batches'])
-        torch.set_rng_state(state['torch_rng'])
-        if state['cuda_rng']:
-            torch.cuda.set_rng_state_all(state['cuda_rng'])
-        return state['metrics'], state['step']
+        with train_utils.model_file_errors(path):
+            if state['kind'] != self.kind:
+                raise train_utils.ModelFileError(f'{path} is a checkpoint of {state["kind"]}, not of {self.kind}')
+            if state['step'] >= state['config']['max_steps']:
+                raise train_utils.ModelFileError(f'the run in {folder} has completed; there is nothing to resume')
+            for name, value in state['config'].items():
+                if name not in train_utils.LOGISTICS and self.config.get(name) != value:
+                    raise train_utils.ModelFileError(
+                        f'the run in {folder} was trained with {f"--{name}" if name in flags else name} {value}, '
+                        f'not {self.config.get(name)}; resume it with its own flags')
+            load_state(self.model, state['model'], path)
+            self.optimizer.load_state_dict(state['optimizer'])
+            self.scheduler.load_state_dict(state['scheduler'])
+            self.batches.load_state_dict(state['batches'])
+            torch.set_rng_state(state['torch_rng'])
+            if state['cuda_rng']:
+                torch.cuda.set_rng_state_all(state['cuda_rng'])
+            return state['metrics'], state['step']
 
 
 def add_resume_argument(parser):
@@ -190,12 +189,21 @@ def add_resume_argument(parser):
                              '--output_dir)')
 
 
+def resume_into(args):
+    """With --resume RUN_DIR, the run goes on in RUN_DIR, which must hold a checkpoint: checked before anything is
+    loaded or written."""
+    if args.resume:
+        if not os.path.exists(os.path.join(args.resume, 'checkpoint.pt')):
+            sys.exit(f'error: --resume: {args.resume} holds no checkpoint.pt to continue from')
+        args.output_dir = args.resume
+
+
 def saving(kind, config, model, optimizer, scheduler, batches, args):
     """train_utils.train's save_model, checkpoint and resumed for a PyTorch run; with --resume, the run in
     args.resume is restored first (a problem ends the program in one line)."""
     checkpoint = Checkpoint(kind, config, model, optimizer, scheduler, batches)
     try:
-        resumed = checkpoint.restore(args.resume) if args.resume else None
+        resumed = checkpoint.restore(args.resume, flags=set(vars(args))) if args.resume else None
     except train_utils.ModelFileError as error:
         sys.exit(f'error: --resume: {error}')
     return {'save_model': checkpoint.save_model, 'checkpoint': checkpoint.save, 'resumed': resumed}

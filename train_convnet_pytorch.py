@@ -17,6 +17,10 @@ import torch_utils
 import train_utils
 from convnet_pytorch import BATCH_NORMS, ConvNet
 
+# Evaluation batches of a few hundred images beat batches of 1000 by ~30% on the CPU (cache-sized activations);
+# evaluate.py predicts in the same batches.
+EVAL_BATCH = 200
+
 
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
@@ -67,7 +71,7 @@ def prepare(args):
     config carries the resolved device and amp setting, and a 'timing' dict that train_step keeps
     up to date (train_utils.train writes config into metrics.json at the end).
     """
-    args.output_dir = args.resume or args.output_dir
+    torch_utils.resume_into(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch_utils.resolve_device(args.device)
@@ -112,14 +116,15 @@ def prepare(args):
         return loss, accuracy
 
     def evaluate():
-        # Batches of a few hundred images beat batches of 1000 by ~30% on the CPU (cache-sized activations).
-        return {name: torch_utils.evaluate(forward, *tensors, batch_size=200, autocast_dtype=autocast_dtype)
+        return {name: torch_utils.evaluate(forward, *tensors, batch_size=EVAL_BATCH, autocast_dtype=autocast_dtype)
                 for name, tensors in held_out.items()}
 
     config = {**vars(args), 'amp': amp, 'device': str(device), 'torch_threads': torch.get_num_threads(),
               'steps_per_epoch': batches.steps_per_epoch, 'timing': timing}
-    return (config, train_step, evaluate,
-            torch_utils.saving('convnet', config, model, optimizer, scheduler, batches, args))
+    saving = torch_utils.saving('convnet', config, model, optimizer, scheduler, batches, args)
+    if saving['resumed']:  # the resumed run's throughput counts the steps before the interruption too
+        timing.update(saving['resumed'][0]['config']['timing'])
+    return config, train_step, evaluate, saving
 
 
 def load_model(path):
@@ -129,9 +134,10 @@ def load_model(path):
     if loaded['kind'] != 'convnet':
         raise train_utils.ModelFileError(f'{path} holds a {loaded["kind"]} model, not the ConvNet')
     config = loaded['config']
-    model = ConvNet(3, 10, batch_norm=config['batch_norm'])
-    torch_utils.load_state(model, loaded['state_dict'], path)
-    memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
+    with train_utils.model_file_errors(path):
+        model = ConvNet(3, 10, batch_norm=config['batch_norm'])
+        torch_utils.load_state(model, loaded['state_dict'], path)
+        memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
     return model.to(memory_format=memory_format).eval(), config
 
 

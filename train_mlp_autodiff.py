@@ -80,18 +80,15 @@ def load_model(path):
     kind, config, arrays = train_utils.load_npz_model(path)
     if kind != 'autodiff':
         raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the autodiff engine\'s MLP')
-    try:
-        weights = [arrays[f'weight_{i}'] for i in range(len(config['dnn_hidden_units']) + 1)]
-        widths = [weights[0].shape[0]] + [weight.shape[1] for weight in weights]
-        model = autodiff.MLP(widths[0], widths[1:-1], widths[-1], activation=config['activation'],
-                             dtype=weights[0].dtype)
+    with train_utils.model_file_errors(path):
+        hidden = config['dnn_hidden_units']
+        model = autodiff.MLP(arrays['weight_0'].shape[0], hidden, arrays[f'bias_{len(hidden)}'].shape[1],
+                             activation=config['activation'], dtype=arrays['weight_0'].dtype)
         for i, layer in enumerate(model.layers):
             for name in ('weight', 'bias'):
                 if arrays[f'{name}_{i}'].shape != getattr(layer, name).shape:
-                    raise ValueError(f'{name}_{i} has shape {arrays[f"{name}_{i}"].shape}')
+                    raise ValueError(f'{name}_{i} is {arrays[f"{name}_{i}"].shape}, not {getattr(layer, name).shape}')
                 getattr(layer, name).value = arrays[f'{name}_{i}']
-    except (KeyError, ValueError) as error:
-        raise train_utils.ModelFileError(f'{path} does not fit the MLP its flags describe: {error}') from None
     return model, config
 
 

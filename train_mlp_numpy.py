@@ -11,6 +11,8 @@ import train_utils
 from mlp_numpy import MLP
 from modules import CrossEntropyModule
 
+EVAL_BATCH = None  # a held-out split is evaluated in one product (evaluate.py does the same)
+
 
 def accuracy(predictions, targets):
     """Fraction of rows whose largest prediction is the target class.
@@ -74,18 +76,15 @@ def load_model(path):
     kind, config, arrays = train_utils.load_npz_model(path)
     if kind != 'mlp_numpy':
         raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the NumPy MLP')
-    hidden = config['dnn_hidden_units']
-    try:
-        widths = [arrays['weight_0'].shape[1]] + [arrays[f'weight_{i}'].shape[0] for i in range(len(hidden) + 1)]
-    except KeyError as error:
-        raise train_utils.ModelFileError(f'{path} lacks the array {error} of an MLP with hidden units {hidden}') from None
-    model = MLP(widths[0], widths[1:-1], widths[-1], config['neg_slope'], seed=0, dtype=arrays['weight_0'].dtype)
-    for i, (params, _) in enumerate(model.parameters()):
-        for name in params:
-            saved = arrays.get(f'{name}_{i}')
-            if saved is None or saved.shape != params[name].shape or widths[1:-1] != hidden:
-                raise train_utils.ModelFileError(f'{path} does not fit an MLP with hidden units {hidden}')
-            params[name] = saved
+    with train_utils.model_file_errors(path):
+        hidden = config['dnn_hidden_units']
+        model = MLP(arrays['weight_0'].shape[1], hidden, arrays[f'bias_{len(hidden)}'].shape[0], config['neg_slope'],
+                    seed=0, dtype=arrays['weight_0'].dtype)
+        for i, (params, _) in enumerate(model.parameters()):
+            for name in params:
+                if arrays[f'{name}_{i}'].shape != params[name].shape:
+                    raise ValueError(f'{name}_{i} is {arrays[f"{name}_{i}"].shape}, not {params[name].shape}')
+                params[name] = arrays[f'{name}_{i}']
     return model, config
 
 

@@ -11,6 +11,8 @@ import torch_utils
 import train_utils
 from mlp_pytorch import MLP
 
+EVAL_BATCH = 1000  # images per evaluation batch (evaluate.py predicts in the same batches)
+
 
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
@@ -34,7 +36,7 @@ def build_parser():
 def prepare(args):
     """Data, model and optimiser for the parsed flags: (config, train_step, evaluate, saving) for train_utils.train,
     saving being its save_model, checkpoint and resumed (--resume)."""
-    args.output_dir = args.resume or args.output_dir
+    torch_utils.resume_into(args)
     device = torch_utils.resolve_device(args.device)
     torch_utils.seed_everything(args.seed)
     data = train_utils.load_data(args, one_hot=False)
@@ -62,7 +64,7 @@ def prepare(args):
         return loss.item(), (logits.argmax(dim=1) == y).float().mean().item()
 
     def evaluate():
-        return {name: torch_utils.evaluate(model, *tensors) for name, tensors in held_out.items()}
+        return {name: torch_utils.evaluate(model, *tensors, batch_size=EVAL_BATCH) for name, tensors in held_out.items()}
 
     config = {**vars(args), 'device': str(device), 'steps_per_epoch': batches.steps_per_epoch}
     return (config, train_step, evaluate,
@@ -75,12 +77,11 @@ def load_model(path):
     loaded = torch_utils.load_file(path)
     if loaded['kind'] != 'mlp_pytorch':
         raise train_utils.ModelFileError(f'{path} holds a {loaded["kind"]} model, not the PyTorch MLP')
-    config, weights = loaded['config'], [value for value in loaded['state_dict'].values() if value.ndim == 2]
-    if not weights:
-        raise train_utils.ModelFileError(f'{path} holds no Linear layer')
-    model = MLP(weights[0].shape[1], config['dnn_hidden_units'], weights[-1].shape[0], config['neg_slope'],
-                batch_norm=config['batch_norm'], dropout=config['dropout'], init=config['init'])
-    torch_utils.load_state(model, loaded['state_dict'], path)
+    with train_utils.model_file_errors(path):
+        config, weights = loaded['config'], [value for value in loaded['state_dict'].values() if value.ndim == 2]
+        model = MLP(weights[0].shape[1], config['dnn_hidden_units'], weights[-1].shape[0], config['neg_slope'],
+                    batch_norm=config['batch_norm'], dropout=config['dropout'], init=config['init'])
+        torch_utils.load_state(model, loaded['state_dict'], path)
     return model.eval(), config
 
 

@@ -146,17 +146,35 @@ def load_data(args, **kwargs):
     return data
 
 
+# What a run leaves in its folder: a folder holding one of the first four holds a run, and --overwrite removes them
+# all first, so that nothing of the old run (its model, its analysis) stays beside the new one.
+RUN_FILES = ('metrics.json', 'checkpoint.pt', 'model.pt', 'model.npz', 'curves.png', 'analysis.json',
+             'confusion_matrix.png', 'misclassified.png', 'first_layer.png', 'decision_boundary.png')
+# Flags that say where or how fast a run goes, not what it computes: a resumed run may change them.
+LOGISTICS = ('output_dir', 'overwrite', 'resume', 'data_dir', 'device', 'threads', 'torch_threads', 'timing')
+
+
 def check_output_dir(args):
-    """--output_dir must be writable and must not hold a run already, unless --overwrite (a resumed run
-    continues the run its folder holds); a problem ends the program in one line."""
-    if os.path.exists(os.path.join(args.output_dir, 'metrics.json')) and not (args.overwrite or
-                                                                               getattr(args, 'resume', None)):
-        sys.exit(f'error: --output_dir {args.output_dir} already holds a run; pass --overwrite to replace it, '
-                 f'or name another folder')
+    """--output_dir must be writable and must not hold a run already, unless --overwrite, which clears the old run's
+    files (a resumed run continues the run its folder holds); a problem ends the program in one line."""
+    held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(args.output_dir, name))]
+    if held and not (args.overwrite or getattr(args, 'resume', None)):
+        sys.exit(f'error: --output_dir {args.output_dir} already holds a run ({held[0]}); pass --overwrite to replace '
+                 f'it, or name another folder')
+    if held and args.overwrite:
+        for name in RUN_FILES:
+            if os.path.exists(os.path.join(args.output_dir, name)):
+                os.remove(os.path.join(args.output_dir, name))
     try:
         os.makedirs(args.output_dir, exist_ok=True)
     except OSError as error:
         sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
+
+
+def check_output_dirs(folders, overwrite):
+    """check_output_dir for each run folder of a study, before the study trains any of them."""
+    for folder in folders:
+        check_output_dir(argparse.Namespace(output_dir=str(folder), overwrite=overwrite))
 
 
 def write_atomically(path, write):
@@ -194,10 +212,26 @@ def load_npz_model(path):
             arrays = {name: saved[name] for name in saved.files}
         kind, config = str(arrays.pop('kind')), json.loads(str(arrays.pop('config')))
     except FileNotFoundError:
-        raise ModelFileError(f'no model file {path}') from None
+        raise ModelFileError(f'{path} does not exist') from None
     except Exception as error:  # pickled objects, a truncated archive, missing entries: all mean "not ours"
         raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}') from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f'cannot load {path} as a model: its config is not a dict of flags')
     return kind, config, arrays
+
+
+@contextlib.contextmanager
+def model_file_errors(path):
+    """A context in which building a model from a file's flags and arrays turns whatever a malformed file makes
+    go wrong (a missing flag or array, a wrong type or shape) into a one-line ModelFileError."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RuntimeError) as error:
+        message = str(error).strip().splitlines()
+        raise ModelFileError(f'{path} does not hold the model its flags describe: {type(error).__name__}'
+                             + (f': {message[0]}' if message else '')) from None
 
 
 def held_out_splits(data):
@@ -224,6 +258,8 @@ def stop_requests():
         if requests:
             raise KeyboardInterrupt
         requests.append(signal.Signals(signal_number).name)
+
+        tqdm.write(f'{requests[0]}: stopping after this step (once more to stop at once)', file=sys.stderr)
 
     if threading.current_thread() is not threading.main_thread():  # only the main thread may take signals
         yield requests
@@ -258,6 +294,12 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
         metrics['resumed_after_steps'] = metrics.get('resumed_after_steps', []) + [done]
         earlier_seconds = metrics['wall_time_s']
     start = time.perf_counter()
+
+    def elapsed():
+        return earlier_seconds + time.perf_counter() - start
+
+    # A second Ctrl-C can interrupt a step halfway (an update applied, the scheduler not yet stepped): no
+    # checkpoint may be written from there, only from between two steps.
     between_steps = True
     try:
         with stop_requests() as stop, tqdm(range(done + 1, max_steps + 1), initial=done, total=max_steps,
@@ -273,23 +315,23 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
                     _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
                     bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
                     if checkpoint:
-                        metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
+                        metrics['wall_time_s'] = elapsed()
                         checkpoint(output_dir, metrics, step)
                 done, between_steps = step, True
-                if stop:
+                if stop and step < max_steps:
                     raise KeyboardInterrupt
         metrics['status'] = 'completed'
     except KeyboardInterrupt:
         metrics['status'] = 'interrupted'
         metrics['interrupted_after_step'] = done
         if checkpoint and between_steps:
-            metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
+            metrics['wall_time_s'] = elapsed()
             checkpoint(output_dir, metrics, done)
         raise
     finally:
         if metrics['status'] == 'running':
             metrics['status'] = 'failed'
-        metrics['wall_time_s'] = earlier_seconds + time.perf_counter() - start
+        metrics['wall_time_s'] = elapsed()
         save_run(metrics, output_dir)
     if save_model:
         save_model(output_dir)
@@ -304,9 +346,9 @@ def train_and_report(config, train_step, evaluate, args, **saving):
     except Diverged as error:
         sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
     except KeyboardInterrupt:
+        resumable = saving.get('checkpoint') and os.path.exists(os.path.join(args.output_dir, 'checkpoint.pt'))
         sys.exit(f'interrupted; what was recorded is in {args.output_dir}'
-                 + (f'; to continue, run the same command with --resume {args.output_dir}'
-                    if saving.get('checkpoint') else ''))
+                 + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable else ''))
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
           f'(best {metrics["best_test_accuracy"]:.4f}, selected on the test set) in {metrics["wall_time_s"]:.1f} s; '
           f'the run is in {args.output_dir}')
@@ -321,6 +363,8 @@ def train_past_divergence(config, train_step, evaluate, args, **saving):
     except Diverged as error:
         print(f'{error}; recorded as diverged in {args.output_dir}')
         return error.metrics
+    except KeyboardInterrupt:
+        sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
 
 
 def _record(metrics, step, results):

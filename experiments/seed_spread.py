@@ -47,9 +47,13 @@ def build_parser():
     return parser
 
 
+def run_folder(args, seed):
+    return os.path.join(args.output_dir, f'seed_{seed}')
+
+
 def run_flags(args, seed):
     """The train_mlp_numpy.py flags of one run of the study."""
-    flags = ['--seed', str(seed), '--dataset', args.dataset, '--output_dir', os.path.join(args.output_dir, f'seed_{seed}')]
+    flags = ['--seed', str(seed), '--dataset', args.dataset, '--output_dir', run_folder(args, seed)]
     flags += ['--overwrite'] * args.overwrite
     if args.max_steps:
         flags += ['--max_steps', str(args.max_steps)]
@@ -105,7 +109,7 @@ def plot(study, path):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    train_utils.check_output_dir(args)
+    train_utils.check_output_dirs([args.output_dir] + [run_folder(args, seed) for seed in args.seeds], args.overwrite)
     runs = []
     for seed in args.seeds:
         metrics = train_mlp_numpy.main(run_flags(args, seed))

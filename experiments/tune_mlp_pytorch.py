@@ -104,9 +104,11 @@ def main(argv=None):
                         help='flags passed to every run (e.g. --dataset synthetic)')
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    stages = [name for name, _, _ in STAGES if not args.table_only and (not args.only or name in args.only)]
+    train_utils.check_output_dirs([stage_dir(args.output_dir, name) for name in stages], args.overwrite)
 
     for index, (name, _, _) in enumerate(STAGES):
-        if args.table_only or (args.only and name not in args.only):
+        if name not in stages:
             continue
         flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
                             final_warmup=args.final_warmup) + ['--output_dir', str(stage_dir(args.output_dir, name))]

@@ -52,9 +52,9 @@ from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
-# Config entries that say where or how fast a run went, not what it trained.
-LOGISTICS = {'output_dir', 'data_dir', 'device', 'timing', 'threads', 'torch_threads', 'steps_per_epoch',
-             'eval_freq', 'overwrite', 'resume', 'data_fingerprint'}
+# Config entries that are not the recipe: where or how fast a run went (train_utils.LOGISTICS), how often it was
+# looked at, and what its data was (the data block says that).
+LOGISTICS = {*train_utils.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'data_fingerprint'}
 
 
 class NotYetRun(Exception):
@@ -330,10 +330,14 @@ def activation_seeds_block(results, folder):
 
 
 def analysis_block(results, folder):
-    analysis = results.load(folder, name='analysis.json', dataset=None)
+    analysis, metrics = results.load(folder, name='analysis.json', dataset=None), results.load(folder)
     if analysis['data']['dataset'] != 'cifar10':
         raise ValueError(f'results/{folder}/analysis.json is of {analysis["data"]["dataset"]}, not cifar10: '
                          f'it does not belong in this block')
+    if analysis['test_accuracy'] != metrics['final_test_accuracy']:
+        raise ValueError(f'results/{folder}/analysis.json (test accuracy {analysis["test_accuracy"]}) is not of the '
+                         f'run in metrics.json ({metrics["final_test_accuracy"]}); run python evaluate.py '
+                         f'results/{folder} again')
     figures = results.figures(folder)
     evaluate.plot_confusion(analysis, figures / 'confusion_matrix.png',
                             f'{folder}: test accuracy {analysis["test_accuracy"]:.4f}')

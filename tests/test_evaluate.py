@@ -62,12 +62,12 @@ def test_the_analysis_of_every_kind_of_run_matches_the_run(tmp_path, tiny_synthe
 def test_most_confidently_wrong_picks_wrong_predictions_by_confidence():
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.05, 0.95]])
     labels = np.array([1, 1, 1, 0])  # rows 0, 2 and 3 are wrong, with confidences 0.9, 0.6 and 0.95
-    assert evaluate.most_confidently_wrong(probabilities, labels, count=2).tolist() == [3, 0]
+    assert evaluate.most_confidently_wrong(probabilities.argmax(axis=1), probabilities, labels, count=2).tolist() \
+        == [3, 0]
 
 
 def test_analysis_counts_by_true_and_predicted_class():
-    probabilities = np.eye(3)[[0, 1, 1, 2, 0]]
-    analysis = evaluate.analyse(probabilities, np.array([0, 1, 2, 2, 1]), ('a', 'b', 'c'))
+    analysis = evaluate.analyse(np.array([0, 1, 1, 2, 0]), np.array([0, 1, 2, 2, 1]), ('a', 'b', 'c'))
     assert analysis['confusion_matrix'] == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]
     assert analysis['precision'] == {'a': 0.5, 'b': 0.5, 'c': 1.0} and analysis['recall'] == {'a': 1.0, 'b': 0.5, 'c': 0.5}
     assert analysis['test_accuracy'] == 0.6
@@ -138,3 +138,33 @@ def test_data_that_does_not_match_the_run(tmp_path):
     assert f'the cifar10 data in {second}' in message and 'is not the data the run was trained on' in message
     assert 'the model takes inputs of 3072 values, but the synth test images have 2' in \
         error_of([str(run), '--dataset', 'synth'])
+
+
+def save_npz(path, kind, config, **arrays):
+    np.savez(path, kind=np.array(kind), config=np.array(json.dumps(config)), **arrays)
+
+
+@pytest.mark.parametrize('make', [
+    lambda path: save_npz(path / 'model.npz', 'mlp_numpy', []),
+    lambda path: save_npz(path / 'model.npz', 'mlp_numpy', {}),
+    lambda path: save_npz(path / 'model.npz', 'mlp_numpy', {'dnn_hidden_units': [4], 'neg_slope': 0.0},
+                          weight_0=np.ones((4, 3)), bias_0=np.ones(4)),
+    lambda path: save_npz(path / 'model.npz', 'autodiff', {'dnn_hidden_units': 3}),
+    lambda path: torch.save({'kind': 'convnet', 'config': {}}, path / 'model.pt'),
+    lambda path: torch.save({'kind': 'mlp_pytorch', 'config': 'flags'}, path / 'model.pt'),
+    lambda path: torch.save({'kind': 'mlp_pytorch', 'config': {}, 'state_dict': {'a': 1}}, path / 'model.pt'),
+], ids=['config-list', 'config-empty', 'arrays-missing', 'hidden-not-a-list', 'convnet-no-flags', 'config-string',
+        'state-dict-of-ints'])
+def test_a_malformed_model_file_is_a_one_line_error(tmp_path, make):
+    make(tmp_path)
+    message = error_of([str(tmp_path)])
+    assert str(tmp_path) in message
+
+
+def test_a_malformed_checkpoint_is_a_one_line_error_on_resume(tmp_path):
+    torch.save({'kind': 'mlp_pytorch', 'config': {'max_steps': 4}}, tmp_path / 'checkpoint.pt')
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--resume', str(tmp_path)])
+    message = str(error.value.code)
+    assert message.startswith(f'error: --resume: {tmp_path / "checkpoint.pt"} does not hold the model') \
+        and '\n' not in message

@@ -69,7 +69,7 @@ def run_metrics(test_accuracy, validation_accuracy=None, wall_time_s=12.5, **con
 
 
 def write(path, metrics):
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
     (path / 'metrics.json').write_text(json.dumps(metrics))
 
 
@@ -299,10 +299,10 @@ def test_analysis_block_equals_the_analysis(tmp_path):
 
     results = tmp_path / 'results'
     (results / 'net').mkdir(parents=True)
-    probabilities = np.eye(10)[[0, 1, 1, 3, 9, 9, 6, 7, 8, 9]]
-    analysis = {'data': {'dataset': 'cifar10'}, 'run_final_test_accuracy': 0.8,
-                **evaluate.analyse(probabilities, np.arange(10), cifar10_utils.CLASSES)}
+    analysis = {'data': {'dataset': 'cifar10'}, 'run_final_test_accuracy': 0.7,
+                **evaluate.analyse(np.array([0, 1, 1, 3, 9, 9, 6, 7, 8, 9]), np.arange(10), cifar10_utils.CLASSES)}
     (results / 'net' / 'analysis.json').write_text(json.dumps(analysis))
+    write(results / 'net', run_metrics([0.5, 0.7]))
     (results / 'net' / 'misclassified.png').write_bytes(b'\x89PNG fake')
     report = tmp_path / 'report' / 'report.md'
     report.parent.mkdir()
@@ -310,7 +310,7 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     make_report.main(['--results_dir', str(results), '--report', str(report),
                       '--figures_dir', str(tmp_path / 'report' / 'figures')])
     text = block(report.read_text(), 'analysis:net')
-    assert 'test accuracy **0.7000** on 10 test images' in text and "final test accuracy: 0.8000" in text
+    assert 'test accuracy **0.7000** on 10 test images' in text and "final test accuracy: 0.7000" in text
     rows = {row[0]: row[1:] for row in table_rows(text)}
     assert rows['automobile'] == ['0.5000', '1.0000'] and rows['bird'] == ['—', '0.0000']
     assert 'bird taken for automobile (1)' in text
@@ -318,3 +318,8 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     assert (figures / 'misclassified.png').read_bytes() == b'\x89PNG fake'
     assert (figures / 'confusion_matrix.png').read_bytes()[:4] == b'\x89PNG'
     assert '(figures/net/first_layer.png)' not in text and '(figures/net/misclassified.png)' in text
+
+    write(results / 'net', run_metrics([0.5, 0.8]))  # the run changed, its analysis did not
+    with pytest.raises(SystemExit, match='analysis.json .test accuracy 0.7. is not of the run'):
+        make_report.main(['--results_dir', str(results), '--report', str(report),
+                          '--figures_dir', str(tmp_path / 'report' / 'figures')])

@@ -1,11 +1,18 @@
-"""The PyTorch MLP training script end to end on synthetic data, and its agreement with the NumPy script."""
+"""The PyTorch MLP training script end to end on synthetic data, its agreement with the NumPy script, and its
+checkpoints: resumed after SIGTERM or a kill, it gives the run it would have given."""
+import functools
 import json
+import os
+import shutil
+import signal
 
 import pytest
 
+import cifar10_utils
+import torch_utils
 import train_mlp_numpy
 import train_mlp_pytorch
-from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
+from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, send_sigterm_after
 
 SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '300', '--eval_freq', '100']
 
@@ -47,21 +54,81 @@ def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path
                           for seed in ('1', '1', '2')))
 
 
-def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
-    """Dropout, crops and flips, Adam and a cosine schedule all draw on state that the checkpoint must carry."""
-    flags = ['--max_steps', '12', '--eval_freq', '4', '--batch_size', '16', '--dropout', '0.2', '--augment',
+RESUMABLE = ['--max_steps', '12', '--eval_freq', '4', '--batch_size', '16', '--dropout', '0.2', '--augment',
              '--optimizer', 'adam', '--lr_schedule', 'cosine', '--learning_rate', '0.01']
-    full, resumed, message = interrupted_and_resumed(train_mlp_pytorch, tmp_path, flags, stop_after=6)
+
+
+def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
+    """Dropout, crops and flips, Adam and a cosine schedule all draw on state that the checkpoint must carry; the
+    stop falls on the end of an epoch (64 images in batches of 16), where the next batch draws a new order."""
+    full, resumed, message = interrupted_and_resumed(train_mlp_pytorch, tmp_path, RESUMABLE, stop_after=8)
     assert message == (f'interrupted; what was recorded is in {tmp_path / "part"}; to continue, run the same command '
                        f'with --resume {tmp_path / "part"}')
     assert_same_run(full, resumed)
-    assert resumed['resumed_after_steps'] == [6] and full['steps'] == [1, 4, 8, 12]
+    assert resumed['resumed_after_steps'] == [8] and full['steps'] == [1, 4, 8, 12]
     assert (tmp_path / 'part' / 'model.pt').exists() and (tmp_path / 'part' / 'checkpoint.pt').exists()
 
 
-def test_resuming_with_other_flags_names_the_flag(tmp_path, capsys):
-    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+def test_a_killed_run_resumes_from_its_last_evaluation(tmp_path, monkeypatch):
+    """A run killed outright (SIGKILL, a reboot) leaves the checkpoint of its last evaluation and no metrics.json."""
+    save = torch_utils.Checkpoint.save
+
+    def save_and_keep(self, folder, metrics, step):
+        save(self, folder, metrics, step)
+        if step == 4:
+            shutil.copyfile(os.path.join(folder, 'checkpoint.pt'), os.path.join(folder, 'at_step_4.pt'))
+
+    monkeypatch.setattr(torch_utils.Checkpoint, 'save', save_and_keep)
+    full, _, _ = interrupted_and_resumed(train_mlp_pytorch, tmp_path, RESUMABLE, stop_after=6)
+    part = tmp_path / 'part'
+    os.replace(part / 'at_step_4.pt', part / 'checkpoint.pt')
+    (part / 'metrics.json').unlink()
+    with monkeypatch.context() as tiny:
+        tiny.setattr(cifar10_utils, 'get_synthetic',
+                     functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+        resumed = train_mlp_pytorch.main(['--dataset', 'synthetic', *RESUMABLE, '--resume', str(part)])
+    assert_same_run(full, resumed)
+    assert resumed['resumed_after_steps'] == [4]
+
+
+def test_a_completed_run_is_not_resumed(tmp_path):
+    flags = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     train_mlp_pytorch.main(flags)
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
+    assert str(error.value.code) == f'error: --resume: the run in {tmp_path} has completed; there is nothing to resume'
+    with pytest.raises(SystemExit, match='holds no checkpoint.pt to continue from'):
+        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path / 'nowhere')])
+    assert not (tmp_path / 'nowhere').exists()
+
+
+def test_a_step_cut_short_leaves_no_checkpoint_and_promises_no_resume(tmp_path, monkeypatch):
+    """A second Ctrl-C stops in the middle of a step: nothing consistent to save, so no --resume is offered."""
+    original = train_mlp_pytorch.prepare
+
+    def prepare(args):
+        config, train_step, evaluate, saving = original(args)
+
+        def step_cut_short(step):
+            os.kill(os.getpid(), signal.SIGINT)  # the first asks to stop after the step
+            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once
+            return train_step(step)
+
+        return config, step_cut_short, evaluate, saving
+
+    monkeypatch.setattr(train_mlp_pytorch, 'prepare', prepare)
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--output_dir', str(tmp_path)])
+    assert str(error.value.code) == f'interrupted; what was recorded is in {tmp_path}'
+    assert not (tmp_path / 'checkpoint.pt').exists()
+    assert json.loads((tmp_path / 'metrics.json').read_text())['interrupted_after_step'] == 0
+
+
+def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
+    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    with monkeypatch.context() as stopping, pytest.raises(SystemExit):
+        send_sigterm_after(stopping, train_mlp_pytorch, stop_after=2)
+        train_mlp_pytorch.main(flags)
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--dnn_hidden_units', '50'])
     assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --dnn_hidden_units '

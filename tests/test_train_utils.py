@@ -74,8 +74,10 @@ def test_no_script_replaces_a_run_without_overwrite(tmp_path, script):
     (tmp_path / 'metrics.json').write_text('{"a": "run worth keeping"}')
     result = subprocess.run([sys.executable, script, *SCRIPTS[script], '--output_dir', str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and result.stderr.strip() == (
-        f'error: --output_dir {tmp_path} already holds a run; pass --overwrite to replace it, or name another folder')
+    assert result.returncode != 0 and result.stderr.strip() == (f'error: --output_dir {tmp_path} already holds a run '
+                                                                f'(metrics.json); pass --overwrite to replace it, or '
+                                                                f'name another folder')
+    assert os.listdir(tmp_path) == ['metrics.json']  # refused before anything was written
     assert (tmp_path / 'metrics.json').read_text() == '{"a": "run worth keeping"}'
 
 
@@ -86,14 +88,23 @@ def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path):
     result = subprocess.run([sys.executable, 'experiments/tune_mlp_pytorch.py', '--only', 'baseline', '--output_dir',
                              str(tmp_path), '--extra', '--dataset', 'synthetic', '--max_steps', '2'],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and 'already holds a run; pass --overwrite' in result.stderr
+    assert result.returncode != 0 and 'already holds a run (metrics.json); pass --overwrite' in result.stderr
     assert (stage / 'metrics.json').read_text() == '{}'
 
 
-def test_overwrite_replaces_the_run(tmp_path):
-    (tmp_path / 'metrics.json').write_text('{}')
+def test_a_checkpoint_or_a_model_alone_also_holds_a_run(tmp_path):
+    (tmp_path / 'checkpoint.pt').write_bytes(b'what a killed run leaves behind')
+    with pytest.raises(SystemExit, match=r'already holds a run \(checkpoint.pt\)'):
+        train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path)])
+
+
+def test_overwrite_replaces_the_whole_run(tmp_path):
+    for name in ('metrics.json', 'model.pt', 'analysis.json', 'misclassified.png'):
+        (tmp_path / name).write_text('of the old run')
+    (tmp_path / 'notes.txt').write_text('not a run file: kept')
     metrics = train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path), '--overwrite'])
     assert json.loads((tmp_path / 'metrics.json').read_text())['steps'] == metrics['steps'] == [1, 3]
+    assert sorted(os.listdir(tmp_path)) == ['curves.png', 'metrics.json', 'model.npz', 'notes.txt']
 
 
 def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, monkeypatch):
