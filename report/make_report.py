@@ -155,10 +155,10 @@ def summary(metrics):
 
 def data_statement(config):
     """Where a run's data came from, as its metrics.json records it."""
-    fingerprint = config.get('data_fingerprint')
-    if fingerprint and fingerprint.startswith('generated'):
-        return f'Data: {fingerprint}.'
-    where = f'{config.get("dataset", "cifar10")} from `{config.get("data_dir")}`'
+    dataset, fingerprint = config.get('dataset', 'cifar10'), config.get('data_fingerprint')
+    if dataset not in cifar10_utils.DATA_FILES:  # a generated set
+        return f'Data: {fingerprint or f"generated ({dataset})"}.'
+    where = f'{dataset} from `{config.get("data_dir") or cifar10_utils.DEFAULT_DATA_DIRS[dataset]}`'
     return f'Data: {where}, ' + (f'fingerprint `{fingerprint}`.' if fingerprint else
                                  'fingerprint not recorded (the run predates fingerprints).')
 
@@ -223,7 +223,7 @@ def tuning_block(results, folder):
                   'final test accuracy', 'training time (min)'], rows)
     if best:
         text += f'\n\nChosen on validation accuracy: **`{best[0]}`** ({accuracy(best[1])}).'
-    return text
+    return f'{text}\n\n{data_statement(previous)}'
 
 
 def sweep_block(results, folder):
@@ -233,7 +233,7 @@ def sweep_block(results, folder):
              f'{run["train_loss"][-1]:.4f}' if run['status'] == 'completed' else '—',
              run['diverged_at_step'] if run['status'] == 'diverged' else '—') for run in runs]
     text = (f'{len(runs)} learning rates, {config["epochs"]:g} epochs each, judged on '
-            f'{config["validation_size"]} held-out training images.\n\n'
+            f'{config["validation_size"]} held-out training images. {data_statement(config)}\n\n'
             + table(['learning rate', 'status', 'best validation accuracy', 'final training loss (batch)',
                      'diverged at step'], rows))
     if sweep['best_learning_rate'] is not None:
@@ -282,7 +282,8 @@ def seeds_block(results, folder):
     changed = [f'`--{flag} {config[flag]}`' for flag, default in (('max_steps', None), ('dataset', 'cifar10'))
                if config.get(flag, default) != default]
     others = ', '.join(changed + ['every other flag at its default'])
-    return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}.\n\n'
+    return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}. '
+            f'{data_statement(config)}\n\n'
             + table(['over the seeds', 'final test accuracy', 'best test accuracy (selected on the test set)'], rows)
             + f'\n\n{round(share * len(runs))} of the {len(runs)} runs ({share:.0%}) end at or above the '
             f'assignment\'s {study["assignment_expectation"]:g}.'
@@ -307,7 +308,8 @@ def boundary_block(results, *folders):
                        f'validation accuracy {final_validation:.4f}', model))
     path = results.figures(folders[0]) / 'decision_boundary.png'
     train_mlp_autodiff.plot_decision_boundaries(panels, validation.images, validation.labels, path)
-    return (table(['run', 'activation', 'learning rate', 'final validation accuracy', 'final test accuracy',
+    return (data_statement(metrics['config']) + '\n\n'
+            + table(['run', 'activation', 'learning rate', 'final validation accuracy', 'final test accuracy',
                    'final training loss (batch)', 'hidden units blocking every validation point',
                    '(unit, point) pairs blocked'], rows) + f'\n\n{results.image(path)}')
 
@@ -324,7 +326,7 @@ def activation_seeds_block(results, folder):
             f'`train_mlp_autodiff.py`\'s default; a run is stuck when its final validation accuracy is below '
             f'{study["stuck_below"]:g} (one class for every point scores {study["validation_majority_share"]:.4f} '
             f'or {1 - study["validation_majority_share"]:.4f}); its hidden units are all dead when every one of them '
-            f'blocks the gradient at every validation point.\n\n'
+            f'blocks the gradient at every validation point. {data_statement(study["runs"][0]["config"])}\n\n'
             + table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max', 'stuck',
                      'hidden units all dead'], rows) + f'\n\n{results.image(path)}')
 

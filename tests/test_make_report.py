@@ -241,6 +241,7 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     finals = {('sigmoid', 0.1): (0.9, 0.5), ('sigmoid', 1.28): (0.95, 0.96), ('sigmoid', 12.8): (0.8, 0.7),
               ('relu', 0.1): (0.99, 0.98), ('relu', 1.28): (0.97, 0.99), ('relu', 12.8): (0.55, 0.45)}
     runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'hidden_units': 8,
+             'config': {'dataset': 'synth', 'data_fingerprint': 'generated (synth, data_seed 0)'},
              'final_validation_accuracy': pair[seed], 'dead_hidden_units': 8 if pair[seed] < 0.5 else seed}
             for (activation, learning_rate), pair in finals.items() for seed in (0, 1)]
     write(results / 'seeds', {'config': {'seeds': [0, 1]}, 'stuck_below': autodiff_seeds.STUCK,
@@ -261,6 +262,7 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     assert rows[0][6:] == ['0 of 8', '0.0%'] and rows[1][6:] == ['8 of 8', '100.0%']
     assert (tmp_path / 'figures' / 'sigmoid' / 'decision_boundary.png').read_bytes()[:4] == b'\x89PNG'
 
+    assert 'Data: generated (synth, data_seed 0).' in block(text, 'activation_seeds:seeds')
     rows = table_rows(block(text, 'activation_seeds:seeds'))
     assert [row[:2] for row in rows] == [[activation, rate] for activation in ('sigmoid', 'relu')
                                          for rate in ('0.1', '1.28', '12.8')]
