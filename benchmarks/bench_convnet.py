@@ -2,6 +2,7 @@
 
     python benchmarks/bench_convnet.py                          # the CPU, and the GPU when there is one
     python benchmarks/bench_convnet.py --steps 40 --batch_size 128 --device cpu --threads 1
+    python benchmarks/bench_convnet.py --device cpu --profile     # and where one of our steps spends its time
 
 Both loops train the same ConvNet with Adam at the same batch size, on the synthetic data set.
 Ours is the script's own train_step: channels-last, fused Adam, bfloat16 autocast where bf16 is
@@ -12,6 +13,7 @@ blocks of a few steps, so a machine that is busier at one moment than another sl
 import os
 import statistics
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,6 +24,7 @@ import torch  # noqa: E402
 import cifar10_utils  # noqa: E402
 import train_convnet_pytorch  # noqa: E402
 import train_utils  # noqa: E402
+from bench_mlp_numpy import cpu_name  # noqa: E402
 from convnet_pytorch import ConvNet  # noqa: E402
 
 BLOCK = 5  # steps per block; each loop runs one block, then the other
@@ -49,12 +52,13 @@ def reference_step(device, batch_size, seed):
     return step
 
 
-def our_step(device, batch_size, seed):
-    """train_convnet_pytorch's train_step with its default settings, and those settings."""
+def our_step(device, batch_size, seed, output_dir):
+    """train_convnet_pytorch's train_step with its default settings, and those settings. Nothing is written to
+    output_dir; the script only insists on one that holds no run."""
     args = train_convnet_pytorch.build_parser().parse_args(
         ['--dataset', 'synthetic', '--device', device.type, '--batch_size', str(batch_size),
-         '--seed', str(seed)])
-    config, train_step, _ = train_convnet_pytorch.prepare(args)
+         '--seed', str(seed), '--output_dir', output_dir])
+    config, train_step, _, _ = train_convnet_pytorch.prepare(args)
     return (lambda: train_step(0)), config
 
 
@@ -69,8 +73,22 @@ def images_per_second(step, batch_size, blocks):
         yield BLOCK * batch_size / (time.perf_counter() - start)
 
 
-def compare(device, steps, batch_size):
-    ours, config = our_step(device, batch_size, seed=0)
+def profile(step, device, rows=15):
+    """Print the operators one block of step spends its time in, the most expensive first."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == 'cuda':
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as profiler:
+        for _ in range(BLOCK):
+            step()
+    sort_by = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+    print(f'  where {BLOCK} of our steps spend their time ({device.type}):')
+    print(profiler.key_averages().table(sort_by=sort_by, row_limit=rows))
+
+
+def compare(device, steps, batch_size, show_profile=False):
+    with tempfile.TemporaryDirectory() as output_dir:
+        ours, config = our_step(device, batch_size, 0, output_dir)
     reference = reference_step(device, batch_size, seed=0)
     blocks = max(1, steps // BLOCK)
     # zip alternates the two generators: a block of ours, a block of the reference, and so on.
@@ -84,6 +102,8 @@ def compare(device, steps, batch_size):
     print(f'  ours (channels_last={config["channels_last"]}, amp={config["amp"]}, fused Adam, '
           f'device batches): {ours_rate:8.1f} images/s')
     print(f'  ours / reference: {ours_rate / reference_rate:.2f}x')
+    if show_profile:
+        profile(ours, device)
 
 
 def main(argv=None):
@@ -95,14 +115,20 @@ def main(argv=None):
                         help='all: the CPU, and CUDA when there is a GPU')
     parser.add_argument('--threads', type=train_utils.positive_int, default=None,
                         help="CPU threads (default: PyTorch's choice, one per core)")
+    parser.add_argument('--profile', action='store_true',
+                        help='also print where one block of our steps spends its time (torch.profiler)')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda was asked for, but PyTorch sees no GPU here')
+    print(f'CPU: {cpu_name()}; AVX-512 BF16: {torch.cpu._is_avx512_bf16_supported()}, '
+          f'AMX: {torch.cpu._is_amx_tile_supported()}; torch {torch.__version__}')
     names = {'all': ['cpu'] + ['cuda'] * torch.cuda.is_available(), 'cpu': ['cpu'], 'cuda': ['cuda']}
     for name in names[args.device]:
-        compare(torch.device(name), args.steps, args.batch_size)
+        if name == 'cuda':
+            print(f'GPU: {torch.cuda.get_device_name()}')
+        compare(torch.device(name), args.steps, args.batch_size, args.profile)
 
 
 if __name__ == '__main__':

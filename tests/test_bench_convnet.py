@@ -1,0 +1,17 @@
+"""The ConvNet benchmark runs and reports what it compared (its timings are never tested: they are noise here)."""
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
+
+import bench_convnet  # noqa: E402
+
+
+def test_the_benchmark_reports_the_cpu_the_ratio_and_the_profile(capsys):
+    bench_convnet.main(['--steps', '5', '--batch_size', '4', '--device', 'cpu', '--profile'])
+    out = capsys.readouterr().out
+    assert re.search(r'^CPU: .+; AVX-512 BF16: (True|False), AMX: (True|False)', out, re.M)
+    ratio = float(re.search(r'ours / reference: ([0-9.]+)x', out).group(1))
+    assert ratio > 0
+    assert 'where 5 of our steps spend their time (cpu)' in out and 'convolution' in out
