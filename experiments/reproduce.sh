@@ -17,9 +17,11 @@ run() {
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu --overwrite ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu --overwrite ;;
         lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep --overwrite ;;
-        mlp_pytorch_tuning) python experiments/tune_mlp_pytorch.py --output_dir results --overwrite  # last stage: mlp_pytorch_best
+        # One thread, as the committed runs had: the thread count changes the order of floating-point sums, and so
+        # the curves. The last stage is results/mlp_pytorch_best.
+        mlp_pytorch_tuning) OMP_NUM_THREADS=1 python experiments/tune_mlp_pytorch.py --output_dir results --overwrite
                            python experiments/plot_lr_schedule.py results/mlp_pytorch_best
-                           python evaluate.py results/mlp_pytorch_best ;;
+                           OMP_NUM_THREADS=1 python evaluate.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
         convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --learning_rate 0.05 \
