@@ -103,8 +103,8 @@ def predict(kind, script, model, config, images, device='cpu'):
     model.to(device)
     x = torch.from_numpy(images).to(device).contiguous(memory_format=memory_format)
     with torch.inference_mode():
-        logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype)
-                            for start in starts])
+        logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype,
+                                                mirror=config.get('tta', False)) for start in starts])
     return logits.argmax(dim=1).cpu().numpy(), softmax(logits.cpu().numpy())
 
 

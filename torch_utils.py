@@ -93,15 +93,19 @@ def augment(images, padding=4):
     return padded.permute(0, 2, 3, 1)[index, rows, cols].permute(0, 3, 1, 2)
 
 
-def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0.0, fused=False):
-    """SGD (with momentum), Adam or AdamW. fused=True does each update in one kernel: the same arithmetic,
-    several times faster for millions of parameters (~7 ms instead of ~25 ms for the ConvNet's 9M on 2 cores)."""
+def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0.0, fused=False, nesterov=False):
+    """SGD (with momentum, Nesterov's if nesterov), Adam or AdamW. fused=True does each update in one kernel: the
+    same arithmetic, several times faster for millions of parameters (~7 ms instead of ~25 ms for the ConvNet's 9M
+    on 2 cores)."""
     if name not in OPTIMIZERS:
         raise ValueError(f'optimizer must be one of {OPTIMIZERS}, got {name!r}')
+    if nesterov and (name != 'sgd' or momentum == 0):
+        raise ValueError(f'Nesterov momentum needs the sgd optimizer with a momentum above 0, '
+                         f'got {name} with momentum {momentum}')
     fused = fused or None  # None lets PyTorch choose its default implementation
     if name == 'sgd':
         return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum, weight_decay=weight_decay,
-                               fused=fused)
+                               nesterov=nesterov, fused=fused)
     optimizer = torch.optim.Adam if name == 'adam' else torch.optim.AdamW
     return optimizer(parameters, lr=learning_rate, weight_decay=weight_decay, fused=fused)
 
@@ -244,24 +248,33 @@ def scheduler_from_flags(optimizer, args):
 
 
 @torch.inference_mode()
-def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None):
-    """(mean cross-entropy loss, accuracy) of `model` (returning logits) in eval mode, in large batches."""
+def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None, mirror=False):
+    """(mean cross-entropy loss, accuracy) of `model` (returning logits) in eval mode, in large batches; with
+    mirror, of its predictions averaged over each image and its mirror image (see predict)."""
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
     for start in range(0, len(images), batch_size):
-        logits, y = predict(model, images[start:start + batch_size], autocast_dtype), labels[start:start + batch_size]
+        logits = predict(model, images[start:start + batch_size], autocast_dtype, mirror)
+        y = labels[start:start + batch_size]
         total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
         correct += (logits.argmax(dim=1) == y).sum().item()
     model.train(was_training)
     return total_loss / len(images), correct / len(images)
 
 
-def predict(model, x, autocast_dtype=None):
-    """The model's logits for a batch x, in float32; under bfloat16 autocast when autocast_dtype says so. evaluate
-    and evaluate.py go through here, so that both see the same numbers."""
+def predict(model, x, autocast_dtype=None, mirror=False):
+    """The model's logits for a batch x of images (N, C, H, W), in float32; under bfloat16 autocast when
+    autocast_dtype says so. With mirror, the log of the class probabilities averaged over each image and its
+    horizontal mirror image (test-time augmentation, as VGG was evaluated): logits of that average for softmax,
+    cross-entropy and argmax alike. evaluate and evaluate.py go through here, so that both see the same numbers."""
     with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        return model(x).float()
+        logits = model(x).float()
+        if not mirror:
+            return logits
+        mirrored = model(x.flip(3)).float()
+    both = torch.stack([logits.log_softmax(dim=1), mirrored.log_softmax(dim=1)])
+    return torch.logsumexp(both, dim=0) - math.log(2)
 
 
 def add_schedule_arguments(parser):

@@ -9,6 +9,7 @@ default), and bfloat16 autocast, on by default only where bf16 is fast: an Amper
 with AVX-512 BF16 or AMX. Older GPUs and AVX2-only CPUs emulate bf16, several times slower than float32.
 """
 import argparse
+import sys
 import time
 
 import torch
@@ -28,6 +29,8 @@ def build_parser():
                                      eval_freq=500, output_dir='runs/train_convnet_pytorch')
     parser.add_argument('--optimizer', choices=torch_utils.OPTIMIZERS, default='adam')
     parser.add_argument('--momentum', type=train_utils.non_negative_float, default=0.9, help='for sgd')
+    parser.add_argument('--nesterov', action=argparse.BooleanOptionalAction, default=False,
+                        help="for sgd with momentum: Nesterov's momentum, the gradient taken at the look-ahead point")
     parser.add_argument('--weight_decay', type=train_utils.non_negative_float, default=0.0)
     parser.add_argument('--label_smoothing', type=train_utils.fraction, default=0.0,
                         help='in [0, 1); the train loss recorded is the smoothed one')
@@ -35,6 +38,9 @@ def build_parser():
                         help='random crops (4 pixels of padding) and horizontal flips of the training images')
     parser.add_argument('--batch_norm', choices=BATCH_NORMS, default='torch',
                         help="nn.BatchNorm2d, or the project's CustomBatchNormManualModule")
+    parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=False,
+                        help='evaluate each image and its mirror image and average the predicted probabilities '
+                             '(test-time augmentation; the training loss is unaffected)')
     torch_utils.add_schedule_arguments(parser)
     torch_utils.add_device_argument(parser)
     parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=None,
@@ -88,8 +94,11 @@ def prepare(args):
         held_out[name] = images.contiguous(memory_format=memory_format), labels
 
     model = ConvNet(3, 10, batch_norm=args.batch_norm).to(device, memory_format=memory_format)
-    optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
-                                           args.weight_decay, fused=args.fused)
+    try:
+        optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
+                                               args.weight_decay, fused=args.fused, nesterov=args.nesterov)
+    except ValueError as error:
+        sys.exit(f'error: --nesterov: {error}')
     scheduler = torch_utils.scheduler_from_flags(optimizer, args)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     forward = torch.compile(model) if args.compile else model
@@ -116,7 +125,8 @@ def prepare(args):
         return loss, accuracy
 
     def evaluate():
-        return {name: torch_utils.evaluate(forward, *tensors, batch_size=EVAL_BATCH, autocast_dtype=autocast_dtype)
+        return {name: torch_utils.evaluate(forward, *tensors, batch_size=EVAL_BATCH, autocast_dtype=autocast_dtype,
+                                           mirror=args.tta)
                 for name, tensors in held_out.items()}
 
     config = {**vars(args), 'amp': amp, 'device': str(device), 'torch_threads': torch.get_num_threads(),

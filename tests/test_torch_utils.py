@@ -1,6 +1,7 @@
 """Shared PyTorch helpers: schedules, augmentation, on-device batches, evaluation, device choice."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +96,22 @@ def test_cuda_without_a_gpu_ends_in_one_line(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit, match='^error: --device cuda was asked for, but PyTorch sees no GPU here$'):
         torch_utils.resolve_device('cuda')
+
+
+def test_predict_with_mirror_averages_the_probabilities_of_each_image_and_its_mirror():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 3 * 4, 5)).double()
+    x = torch.randn(3, 2, 3, 4, dtype=torch.float64)
+    weight, bias = (p.detach().numpy() for p in model[1].parameters())
+
+    def probabilities(images):
+        scores = images.reshape(len(images), -1) @ weight.T + bias
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    images = x.numpy()
+    expected = (probabilities(images) + probabilities(images[..., ::-1])) / 2
+    averaged = torch_utils.predict(model, x, mirror=True).detach().exp().numpy()  # predict answers in float32
+    assert np.allclose(averaged, expected, rtol=1e-6, atol=0)
+    assert not np.allclose(probabilities(images), expected)  # the mirror changes this model's answer
+    assert torch.equal(torch_utils.predict(model, x), model(x).float())

@@ -92,3 +92,20 @@ def test_batch_norm_chooses_the_convnets_implementation(tmp_path, choice, norm):
     model = prepared('convnet', tmp_path, '--batch_norm', choice).model
     norms = [layer for layer in model.modules() if isinstance(layer, (nn.BatchNorm2d, CustomBatchNormManualModule))]
     assert len(norms) == 8 and all(isinstance(layer, norm) for layer in norms)
+
+
+def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp_path):
+    assert not prepared('convnet', tmp_path, '--optimizer', 'sgd').optimizer.defaults['nesterov']
+    assert prepared('convnet', tmp_path, '--optimizer', 'sgd', '--nesterov').optimizer.defaults['nesterov']
+    for flags in (['--nesterov'], ['--optimizer', 'sgd', '--momentum', '0', '--nesterov']):
+        with pytest.raises(SystemExit, match='^error: --nesterov: Nesterov momentum needs the sgd optimizer with a '
+                                             'momentum above 0, got [^\n]*$'):
+            prepared('convnet', tmp_path, *flags)
+
+
+def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
+    plain, mirrored = (prepared('convnet', tmp_path, *flags) for flags in ([], ['--tta']))
+    plain.evaluate(), mirrored.evaluate()
+    test_images = plain.inputs[0]
+    assert torch.equal(mirrored.inputs[0], test_images)  # the same seed: the same weights and test set
+    assert torch.equal(mirrored.inputs[1], test_images.flip(3)) and len(plain.inputs) == 1
