@@ -100,8 +100,8 @@ def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0
     if name not in OPTIMIZERS:
         raise ValueError(f'optimizer must be one of {OPTIMIZERS}, got {name!r}')
     if nesterov and (name != 'sgd' or momentum == 0):
-        raise ValueError(f'Nesterov momentum needs the sgd optimizer with a momentum above 0, '
-                         f'got {name} with momentum {momentum}')
+        raise ValueError(f'Nesterov momentum needs the sgd optimizer with a momentum above 0, got {name}'
+                         + (f' with momentum {momentum}' if name == 'sgd' else ''))
     fused = fused or None  # None lets PyTorch choose its default implementation
     if name == 'sgd':
         return torch.optim.SGD(parameters, lr=learning_rate, momentum=momentum, weight_decay=weight_decay,
@@ -164,7 +164,8 @@ class Checkpoint:
     def restore(self, folder, flags):
         """Load folder/checkpoint.pt into the model, optimiser, scheduler, batches and generators; returns
         (metrics, step) for train_utils.train's resumed. A completed run, or a run's setting that differs from
-        this one's (named as a flag when it is one of `flags`), is a ModelFileError."""
+        this one's (named as a flag when it is one of `flags`), is a ModelFileError. A setting the checkpoint
+        predates counts as off (None or False): flags are added with the old behaviour as their default."""
         path = os.path.join(folder, 'checkpoint.pt')
         state = load_file(path)
         with train_utils.model_file_errors(path):
@@ -172,11 +173,14 @@ class Checkpoint:
                 raise train_utils.ModelFileError(f'{path} is a checkpoint of {state["kind"]}, not of {self.kind}')
             if state['step'] >= state['config']['max_steps']:
                 raise train_utils.ModelFileError(f'the run in {folder} has completed; there is nothing to resume')
-            for name, value in state['config'].items():
-                if name not in train_utils.LOGISTICS and self.config.get(name) != value:
+            for name in sorted((state['config'].keys() | self.config.keys()) - set(train_utils.LOGISTICS)):
+                value, ours = state['config'].get(name), self.config.get(name)
+                if name not in state['config'] and ours in (None, False):
+                    continue
+                if ours != value:
                     raise train_utils.ModelFileError(
                         f'the run in {folder} was trained with {f"--{name}" if name in flags else name} {value}, '
-                        f'not {self.config.get(name)}; resume it with its own flags')
+                        f'not {ours}; resume it with its own flags')
             load_state(self.model, state['model'], path)
             self.optimizer.load_state_dict(state['optimizer'])
             self.scheduler.load_state_dict(state['scheduler'])

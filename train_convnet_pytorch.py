@@ -77,6 +77,9 @@ def prepare(args):
     config carries the resolved device and amp setting, and a 'timing' dict that train_step keeps
     up to date (train_utils.train writes config into metrics.json at the end).
     """
+    if args.nesterov and (args.optimizer != 'sgd' or args.momentum == 0):
+        sys.exit(f'error: --nesterov needs --optimizer sgd with a --momentum above 0, not --optimizer {args.optimizer}'
+                 + (f' with --momentum {args.momentum}' if args.optimizer == 'sgd' else ''))
     torch_utils.resume_into(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -94,11 +97,8 @@ def prepare(args):
         held_out[name] = images.contiguous(memory_format=memory_format), labels
 
     model = ConvNet(3, 10, batch_norm=args.batch_norm).to(device, memory_format=memory_format)
-    try:
-        optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
-                                               args.weight_decay, fused=args.fused, nesterov=args.nesterov)
-    except ValueError as error:
-        sys.exit(f'error: --nesterov: {error}')
+    optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
+                                           args.weight_decay, fused=args.fused, nesterov=args.nesterov)
     scheduler = torch_utils.scheduler_from_flags(optimizer, args)
     loss_function = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     forward = torch.compile(model) if args.compile else model

@@ -66,7 +66,9 @@ def prepare(args):
     def evaluate():
         return {name: torch_utils.evaluate(model, *tensors, batch_size=EVAL_BATCH) for name, tensors in held_out.items()}
 
-    config = {**vars(args), 'device': str(device), 'steps_per_epoch': batches.steps_per_epoch}
+    # The thread count changes the order of floating-point sums, so a run repeats exactly only with the same count.
+    config = {**vars(args), 'device': str(device), 'torch_threads': torch.get_num_threads(),
+              'steps_per_epoch': batches.steps_per_epoch}
     return (config, train_step, evaluate,
             torch_utils.saving('mlp_pytorch', config, model, optimizer, scheduler, batches, args))
 

@@ -12,6 +12,7 @@ import torch
 
 import cifar10_utils
 import evaluate
+import torch_utils
 import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
@@ -168,3 +169,15 @@ def test_a_malformed_checkpoint_is_a_one_line_error_on_resume(tmp_path):
     message = str(error.value.code)
     assert message.startswith(f'error: --resume: {tmp_path / "checkpoint.pt"} does not hold the model') \
         and '\n' not in message
+
+
+def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 10))  # not mirror-symmetric
+    images = torch.randn(5, 3, 4, 4).numpy()
+    config = {'channels_last': False, 'amp': False}
+    _, plain = evaluate.predict('convnet', train_convnet_pytorch, model, config, images)
+    _, mirrored = evaluate.predict('convnet', train_convnet_pytorch, model, {**config, 'tta': True}, images)
+    with torch.inference_mode():
+        expected = torch_utils.predict(model, torch.from_numpy(images), mirror=True).exp().numpy()
+    assert np.allclose(mirrored, expected, rtol=1e-5) and not np.allclose(plain, expected, rtol=1e-3)

@@ -7,6 +7,7 @@ import shutil
 import signal
 
 import pytest
+import torch
 
 import cifar10_utils
 import torch_utils
@@ -133,3 +134,20 @@ def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--dnn_hidden_units', '50'])
     assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --dnn_hidden_units '
                                      f'[100], not [50]; resume it with its own flags')
+
+
+def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_path, monkeypatch):
+    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    with monkeypatch.context() as stopping, pytest.raises(SystemExit):
+        send_sigterm_after(stopping, train_mlp_pytorch, stop_after=2)
+        train_mlp_pytorch.main(flags)
+    path = tmp_path / 'checkpoint.pt'
+    state = torch.load(path, weights_only=True)
+    del state['config']['batch_norm']  # as if --batch_norm had been added after the checkpoint was written
+    torch.save(state, path)
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--batch_norm'])
+    assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --batch_norm None, '
+                                     f'not True; resume it with its own flags')
+    train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
+    assert json.loads((tmp_path / 'metrics.json').read_text())['steps'][-1] == 4

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+import torch_utils
 import train_convnet_pytorch
 import train_mlp_pytorch
 from custom_batchnorm import CustomBatchNormManualModule
@@ -97,15 +98,18 @@ def test_batch_norm_chooses_the_convnets_implementation(tmp_path, choice, norm):
 def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp_path):
     assert not prepared('convnet', tmp_path, '--optimizer', 'sgd').optimizer.defaults['nesterov']
     assert prepared('convnet', tmp_path, '--optimizer', 'sgd', '--nesterov').optimizer.defaults['nesterov']
-    for flags in (['--nesterov'], ['--optimizer', 'sgd', '--momentum', '0', '--nesterov']):
-        with pytest.raises(SystemExit, match='^error: --nesterov: Nesterov momentum needs the sgd optimizer with a '
-                                             'momentum above 0, got [^\n]*$'):
+    for flags, got in ((['--nesterov'], '--optimizer adam'),
+                       (['--optimizer', 'sgd', '--momentum', '0', '--nesterov'], '--optimizer sgd with --momentum 0.0')):
+        with pytest.raises(SystemExit) as error:
             prepared('convnet', tmp_path, *flags)
+        assert str(error.value.code) == f'error: --nesterov needs --optimizer sgd with a --momentum above 0, not {got}'
+    with pytest.raises(ValueError, match='^Nesterov momentum needs the sgd optimizer with a momentum above 0, got adam$'):
+        torch_utils.make_optimizer('adam', [torch.zeros(1, requires_grad=True)], 0.1, nesterov=True)
 
 
 def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
     plain, mirrored = (prepared('convnet', tmp_path, *flags) for flags in ([], ['--tta']))
-    plain.evaluate(), mirrored.evaluate()
+    plain.evaluate(), mirrored.evaluate()  # what the mirrored evaluation computes is test_torch_utils' concern
     test_images = plain.inputs[0]
     assert torch.equal(mirrored.inputs[0], test_images)  # the same seed: the same weights and test set
     assert torch.equal(mirrored.inputs[1], test_images.flip(3)) and len(plain.inputs) == 1
