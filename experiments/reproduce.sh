@@ -24,9 +24,9 @@ run() {
                            OMP_NUM_THREADS=1 python evaluate.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
-        convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --learning_rate 0.05 \
+        convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --nesterov --learning_rate 0.1 \
                                --weight_decay 5e-4 --label_smoothing 0.1 --augment --lr_schedule onecycle \
-                               --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --threads 2 \
+                               --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --tta --threads 2 \
                                --output_dir results/convnet_best --overwrite
                            python evaluate.py results/convnet_best ;;
         autodiff_synth)    for activation in sigmoid relu; do
