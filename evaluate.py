@@ -78,11 +78,6 @@ def test_split(config, dataset=None, data_dir=None):
     return splits['test'], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
 
 
-def softmax(scores):
-    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def predict(kind, script, model, config, images, device='cpu'):
     """(predicted classes, class probabilities (N, classes)). The predictions are the argmax of what the training
     script's evaluation takes it of (probabilities, log-probabilities or logits), in its batches and dtype, so that
@@ -105,7 +100,7 @@ def predict(kind, script, model, config, images, device='cpu'):
     with torch.inference_mode():
         logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype,
                                                 mirror=config.get('tta', False)) for start in starts])
-    return logits.argmax(dim=1).cpu().numpy(), softmax(logits.cpu().numpy())
+    return logits.argmax(dim=1).cpu().numpy(), torch.softmax(logits, dim=1).cpu().numpy()
 
 
 def analyse(predicted, labels, classes):
