@@ -6,14 +6,17 @@
 Loads the model of a run folder (model.npz of the NumPy or the autodiff MLP, model.pt of the PyTorch MLP or the
 ConvNet; never executing code from the file), rebuilds the test split as the run saw it (the dataset, folder and
 preprocessing its flags name, unless --dataset or --data_dir say otherwise), predicts in eval mode the way the
-training script evaluates, and writes into the run folder:
+training script evaluates (for the ConvNet, --tta and --tta_shift may name other views of each image to average
+over than the run's evaluations did), and writes into the run folder:
 
     analysis.json         test accuracy, confusion matrix (counts: rows true class, columns predicted),
-                          per-class precision and recall, the most frequent confusions
+                          per-class precision and recall, the most frequent confusions; for the ConvNet, the
+                          views averaged over and whether they are the run's
     confusion_matrix.png  the matrix, coloured by row (the share of each true class) with the counts written in
     misclassified.png     the test images the network got most confidently wrong (image data only)
     first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
 """
+import argparse
 import importlib
 import json
 import os
@@ -58,9 +61,9 @@ def find_model(folder):
     return paths[0], kind
 
 
-def test_split(config, dataset=None, data_dir=None):
-    """(the test DataSet as the run's preprocessing leaves it, integer labels; the data's provenance). The data's
-    fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
+def run_split(config, dataset=None, data_dir=None, split='test'):
+    """(the run's test or validation DataSet as its preprocessing leaves it, integer labels; the data's provenance).
+    The data's fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
     trained_on = config.get('dataset')
     if trained_on not in cifar10_utils.DATASETS:
         raise train_utils.ModelFileError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
@@ -75,7 +78,9 @@ def test_split(config, dataset=None, data_dir=None):
     if recorded and dataset == trained_on and recorded != fingerprint:
         raise cifar10_utils.DataError(f'the {dataset} data in {data_dir} (fingerprint {fingerprint}) is not the data '
                                       f'the run was trained on ({recorded}); give --data_dir the run\'s copy')
-    return splits['test'], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
+    if not splits[split].num_examples:
+        raise cifar10_utils.DataError(f'the run holds out no {split} split; train it with --validation_size')
+    return splits[split], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
 
 
 def predict(kind, script, model, config, images, device='cpu'):
@@ -99,7 +104,8 @@ def predict(kind, script, model, config, images, device='cpu'):
     x = torch.from_numpy(images).to(device).contiguous(memory_format=memory_format)
     with torch.inference_mode():
         logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype,
-                                                mirror=config.get('tta', False)) for start in starts])
+                                                mirror=config.get('tta', False), shift=config.get('tta_shift', 0))
+                            for start in starts])
     return logits.argmax(dim=1).cpu().numpy(), torch.softmax(logits, dim=1).cpu().numpy()
 
 
@@ -190,18 +196,32 @@ def main(argv=None):
     parser.add_argument('--data_dir', default=None, help="its folder (default: the run's, or the dataset's default)")
     parser.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto',
                         help='for the PyTorch models; auto takes the GPU when there is one')
+    parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None,
+                        help="the ConvNet: average each image's predictions with its mirror image's "
+                             "(default: as the run's evaluations did)")
+    parser.add_argument('--tta_shift', type=train_utils.non_negative_int, default=None, metavar='PIXELS',
+                        help="the ConvNet: average over the views moved diagonally by this many pixels too "
+                             "(see train_convnet_pytorch.py; default: as the run's evaluations did)")
     args = parser.parse_args(argv)
     try:
         path, kind = find_model(args.run_dir)
         script = importlib.import_module(KINDS[kind].script)
         model, config = script.load_model(path)
-        test, data = test_split(config, args.dataset, args.data_dir)
+        test, data = run_split(config, args.dataset, args.data_dir)
         n_inputs, expected = int(np.prod(test.images.shape[1:])), KINDS[kind].inputs(model)
         if n_inputs != expected:
             raise cifar10_utils.DataError(f'the model takes inputs of {expected} values, but the {data["dataset"]} '
                                           f'test images have {n_inputs}')
     except (train_utils.ModelFileError, cifar10_utils.DataError) as error:
         sys.exit(f'error: {error}')
+    views = {}
+    if kind == 'convnet':
+        run_views = {'tta': config.get('tta', False), 'tta_shift': config.get('tta_shift', 0)}
+        views = {flag: run_views[flag] if getattr(args, flag) is None else getattr(args, flag) for flag in run_views}
+        config = {**config, **views}
+        views['as_in_the_run'] = views == run_views
+    elif args.tta is not None or args.tta_shift is not None:
+        sys.exit(f'error: --tta and --tta_shift are for the ConvNet; {path} holds a model of kind {kind}')
     device = 'cpu'
     if kind in ('mlp_pytorch', 'convnet'):
         import torch_utils
@@ -209,7 +229,7 @@ def main(argv=None):
     classes = cifar10_utils.CLASS_NAMES[data['dataset']]
     predicted, probabilities = predict(kind, script, model, config, test.images, device)
     analysis = {'run': args.run_dir, 'model': {'kind': kind, 'file': os.path.basename(path)}, 'data': data,
-                **analyse(predicted, test.labels, classes)}
+                **({'views': views} if views else {}), **analyse(predicted, test.labels, classes)}
     metrics_path = os.path.join(args.run_dir, 'metrics.json')
     if os.path.exists(metrics_path):
         with open(metrics_path) as f:

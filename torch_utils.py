@@ -252,14 +252,14 @@ def scheduler_from_flags(optimizer, args):
 
 
 @torch.inference_mode()
-def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None, mirror=False):
+def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None, mirror=False, shift=0):
     """(mean cross-entropy loss, accuracy) of `model` (returning logits) in eval mode, in large batches; with
-    mirror, of its predictions averaged over each image and its mirror image (see predict)."""
+    mirror or shift, of its predictions averaged over views of each image (see predict)."""
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
     for start in range(0, len(images), batch_size):
-        logits = predict(model, images[start:start + batch_size], autocast_dtype, mirror)
+        logits = predict(model, images[start:start + batch_size], autocast_dtype, mirror, shift)
         y = labels[start:start + batch_size]
         total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
         correct += (logits.argmax(dim=1) == y).sum().item()
@@ -267,18 +267,33 @@ def evaluate(model, images, labels, batch_size=1000, autocast_dtype=None, mirror
     return total_loss / len(images), correct / len(images)
 
 
-def predict(model, x, autocast_dtype=None, mirror=False):
+def translate(images, dy, dx):
+    """images (N, C, H, W) moved down by dy and right by dx pixels (negative: up, left), zeros filling in, as in
+    augment's crops of the zero-padded image."""
+    pad = max(abs(dy), abs(dx))
+    height, width = images.shape[2:]
+    padded = torch.nn.functional.pad(images, (pad,) * 4)
+    return padded[:, :, pad - dy:pad - dy + height, pad - dx:pad - dx + width]
+
+
+def views(x, mirror=False, shift=0):
+    """The views of a batch x (N, C, H, W) that test-time augmentation averages over: x itself; with shift, x moved
+    diagonally by `shift` pixels down-right and up-left; with mirror, the horizontal mirror image of each of those."""
+    moved = [x] + ([translate(x, shift, shift), translate(x, -shift, -shift)] if shift else [])
+    return moved + ([view.flip(3) for view in moved] if mirror else [])
+
+
+def predict(model, x, autocast_dtype=None, mirror=False, shift=0):
     """The model's logits for a batch x of images (N, C, H, W), in float32; under bfloat16 autocast when
-    autocast_dtype says so. With mirror, the log of the class probabilities averaged over each image and its
-    horizontal mirror image (test-time augmentation, as VGG was evaluated): logits of that average for softmax,
+    autocast_dtype says so. With mirror or shift (test-time augmentation, as VGG was evaluated), the log of the
+    class probabilities averaged over the views of each image (see views): logits of that average for softmax,
     cross-entropy and argmax alike. evaluate and evaluate.py go through here, so that both see the same numbers."""
+    batch = views(x, mirror, shift)
     with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        logits = model(x).float()
-        if not mirror:
-            return logits
-        mirrored = model(x.flip(3)).float()
-    both = torch.stack([logits.log_softmax(dim=1), mirrored.log_softmax(dim=1)])
-    return torch.logsumexp(both, dim=0) - math.log(2)
+        logits = [model(view).float() for view in batch]
+    if len(logits) == 1:
+        return logits[0]
+    return torch.logsumexp(torch.stack([each.log_softmax(dim=1) for each in logits]), dim=0) - math.log(len(logits))
 
 
 def add_schedule_arguments(parser):

@@ -41,6 +41,10 @@ def build_parser():
     parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=False,
                         help='evaluate each image and its mirror image and average the predicted probabilities '
                              '(test-time augmentation; the training loss is unaffected)')
+    parser.add_argument('--tta_shift', type=train_utils.non_negative_int, default=0, metavar='PIXELS',
+                        help='evaluate each image also moved diagonally by this many pixels down-right and up-left '
+                             '(zero fill, as the training crops) and average the predicted probabilities over '
+                             'those views too: with --tta, six views')
     torch_utils.add_schedule_arguments(parser)
     torch_utils.add_device_argument(parser)
     parser.add_argument('--amp', action=argparse.BooleanOptionalAction, default=None,
@@ -126,7 +130,7 @@ def prepare(args):
 
     def evaluate():
         return {name: torch_utils.evaluate(forward, *tensors, batch_size=EVAL_BATCH, autocast_dtype=autocast_dtype,
-                                           mirror=args.tta)
+                                           mirror=args.tta, shift=args.tta_shift)
                 for name, tensors in held_out.items()}
 
     config = {**vars(args), 'amp': amp, 'device': str(device), 'torch_threads': torch.get_num_threads(),

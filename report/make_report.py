@@ -336,7 +336,8 @@ def analysis_block(results, folder):
     if analysis['data']['dataset'] != 'cifar10':
         raise ValueError(f'results/{folder}/analysis.json is of {analysis["data"]["dataset"]}, not cifar10: '
                          f'it does not belong in this block')
-    if analysis['test_accuracy'] != metrics['final_test_accuracy']:
+    views = analysis.get('views', {'as_in_the_run': True})
+    if views['as_in_the_run'] and analysis['test_accuracy'] != metrics['final_test_accuracy']:
         raise ValueError(f'results/{folder}/analysis.json (test accuracy {analysis["test_accuracy"]}) is not of the '
                          f'run in metrics.json ({metrics["final_test_accuracy"]}); run python evaluate.py '
                          f'results/{folder} again')
@@ -352,8 +353,13 @@ def analysis_block(results, folder):
             for name in analysis['classes']]
     confusions = ', '.join(f'{pair["true"]} taken for {pair["predicted"]} ({pair["count"]})'
                            for pair in analysis['most_confused'])
-    return (f'`python evaluate.py results/{folder}`: test accuracy **{accuracy(analysis["test_accuracy"])}** on '
-            f'{analysis["num_test"]} test images (the run\'s final test accuracy: '
+    flags, averaged = '', ''
+    if not views['as_in_the_run']:
+        flags = f' {"--tta" if views["tta"] else "--no-tta"} --tta_shift {views["tta_shift"]}'
+        count = (1 + views['tta']) * (1 + 2 * (views['tta_shift'] > 0))  # as torch_utils.views makes them
+        averaged = f', averaged over {count} views of each image'
+    return (f'`python evaluate.py results/{folder}{flags}`: test accuracy **{accuracy(analysis["test_accuracy"])}** '
+            f'on {analysis["num_test"]} test images{averaged} (the run\'s final test accuracy: '
             f'{accuracy(analysis.get("run_final_test_accuracy"))}). Most frequent confusions: {confusions}.\n\n'
             + table(['class', 'precision', 'recall'], rows)
             + ''.join(f'\n\n{results.image(path)}' for path in images))

@@ -178,6 +178,33 @@ def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
     config = {'channels_last': False, 'amp': False}
     _, plain = evaluate.predict('convnet', train_convnet_pytorch, model, config, images)
     _, mirrored = evaluate.predict('convnet', train_convnet_pytorch, model, {**config, 'tta': True}, images)
+    _, six = evaluate.predict('convnet', train_convnet_pytorch, model, {**config, 'tta': True, 'tta_shift': 1}, images)
     with torch.inference_mode():
         expected = torch_utils.predict(model, torch.from_numpy(images), mirror=True).exp().numpy()
+        expected_six = torch_utils.predict(model, torch.from_numpy(images), mirror=True, shift=1).exp().numpy()
     assert np.allclose(mirrored, expected, rtol=1e-5) and not np.allclose(plain, expected, rtol=1e-3)
+    assert np.allclose(six, expected_six, rtol=1e-5) and not np.allclose(six, expected, rtol=1e-3)
+
+
+def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, tiny_synthetic):
+    script, flags = RUNS['convnet']
+    metrics = script.main(flags + ['--tta', '--output_dir', str(tmp_path)])
+    as_run = evaluate.main([str(tmp_path)])
+    assert as_run['views'] == {'tta': True, 'tta_shift': 0, 'as_in_the_run': True}
+    assert as_run['test_accuracy'] == metrics['final_test_accuracy']
+    six = evaluate.main([str(tmp_path), '--tta_shift', '1'])
+    assert six['views'] == {'tta': True, 'tta_shift': 1, 'as_in_the_run': False}
+    model, config = train_convnet_pytorch.load_model(str(tmp_path / 'model.pt'))
+    test, _ = evaluate.run_split(config)
+    _, accuracy = torch_utils.evaluate(model, torch.from_numpy(test.images), torch.from_numpy(test.labels),
+                                       mirror=True, shift=1)
+    assert six['test_accuracy'] == accuracy
+    assert evaluate.main([str(tmp_path), '--no-tta'])['views'] == {'tta': False, 'tta_shift': 0, 'as_in_the_run': False}
+
+
+def test_views_are_for_the_convnet_only(tmp_path, tiny_synthetic):
+    script, flags = RUNS['mlp_numpy']
+    script.main(flags + ['--output_dir', str(tmp_path)])
+    assert error_of([str(tmp_path), '--tta_shift', '1']) == \
+        f'error: --tta and --tta_shift are for the ConvNet; {tmp_path / "model.npz"} holds a model of kind mlp_numpy'
+    assert 'views' not in evaluate.main([str(tmp_path)])

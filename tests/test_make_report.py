@@ -325,3 +325,12 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     with pytest.raises(SystemExit, match='analysis.json .test accuracy 0.7. is not of the run'):
         make_report.main(['--results_dir', str(results), '--report', str(report),
                           '--figures_dir', str(tmp_path / 'report' / 'figures')])
+
+    # evaluated on other views than the run's: its accuracy is its own, and the block says which views
+    analysis['views'] = {'tta': True, 'tta_shift': 1, 'as_in_the_run': False}
+    (results / 'net' / 'analysis.json').write_text(json.dumps(analysis))
+    make_report.main(['--results_dir', str(results), '--report', str(report),
+                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
+    text = block(report.read_text(), 'analysis:net')
+    assert '`python evaluate.py results/net --tta --tta_shift 1`: test accuracy **0.7000** on 10 test images, ' \
+           'averaged over 6 views of each image (the run\'s final test accuracy: 0.7000)' in text

@@ -115,3 +115,31 @@ def test_predict_with_mirror_averages_the_probabilities_of_each_image_and_its_mi
     assert np.allclose(averaged, expected, rtol=1e-6, atol=0)
     assert not np.allclose(probabilities(images), expected)  # the mirror changes this model's answer
     assert torch.equal(torch_utils.predict(model, x), model(x).float())
+
+
+@pytest.mark.parametrize('dy,dx', [(1, 1), (-1, -1), (2, -3), (0, 4)])
+def test_translate_moves_the_image_with_zeros_filling_in(dy, dx):
+    torch.manual_seed(0)
+    images = torch.randn(4, 3, 8, 8, dtype=torch.float64)
+    moved = torch_utils.translate(images, dy, dx)
+    assert shifts_and_mirrors(images, moved) == [[(-dy, -dx, False)]] * 4  # the crop (-dy, -dx) of augment's frame
+    assert moved.shape == images.shape
+
+
+def test_views_are_the_image_its_diagonal_shifts_and_their_mirrors():
+    x = torch.randn(2, 3, 5, 5)
+    shifted = [torch_utils.translate(x, 2, 2), torch_utils.translate(x, -2, -2)]
+    for mirror, shift, expected in ((False, 0, [x]), (True, 0, [x, x.flip(3)]), (False, 2, [x, *shifted]),
+                                    (True, 2, [x, *shifted, x.flip(3), *(view.flip(3) for view in shifted)])):
+        got = torch_utils.views(x, mirror, shift)
+        assert len(got) == len(expected) and all(torch.equal(a, b) for a, b in zip(got, expected))
+
+
+def test_predict_with_shift_averages_the_probabilities_of_every_view():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 5)).double()
+    x = torch.randn(3, 2, 4, 4, dtype=torch.float64)
+    probabilities = [model(view).softmax(dim=1) for view in torch_utils.views(x, mirror=True, shift=1)]
+    expected = torch.stack(probabilities).mean(dim=0)
+    assert torch.allclose(torch_utils.predict(model, x, mirror=True, shift=1).exp().double(), expected, rtol=1e-6)
+    assert not torch.allclose(torch_utils.predict(model, x, mirror=True).exp().double(), expected, rtol=1e-3)

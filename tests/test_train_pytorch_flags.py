@@ -113,3 +113,11 @@ def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
     test_images = plain.inputs[0]
     assert torch.equal(mirrored.inputs[0], test_images)  # the same seed: the same weights and test set
     assert torch.equal(mirrored.inputs[1], test_images.flip(3)) and len(plain.inputs) == 1
+
+
+def test_tta_shift_evaluates_the_convnet_on_the_shifted_views_too(tmp_path):
+    run = prepared('convnet', tmp_path, '--tta', '--tta_shift', '1')
+    run.evaluate()
+    test_images = run.inputs[0]
+    expected = torch_utils.views(test_images, mirror=True, shift=1)
+    assert len(run.inputs) == 6 and all(torch.equal(a, b) for a, b in zip(run.inputs, expected))

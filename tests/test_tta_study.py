@@ -1,0 +1,65 @@
+"""The test-time augmentation study: every candidate's validation numbers are those of evaluating the run's model
+on its validation split with that candidate's views; the choice follows the rule; the test set is not read."""
+import functools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import cifar10_utils
+import evaluate
+import torch_utils
+import train_convnet_pytorch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
+import tta_study  # noqa: E402
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """A ConvNet run on a small synthetic set with 40 validation images."""
+    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
+                        functools.partial(cifar10_utils.get_synthetic, num_train=200, num_test=100))
+    folder = tmp_path / 'run'
+    train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '40', '--max_steps', '4',
+                                '--batch_size', '16', '--threads', '1', '--output_dir', str(folder)])
+    return folder
+
+
+def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_path, run, monkeypatch):
+    loaded = []
+    original = evaluate.run_split
+    monkeypatch.setattr(evaluate, 'run_split', lambda *args, **kwargs: loaded.append(kwargs) or original(*args, **kwargs))
+    study = tta_study.main([str(run), '--output_dir', str(tmp_path / 'study')])
+    assert loaded == [{'split': 'validation'}]  # and never the test set
+    model, config = train_convnet_pytorch.load_model(str(run / 'model.pt'))
+    validation, _ = original(config, split='validation')
+    images, labels = torch.from_numpy(validation.images), torch.from_numpy(validation.labels)
+    assert study['num_validation'] == 40
+    assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
+        [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
+    for candidate in study['candidates']:
+        loss, accuracy = torch_utils.evaluate(model, images, labels, mirror=candidate['tta'],
+                                              shift=candidate['tta_shift'])
+        assert (candidate['validation_loss'], candidate['validation_accuracy']) == pytest.approx((loss, accuracy))
+    assert len({c['validation_loss'] for c in study['candidates']}) == 6  # the views change the predictions
+    assert json.loads((tmp_path / 'study' / 'metrics.json').read_text())['chosen'] == study['chosen']
+    assert (tmp_path / 'study' / 'validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_the_choice_is_the_highest_accuracy_and_fewer_views_on_a_tie():
+    candidates = [{'views': 1, 'validation_accuracy': 0.5}, {'views': 6, 'validation_accuracy': 0.7},
+                  {'views': 2, 'validation_accuracy': 0.7}, {'views': 3, 'validation_accuracy': 0.6}]
+    assert tta_study.choose(candidates) is candidates[2]
+
+
+def test_a_run_without_a_validation_split_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
+                        functools.partial(cifar10_utils.get_synthetic, num_train=50, num_test=20))
+    train_convnet_pytorch.main(['--dataset', 'synthetic', '--max_steps', '1', '--batch_size', '8', '--threads', '1',
+                                '--output_dir', str(tmp_path / 'run')])
+    with pytest.raises(SystemExit, match='^error: the run holds out no validation split; train it with '
+                                         '--validation_size$'):
+        tta_study.main([str(tmp_path / 'run'), '--output_dir', str(tmp_path / 'study')])
