@@ -52,7 +52,7 @@ def plot(study, path):
     labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n({c["views"]} view{"s" * (c["views"] > 1)})'
               for c in candidates]
     accuracies = [c['validation_accuracy'] for c in candidates]
-    colours = ['tab:orange' if c is study['chosen'] else 'tab:blue' for c in candidates]
+    colours = ['tab:orange' if c == study['chosen'] else 'tab:blue' for c in candidates]
     fig, ax = plt.subplots(figsize=(8, 3.8))
     # Points, not bars: the axis does not start at 0, the candidates differ by tenths of a point.
     ax.scatter(range(len(candidates)), accuracies, color=colours, s=60, zorder=3)
@@ -93,7 +93,7 @@ def main(argv=None):
         candidates.append({**candidate, 'views': views, 'validation_loss': loss, 'validation_accuracy': accuracy})
         print(f'tta {candidate["tta"]!s:5}  tta_shift {candidate["tta_shift"]}  ({views} views): '
               f'validation accuracy {accuracy:.4f}, loss {loss:.4f}')
-    study = {'config': {**vars(args), 'run_config': config}, 'data': data, 'num_validation': len(labels),
+    study = {'config': {**vars(args), 'dataset': config['dataset'], 'run_config': config}, 'data': data, 'num_validation': len(labels),
              'rule': 'the highest validation accuracy; fewer views on a tie', 'candidates': candidates,
              'chosen': choose(candidates)}
     plot(study, os.path.join(args.output_dir, 'validation_accuracy.png'))

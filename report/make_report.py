@@ -46,6 +46,7 @@ import plot_lr_schedule  # noqa: E402
 import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 import sweep_learning_rate  # noqa: E402
+import tta_study  # noqa: E402
 import train_mlp_autodiff  # noqa: E402
 import train_utils  # noqa: E402
 from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
@@ -290,6 +291,21 @@ def seeds_block(results, folder):
             f'\n\n{results.image(path)}')
 
 
+def tta_study_block(results, folder):
+    study = results.load(folder)
+    path = results.figures(folder) / 'validation_accuracy.png'
+    tta_study.plot(study, path)
+    chosen = study['chosen']
+    rows = [(f'{"`--tta`" if c["tta"] else "no `--tta`"}, `--tta_shift {c["tta_shift"]}`', c['views'],
+             accuracy(c['validation_accuracy']), f'{c["validation_loss"]:.4f}')
+            for c in study['candidates']]
+    rows = [tuple(f'**{cell}**' for cell in row) if c == chosen else row for row, c in zip(rows, study['candidates'])]
+    return (f'`{study["config"]["run_dir"]}` evaluated on its {study["num_validation"]} validation images; the rule, '
+            f'fixed in advance: {study["rule"]}. {data_statement(study["config"]["run_config"])}\n\n'
+            + table(['views', 'count', 'validation accuracy', 'validation loss'], rows)
+            + f'\n\n{results.image(path)}')
+
+
 def boundary_block(results, *folders):
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
     rows, panels = [], []
@@ -367,7 +383,7 @@ def analysis_block(results, folder):
 
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
          'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
-         'boundary': boundary_block, 'activation_seeds': activation_seeds_block, 'analysis': analysis_block}
+         'tta_study': tta_study_block, 'boundary': boundary_block, 'activation_seeds': activation_seeds_block, 'analysis': analysis_block}
 
 
 def fill(text, results):

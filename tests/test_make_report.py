@@ -334,3 +334,30 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     text = block(report.read_text(), 'analysis:net')
     assert '`python evaluate.py results/net --tta --tta_shift 1`: test accuracy **0.7000** on 10 test images, ' \
            'averaged over 6 views of each image (the run\'s final test accuracy: 0.7000)' in text
+
+
+def test_tta_study_block_tables_every_candidate_and_marks_the_choice(tmp_path):
+    import tta_study
+
+    results = tmp_path / 'results'
+    candidates = [{**views, 'views': count, 'validation_loss': 0.5 - accuracy / 10, 'validation_accuracy': accuracy}
+                  for views, count, accuracy in zip(tta_study.CANDIDATES, [1, 2, 3, 6, 3, 6],
+                                                    [0.80, 0.81, 0.805, 0.8125, 0.79, 0.8125])]
+    write(results / 'study', {'config': {'run_dir': 'results/net_val', 'dataset': 'cifar10',
+                                         'run_config': {'dataset': 'cifar10', 'data_fingerprint': 'abc'}},
+                              'num_validation': 5000, 'rule': 'the highest validation accuracy; fewer views on a tie',
+                              'candidates': candidates, 'chosen': tta_study.choose(candidates)})
+    report = tmp_path / 'report' / 'report.md'
+    report.parent.mkdir()
+    report.write_text('<!-- BEGIN tta_study:study -->\n<!-- END tta_study:study -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report),
+                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
+    text = block(report.read_text(), 'tta_study:study')
+    assert text.startswith('`results/net_val` evaluated on its 5000 validation images; the rule, fixed in advance: '
+                           'the highest validation accuracy; fewer views on a tie.')
+    assert 'fingerprint `abc`' in text
+    rows = table_rows(text)
+    assert [row[2] for row in rows] == ['0.8000', '0.8100', '0.8050', '**0.8125**', '0.7900', '0.8125']
+    assert rows[3] == ['**`--tta`, `--tta_shift 1`**', '**6**', '**0.8125**', '**0.4188**']
+    assert rows[0][0] == 'no `--tta`, `--tta_shift 0`'
+    assert (tmp_path / 'report' / 'figures' / 'study' / 'validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
