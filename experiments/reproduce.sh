@@ -5,6 +5,9 @@
 #   bash experiments/reproduce.sh NAME      (NAME as in the case labels below), or all with no argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The improved ConvNet's recipe; results/convnet_val trains it on 45,000 images to choose the test-time views on.
+CONVNET_BEST=(--optimizer sgd --momentum 0.9 --nesterov --learning_rate 0.1 --weight_decay 5e-4 --label_smoothing 0.1
+              --augment --lr_schedule onecycle --warmup_steps 500 --batch_size 128 --epochs 10 --tta --threads 2)
 BGU=(--dnn_hidden_units 128 --neg_slope 0 --init kaiming --epochs 10 --learning_rate 0.1 --batch_size 128
      --preprocess standardize --eval_freq 390)
 
@@ -24,11 +27,14 @@ run() {
                            OMP_NUM_THREADS=1 python evaluate.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
-        convnet_best)      python train_convnet_pytorch.py --optimizer sgd --momentum 0.9 --nesterov --learning_rate 0.1 \
-                               --weight_decay 5e-4 --label_smoothing 0.1 --augment --lr_schedule onecycle \
-                               --warmup_steps 500 --batch_size 128 --epochs 10 --eval_freq 500 --tta --threads 2 \
+        convnet_val)       python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --validation_size 5000 --eval_freq 1170 \
+                               --output_dir results/convnet_val --overwrite ;;
+        convnet_tta_study) python experiments/tta_study.py results/convnet_val --output_dir results/convnet_tta_study \
+                               --overwrite ;;
+        # Trained with the mirror as its evaluations' views; its analysis averages over the views the study chose.
+        convnet_best)      python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --eval_freq 500 \
                                --output_dir results/convnet_best --overwrite
-                           python evaluate.py results/convnet_best ;;
+                           python evaluate.py results/convnet_best --tta_shift 2 ;;
         autodiff_synth)    for activation in sigmoid relu; do
                                python train_mlp_autodiff.py --activation $activation \
                                    --output_dir results/autodiff_synth_$activation --overwrite
@@ -43,5 +49,5 @@ run() {
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi

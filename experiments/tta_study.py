@@ -91,7 +91,7 @@ def main(argv=None):
                                               mirror=candidate['tta'], shift=candidate['tta_shift'])
         views = len(torch_utils.views(images[:1], candidate['tta'], candidate['tta_shift']))
         candidates.append({**candidate, 'views': views, 'validation_loss': loss, 'validation_accuracy': accuracy})
-        print(f'tta {candidate["tta"]!s:5}  tta_shift {candidate["tta_shift"]}  ({views} views): '
+        print(f'tta {candidate["tta"]!s:5}  tta_shift {candidate["tta_shift"]}  ({views} view{"s" * (views > 1)}): '
               f'validation accuracy {accuracy:.4f}, loss {loss:.4f}')
     study = {'config': {**vars(args), 'dataset': config['dataset'], 'run_config': config}, 'data': data, 'num_validation': len(labels),
              'rule': 'the highest validation accuracy; fewer views on a tie', 'candidates': candidates,
