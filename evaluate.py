@@ -78,8 +78,8 @@ def run_split(config, dataset=None, data_dir=None, split='test'):
     if recorded and dataset == trained_on and recorded != fingerprint:
         raise cifar10_utils.DataError(f'the {dataset} data in {data_dir} (fingerprint {fingerprint}) is not the data '
                                       f'the run was trained on ({recorded}); give --data_dir the run\'s copy')
-    if not splits[split].num_examples:
-        raise cifar10_utils.DataError(f'the run holds out no {split} split; train it with --validation_size')
+    if split == 'validation' and not splits[split].num_examples:
+        raise cifar10_utils.DataError('the run holds out no validation split; train it with --validation_size')
     return splits[split], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': fingerprint}
 
 
@@ -98,15 +98,22 @@ def predict(kind, script, model, config, images, device='cpu'):
         return scores.argmax(axis=1), np.exp(scores)
     import torch
     import torch_utils
-    memory_format = torch.channels_last if config.get('channels_last') else torch.contiguous_format
-    autocast_dtype = torch.bfloat16 if config.get('amp') else None
     model.to(device)
-    x = torch.from_numpy(images).to(device).contiguous(memory_format=memory_format)
+    x, autocast_dtype = as_model_input(config, images, device)
     with torch.inference_mode():
         logits = torch.cat([torch_utils.predict(model, x[start:start + batch_size], autocast_dtype,
                                                 mirror=config.get('tta', False), shift=config.get('tta_shift', 0))
                             for start in starts])
     return logits.argmax(dim=1).cpu().numpy(), torch.softmax(logits, dim=1).cpu().numpy()
+
+
+def as_model_input(config, images, device='cpu'):
+    """(images (N, C, H, W) as a tensor on device in the memory format of a PyTorch run's flags, the bfloat16 dtype
+    when the run trained under autocast or else None): what its evaluations fed the model."""
+    import torch
+    memory_format = torch.channels_last if config.get('channels_last') else torch.contiguous_format
+    return (torch.from_numpy(images).to(device).contiguous(memory_format=memory_format),
+            torch.bfloat16 if config.get('amp') else None)
 
 
 def analyse(predicted, labels, classes):
@@ -220,6 +227,9 @@ def main(argv=None):
         views = {flag: run_views[flag] if getattr(args, flag) is None else getattr(args, flag) for flag in run_views}
         config = {**config, **views}
         views['as_in_the_run'] = views == run_views
+        import torch
+        import torch_utils
+        views['count'] = len(torch_utils.views(torch.from_numpy(test.images[:1]), config['tta'], config['tta_shift']))
     elif args.tta is not None or args.tta_shift is not None:
         sys.exit(f'error: --tta and --tta_shift are for the ConvNet; {path} holds a model of kind {kind}')
     device = 'cpu'

@@ -31,10 +31,13 @@ run() {
                                --output_dir results/convnet_val --overwrite ;;
         convnet_tta_study) python experiments/tta_study.py results/convnet_val --output_dir results/convnet_tta_study \
                                --overwrite ;;
-        # Trained with the mirror as its evaluations' views; its analysis averages over the views the study chose.
+        # Trained with the mirror as its evaluations' views; its analysis averages over the views the study chose
+        # (committed: --tta --tta_shift 2).
         convnet_best)      python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --eval_freq 500 \
                                --output_dir results/convnet_best --overwrite
-                           python evaluate.py results/convnet_best --tta_shift 2 ;;
+                           python evaluate.py results/convnet_best $(python -c "import json
+chosen = json.load(open('results/convnet_tta_study/metrics.json'))['chosen']
+print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift'])") ;;
         autodiff_synth)    for activation in sigmoid relu; do
                                python train_mlp_autodiff.py --activation $activation \
                                    --output_dir results/autodiff_synth_$activation --overwrite

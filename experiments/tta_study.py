@@ -49,8 +49,8 @@ def plot(study, path):
     import matplotlib.pyplot as plt
 
     candidates = study['candidates']
-    labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n({c["views"]} view{"s" * (c["views"] > 1)})'
-              for c in candidates]
+    labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n'
+              f'({c["views"]} view{"s" * (c["views"] > 1)})' for c in candidates]
     accuracies = [c['validation_accuracy'] for c in candidates]
     colours = ['tab:orange' if c == study['chosen'] else 'tab:blue' for c in candidates]
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -75,32 +75,35 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if os.path.realpath(args.output_dir) == os.path.realpath(args.run_dir):
+        sys.exit('error: --output_dir is the run\'s own folder; expected another, as the study would replace the run')
     try:
         model, config = train_convnet_pytorch.load_model(os.path.join(args.run_dir, 'model.pt'))
         validation, data = evaluate.run_split(config, split='validation')
     except (train_utils.ModelFileError, cifar10_utils.DataError) as error:
         sys.exit(f'error: {error}')
     train_utils.check_output_dir(args)
-    memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
-    images = torch.from_numpy(validation.images).contiguous(memory_format=memory_format)
+    images, autocast_dtype = evaluate.as_model_input(config, validation.images)
     labels = torch.from_numpy(validation.labels)
-    autocast_dtype = torch.bfloat16 if config['amp'] else None
     candidates = []
     for candidate in CANDIDATES:
+        mirror, shift = candidate['tta'], candidate['tta_shift']
         loss, accuracy = torch_utils.evaluate(model, images, labels, train_convnet_pytorch.EVAL_BATCH, autocast_dtype,
-                                              mirror=candidate['tta'], shift=candidate['tta_shift'])
-        views = len(torch_utils.views(images[:1], candidate['tta'], candidate['tta_shift']))
+                                              mirror=mirror, shift=shift)
+        views = len(torch_utils.views(images[:1], mirror, shift))
         candidates.append({**candidate, 'views': views, 'validation_loss': loss, 'validation_accuracy': accuracy})
-        print(f'tta {candidate["tta"]!s:5}  tta_shift {candidate["tta_shift"]}  ({views} view{"s" * (views > 1)}): '
+        print(f'tta {mirror!s:5}  tta_shift {shift}  ({views} view{"s" * (views > 1)}): '
               f'validation accuracy {accuracy:.4f}, loss {loss:.4f}')
-    study = {'config': {**vars(args), 'dataset': config['dataset'], 'run_config': config}, 'data': data, 'num_validation': len(labels),
+    study = {'config': {**vars(args), 'dataset': config['dataset'], 'run_config': config}, 'data': data,
+             'num_validation': len(labels),
              'rule': 'the highest validation accuracy; fewer views on a tie', 'candidates': candidates,
              'chosen': choose(candidates)}
     plot(study, os.path.join(args.output_dir, 'validation_accuracy.png'))
     train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
                                  lambda path: train_utils.write_json(path, study))
     chosen = study['chosen']
-    print(f'chosen: --{"" if chosen["tta"] else "no-"}tta --tta_shift {chosen["tta_shift"]} ({chosen["views"]} view{"s" * (chosen["views"] > 1)})')
+    print(f'chosen: --{"" if chosen["tta"] else "no-"}tta --tta_shift {chosen["tta_shift"]} '
+          f'({chosen["views"]} view{"s" * (chosen["views"] > 1)})')
     return study
 
 

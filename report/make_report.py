@@ -353,8 +353,11 @@ def analysis_block(results, folder):
         raise ValueError(f'results/{folder}/analysis.json is of {analysis["data"]["dataset"]}, not cifar10: '
                          f'it does not belong in this block')
     views = analysis.get('views', {'as_in_the_run': True})
-    if views['as_in_the_run'] and analysis['test_accuracy'] != metrics['final_test_accuracy']:
-        raise ValueError(f'results/{folder}/analysis.json (test accuracy {analysis["test_accuracy"]}) is not of the '
+    # On other views than the run's the analysis has an accuracy of its own; the run's, which it recorded, still
+    # tells whether it was made from the model that metrics.json describes.
+    run_accuracy = analysis['test_accuracy'] if views['as_in_the_run'] else analysis.get('run_final_test_accuracy')
+    if run_accuracy != metrics['final_test_accuracy']:
+        raise ValueError(f'results/{folder}/analysis.json (of a run of test accuracy {run_accuracy}) is not of the '
                          f'run in metrics.json ({metrics["final_test_accuracy"]}); run python evaluate.py '
                          f'results/{folder} again')
     figures = results.figures(folder)
@@ -372,8 +375,7 @@ def analysis_block(results, folder):
     flags, averaged = '', ''
     if not views['as_in_the_run']:
         flags = f' {"--tta" if views["tta"] else "--no-tta"} --tta_shift {views["tta_shift"]}'
-        count = (1 + views['tta']) * (1 + 2 * (views['tta_shift'] > 0))  # as torch_utils.views makes them
-        averaged = f', averaged over {count} views of each image'
+        averaged = f', averaged over {views["count"]} views of each image'
     return (f'`python evaluate.py results/{folder}{flags}`: test accuracy **{accuracy(analysis["test_accuracy"])}** '
             f'on {analysis["num_test"]} test images{averaged} (the run\'s final test accuracy: '
             f'{accuracy(analysis.get("run_final_test_accuracy"))}). Most frequent confusions: {confusions}.\n\n'
@@ -383,7 +385,8 @@ def analysis_block(results, folder):
 
 KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
          'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
-         'tta_study': tta_study_block, 'boundary': boundary_block, 'activation_seeds': activation_seeds_block, 'analysis': analysis_block}
+         'tta_study': tta_study_block, 'boundary': boundary_block, 'activation_seeds': activation_seeds_block,
+         'analysis': analysis_block}
 
 
 def fill(text, results):

@@ -186,20 +186,26 @@ def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
     assert np.allclose(six, expected_six, rtol=1e-5) and not np.allclose(six, expected, rtol=1e-3)
 
 
-def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, tiny_synthetic):
+def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, tiny_synthetic,
+                                                                                     monkeypatch):
     script, flags = RUNS['convnet']
     metrics = script.main(flags + ['--tta', '--output_dir', str(tmp_path)])
+    asked = []
+    predict = torch_utils.predict
+    monkeypatch.setattr(torch_utils, 'predict', lambda *args, **views: asked.append(views) or predict(*args, **views))
     as_run = evaluate.main([str(tmp_path)])
-    assert as_run['views'] == {'tta': True, 'tta_shift': 0, 'as_in_the_run': True}
+    assert as_run['views'] == {'tta': True, 'tta_shift': 0, 'as_in_the_run': True, 'count': 2}
     assert as_run['test_accuracy'] == metrics['final_test_accuracy']
     six = evaluate.main([str(tmp_path), '--tta_shift', '1'])
-    assert six['views'] == {'tta': True, 'tta_shift': 1, 'as_in_the_run': False}
+    assert six['views'] == {'tta': True, 'tta_shift': 1, 'as_in_the_run': False, 'count': 6}
+    one = evaluate.main([str(tmp_path), '--no-tta'])
+    assert one['views'] == {'tta': False, 'tta_shift': 0, 'as_in_the_run': False, 'count': 1}
+    assert {(views['mirror'], views['shift']) for views in asked} == {(True, 0), (True, 1), (False, 0)}
     model, config = train_convnet_pytorch.load_model(str(tmp_path / 'model.pt'))
     test, _ = evaluate.run_split(config)
-    _, accuracy = torch_utils.evaluate(model, torch.from_numpy(test.images), torch.from_numpy(test.labels),
-                                       mirror=True, shift=1)
-    assert six['test_accuracy'] == accuracy
-    assert evaluate.main([str(tmp_path), '--no-tta'])['views'] == {'tta': False, 'tta_shift': 0, 'as_in_the_run': False}
+    with torch.inference_mode():
+        predicted = predict(model, torch.from_numpy(test.images), mirror=True, shift=1).argmax(dim=1).numpy()
+    assert six['test_accuracy'] == (predicted == test.labels).mean()
 
 
 def test_views_are_for_the_convnet_only(tmp_path, tiny_synthetic):

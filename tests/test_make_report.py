@@ -322,18 +322,24 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     assert '(figures/net/first_layer.png)' not in text and '(figures/net/misclassified.png)' in text
 
     write(results / 'net', run_metrics([0.5, 0.8]))  # the run changed, its analysis did not
-    with pytest.raises(SystemExit, match='analysis.json .test accuracy 0.7. is not of the run'):
+    with pytest.raises(SystemExit, match='analysis.json .of a run of test accuracy 0.7. is not of the run'):
         make_report.main(['--results_dir', str(results), '--report', str(report),
                           '--figures_dir', str(tmp_path / 'report' / 'figures')])
 
     # evaluated on other views than the run's: its accuracy is its own, and the block says which views
-    analysis['views'] = {'tta': True, 'tta_shift': 1, 'as_in_the_run': False}
+    analysis['views'] = {'tta': True, 'tta_shift': 1, 'as_in_the_run': False, 'count': 6}
+    analysis['run_final_test_accuracy'] = 0.65
     (results / 'net' / 'analysis.json').write_text(json.dumps(analysis))
+    write(results / 'net', run_metrics([0.5, 0.65]))
     make_report.main(['--results_dir', str(results), '--report', str(report),
                       '--figures_dir', str(tmp_path / 'report' / 'figures')])
     text = block(report.read_text(), 'analysis:net')
     assert '`python evaluate.py results/net --tta --tta_shift 1`: test accuracy **0.7000** on 10 test images, ' \
-           'averaged over 6 views of each image (the run\'s final test accuracy: 0.7000)' in text
+           'averaged over 6 views of each image (the run\'s final test accuracy: 0.6500)' in text
+    write(results / 'net', run_metrics([0.5, 0.8]))  # and when the run changes, that analysis is stale too
+    with pytest.raises(SystemExit, match='analysis.json .of a run of test accuracy 0.65. is not of the run'):
+        make_report.main(['--results_dir', str(results), '--report', str(report),
+                          '--figures_dir', str(tmp_path / 'report' / 'figures')])
 
 
 def test_tta_study_block_tables_every_candidate_and_marks_the_choice(tmp_path):

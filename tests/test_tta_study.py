@@ -31,7 +31,8 @@ def run(tmp_path, monkeypatch):
 def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_path, run, monkeypatch):
     loaded = []
     original = evaluate.run_split
-    monkeypatch.setattr(evaluate, 'run_split', lambda *args, **kwargs: loaded.append(kwargs) or original(*args, **kwargs))
+    monkeypatch.setattr(evaluate, 'run_split',
+                        lambda *args, **kwargs: loaded.append(kwargs) or original(*args, **kwargs))
     study = tta_study.main([str(run), '--output_dir', str(tmp_path / 'study')])
     assert loaded == [{'split': 'validation'}]  # and never the test set
     model, config = train_convnet_pytorch.load_model(str(run / 'model.pt'))
@@ -63,3 +64,9 @@ def test_a_run_without_a_validation_split_is_a_one_line_error(tmp_path, monkeypa
     with pytest.raises(SystemExit, match='^error: the run holds out no validation split; train it with '
                                          '--validation_size$'):
         tta_study.main([str(tmp_path / 'run'), '--output_dir', str(tmp_path / 'study')])
+
+
+def test_the_study_refuses_to_write_into_the_run_it_reads(run):
+    with pytest.raises(SystemExit, match="^error: --output_dir is the run's own folder; expected another"):
+        tta_study.main([str(run), '--output_dir', str(run), '--overwrite'])
+    assert (run / 'model.pt').exists()
