@@ -30,7 +30,7 @@ run() {
         convnet_val)       python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --validation_size 5000 --eval_freq 1170 \
                                --output_dir results/convnet_val --overwrite ;;
         convnet_tta_study) python experiments/tta_study.py results/convnet_val --output_dir results/convnet_tta_study \
-                               --overwrite ;;
+                               --threads 2 --overwrite ;;
         # Trained with the mirror as its evaluations' views; its analysis averages over the views the study chose
         # (committed: --tta --tta_shift 2).
         convnet_best)      python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --eval_freq 500 \
