@@ -129,6 +129,17 @@ def table_rows(text):
     return [[cell.strip() for cell in line.strip('|').split('|')] for line in lines[2:]]
 
 
+def fill_block(report, results, name):
+    """make_report on report, first written with the one empty block `name` (kind:folder) when it does not exist;
+    the block's text."""
+    if not report.exists():
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(f'<!-- BEGIN {name} -->\n<!-- END {name} -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report),
+                      '--figures_dir', str(report.parent / 'figures')])
+    return block(report.read_text(), name)
+
+
 def load(results, *parts):
     return json.loads(results.joinpath(*parts, 'metrics.json').read_text())
 
@@ -307,11 +318,7 @@ def test_analysis_block_equals_the_analysis(tmp_path):
     write(results / 'net', run_metrics([0.5, 0.7]))
     (results / 'net' / 'misclassified.png').write_bytes(b'\x89PNG fake')
     report = tmp_path / 'report' / 'report.md'
-    report.parent.mkdir()
-    report.write_text('<!-- BEGIN analysis:net -->\n<!-- END analysis:net -->\n')
-    make_report.main(['--results_dir', str(results), '--report', str(report),
-                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
-    text = block(report.read_text(), 'analysis:net')
+    text = fill_block(report, results, 'analysis:net')
     assert 'test accuracy **0.7000** on 10 test images' in text and "final test accuracy: 0.7000" in text
     rows = {row[0]: row[1:] for row in table_rows(text)}
     assert rows['automobile'] == ['0.5000', '1.0000'] and rows['bird'] == ['—', '0.0000']
@@ -323,23 +330,19 @@ def test_analysis_block_equals_the_analysis(tmp_path):
 
     write(results / 'net', run_metrics([0.5, 0.8]))  # the run changed, its analysis did not
     with pytest.raises(SystemExit, match='analysis.json .of a run of test accuracy 0.7. is not of the run'):
-        make_report.main(['--results_dir', str(results), '--report', str(report),
-                          '--figures_dir', str(tmp_path / 'report' / 'figures')])
+        fill_block(report, results, 'analysis:net')
 
     # evaluated on other views than the run's: its accuracy is its own, and the block says which views
     analysis['views'] = {'tta': True, 'tta_shift': 1, 'as_in_the_run': False, 'count': 6}
     analysis['run_final_test_accuracy'] = 0.65
     (results / 'net' / 'analysis.json').write_text(json.dumps(analysis))
     write(results / 'net', run_metrics([0.5, 0.65]))
-    make_report.main(['--results_dir', str(results), '--report', str(report),
-                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
-    text = block(report.read_text(), 'analysis:net')
+    text = fill_block(report, results, 'analysis:net')
     assert '`python evaluate.py results/net --tta --tta_shift 1`: test accuracy **0.7000** on 10 test images, ' \
            'averaged over 6 views of each image (the run\'s final test accuracy: 0.6500)' in text
     write(results / 'net', run_metrics([0.5, 0.8]))  # and when the run changes, that analysis is stale too
     with pytest.raises(SystemExit, match='analysis.json .of a run of test accuracy 0.65. is not of the run'):
-        make_report.main(['--results_dir', str(results), '--report', str(report),
-                          '--figures_dir', str(tmp_path / 'report' / 'figures')])
+        fill_block(report, results, 'analysis:net')
 
 
 def test_tta_study_block_tables_every_candidate_and_marks_the_choice(tmp_path):
@@ -353,12 +356,7 @@ def test_tta_study_block_tables_every_candidate_and_marks_the_choice(tmp_path):
                                          'run_config': {'dataset': 'cifar10', 'data_fingerprint': 'abc'}},
                               'num_validation': 5000, 'rule': 'the highest validation accuracy; fewer views on a tie',
                               'candidates': candidates, 'chosen': tta_study.choose(candidates)})
-    report = tmp_path / 'report' / 'report.md'
-    report.parent.mkdir()
-    report.write_text('<!-- BEGIN tta_study:study -->\n<!-- END tta_study:study -->\n')
-    make_report.main(['--results_dir', str(results), '--report', str(report),
-                      '--figures_dir', str(tmp_path / 'report' / 'figures')])
-    text = block(report.read_text(), 'tta_study:study')
+    text = fill_block(tmp_path / 'report' / 'report.md', results, 'tta_study:study')
     assert text.startswith('`results/net_val` evaluated on its 5000 validation images; the rule, fixed in advance: '
                            'the highest validation accuracy; fewer views on a tie.')
     assert 'fingerprint `abc`' in text
