@@ -37,13 +37,14 @@ def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_pat
     assert loaded == [{'split': 'validation'}]  # and never the test set
     model, config = train_convnet_pytorch.load_model(str(run / 'model.pt'))
     validation, _ = original(config, split='validation')
-    images, labels = torch.from_numpy(validation.images), torch.from_numpy(validation.labels)
+    images, autocast_dtype = evaluate.as_model_input(config, validation.images)  # as the run fed its model
+    labels = torch.from_numpy(validation.labels)
     assert study['num_validation'] == 40
     assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
         [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
     for candidate in study['candidates']:
-        loss, accuracy = torch_utils.evaluate(model, images, labels, mirror=candidate['tta'],
-                                              shift=candidate['tta_shift'])
+        loss, accuracy = torch_utils.evaluate(model, images, labels, train_convnet_pytorch.EVAL_BATCH, autocast_dtype,
+                                              mirror=candidate['tta'], shift=candidate['tta_shift'])
         assert (candidate['validation_loss'], candidate['validation_accuracy']) == pytest.approx((loss, accuracy))
     assert len({c['validation_loss'] for c in study['candidates']}) == 6  # the views change the predictions
     assert json.loads((tmp_path / 'study' / 'metrics.json').read_text())['chosen'] == study['chosen']
