@@ -97,6 +97,7 @@ def predict(kind, script, model, config, images, device='cpu'):
         scores = np.concatenate([script.log_probabilities(model, images[start:start + batch_size]) for start in starts])
         return scores.argmax(axis=1), np.exp(scores)
     import torch
+
     import torch_utils
     model.to(device)
     x, autocast_dtype = as_model_input(config, images, device)
@@ -228,6 +229,7 @@ def main(argv=None):
         config = {**config, **views}
         views['as_in_the_run'] = views == run_views
         import torch
+
         import torch_utils
         views['count'] = len(torch_utils.views(torch.from_numpy(test.images[:1]), config['tta'], config['tta_shift']))
     elif args.tta is not None or args.tta_shift is not None:

@@ -64,7 +64,8 @@ def prepare(args):
         return loss.item(), (logits.argmax(dim=1) == y).float().mean().item()
 
     def evaluate():
-        return {name: torch_utils.evaluate(model, *tensors, batch_size=EVAL_BATCH) for name, tensors in held_out.items()}
+        return {name: torch_utils.evaluate(model, *tensors, batch_size=EVAL_BATCH)
+                for name, tensors in held_out.items()}
 
     # The thread count changes the order of floating-point sums, so a run repeats exactly only with the same count.
     config = {**vars(args), 'device': str(device), 'torch_threads': torch.get_num_threads(),

@@ -14,8 +14,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import autodiff  # noqa: E402
-from bench_mlp_numpy import (LEARNING_RATE, N_CLASSES, N_INPUTS, cpu_name, numpy_step,  # noqa: E402
-                             parse_args, random_batches, time_interleaved, torch_model, torch_step)
+from bench_mlp_numpy import (  # noqa: E402
+    LEARNING_RATE,
+    N_CLASSES,
+    N_INPUTS,
+    cpu_name,
+    numpy_step,
+    parse_args,
+    random_batches,
+    time_interleaved,
+    torch_model,
+    torch_step,
+)
 from mlp_numpy import MLP  # noqa: E402
 from modules import CrossEntropyModule  # noqa: E402
 

@@ -28,7 +28,8 @@ def seed_list(text):
     try:
         seeds = [train_utils.non_negative_int(part) for part in text.split(',')]
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f'expected comma-separated integers >= 0 such as 0,1,2, got {text!r}') from None
+        raise argparse.ArgumentTypeError(
+            f'expected comma-separated integers >= 0 such as 0,1,2, got {text!r}') from None
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f'expected distinct seeds, got {text!r}')
     return seeds

@@ -46,9 +46,9 @@ import plot_lr_schedule  # noqa: E402
 import seed_spread  # noqa: E402
 import sigmoid_vs_relu  # noqa: E402
 import sweep_learning_rate  # noqa: E402
-import tta_study  # noqa: E402
 import train_mlp_autodiff  # noqa: E402
 import train_utils  # noqa: E402
+import tta_study  # noqa: E402
 from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
@@ -200,7 +200,8 @@ def schedule_block(results, folder):
 def tuning_block(results, folder):
     order = [name for name, _, _ in STAGES]
     # Every stage's run is in folder/<stage>/, but for the last one, which is the committed best run.
-    paths = {path.parent.name: (folder, path.parent.name) for path in (results.results_dir / folder).glob('*/metrics.json')}
+    paths = {path.parent.name: (folder, path.parent.name)
+             for path in (results.results_dir / folder).glob('*/metrics.json')}
     if (results.results_dir / FINAL_DIR / 'metrics.json').exists():
         paths[FINAL_STAGE] = (FINAL_DIR,)
     folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))

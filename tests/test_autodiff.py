@@ -8,8 +8,27 @@ import pytest
 import torch
 
 import autodiff
-from autodiff import (MLP, Add, Divide, Exp, Expand, Linear, LogSoftmax, MatrixMultiply, Multiply, Normalize, Op,
-                      OpNode, ReLU, Select, Sigmoid, Sum, TensorNode, celoss, logceloss)
+from autodiff import (
+    MLP,
+    Add,
+    Divide,
+    Exp,
+    Expand,
+    Linear,
+    LogSoftmax,
+    MatrixMultiply,
+    Multiply,
+    Normalize,
+    Op,
+    OpNode,
+    ReLU,
+    Select,
+    Sigmoid,
+    Sum,
+    TensorNode,
+    celoss,
+    logceloss,
+)
 from gradient_check import numerical_gradient, spy_on_backward
 
 POSITIVE_INPUTS = {'Log', 'Normalize'}

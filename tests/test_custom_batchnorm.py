@@ -4,8 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from custom_batchnorm import (CustomBatchNormAutograd, CustomBatchNormManualFunction,
-                              CustomBatchNormManualModule)
+from custom_batchnorm import CustomBatchNormAutograd, CustomBatchNormManualFunction, CustomBatchNormManualModule
 from gradient_check import spy_on_backward
 
 SHAPES = [(8, 5), (3, 4, 2, 3)]

@@ -45,7 +45,8 @@ def test_the_analysis_of_every_kind_of_run_matches_the_run(tmp_path, tiny_synthe
     assert analysis['model']['kind'] == kind
     assert analysis['test_accuracy'] == metrics['final_test_accuracy'] == analysis['run_final_test_accuracy']
     confusion = np.array(analysis['confusion_matrix'])
-    assert confusion.sum() == analysis['num_test'] and np.trace(confusion) / confusion.sum() == analysis['test_accuracy']
+    assert confusion.sum() == analysis['num_test']
+    assert np.trace(confusion) / confusion.sum() == analysis['test_accuracy']
     classes = analysis['classes']
     for i, name in enumerate(classes):
         if confusion[:, i].sum():
@@ -70,7 +71,8 @@ def test_most_confidently_wrong_picks_wrong_predictions_by_confidence():
 def test_analysis_counts_by_true_and_predicted_class():
     analysis = evaluate.analyse(np.array([0, 1, 1, 2, 0]), np.array([0, 1, 2, 2, 1]), ('a', 'b', 'c'))
     assert analysis['confusion_matrix'] == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]
-    assert analysis['precision'] == {'a': 0.5, 'b': 0.5, 'c': 1.0} and analysis['recall'] == {'a': 1.0, 'b': 0.5, 'c': 0.5}
+    assert analysis['precision'] == {'a': 0.5, 'b': 0.5, 'c': 1.0}
+    assert analysis['recall'] == {'a': 1.0, 'b': 0.5, 'c': 0.5}
     assert analysis['test_accuracy'] == 0.6
     assert analysis['most_confused'][:2] == [{'true': 'c', 'predicted': 'b', 'count': 1},
                                              {'true': 'b', 'predicted': 'a', 'count': 1}]

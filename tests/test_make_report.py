@@ -256,12 +256,14 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
              'final_validation_accuracy': pair[seed], 'dead_hidden_units': 8 if pair[seed] < 0.5 else seed}
             for (activation, learning_rate), pair in finals.items() for seed in (0, 1)]
     write(results / 'seeds', {'config': {'seeds': [0, 1]}, 'stuck_below': autodiff_seeds.STUCK,
-                              'validation_majority_share': 0.55, 'runs': runs, 'groups': autodiff_seeds.summarise(runs)})
+                              'validation_majority_share': 0.55, 'runs': runs,
+                              'groups': autodiff_seeds.summarise(runs)})
     write(results / 'cifar', run_metrics([0.1], dataset='cifar10'))
     report = tmp_path / 'report.md'
     report.write_text('<!-- BEGIN boundary:sigmoid:relu -->\n<!-- END boundary:sigmoid:relu -->\n'
                       '<!-- BEGIN activation_seeds:seeds -->\n<!-- END activation_seeds:seeds -->\n')
-    make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'figures')])
+    make_report.main(['--results_dir', str(results), '--report', str(report),
+                      '--figures_dir', str(tmp_path / 'figures')])
     text = report.read_text()
 
     rows = table_rows(block(text, 'boundary:sigmoid:relu'))
@@ -290,12 +292,15 @@ def test_blocks_state_the_data_and_refuse_a_run_on_other_data(tmp_path):
     write(results / 'recorded', run_metrics([0.3], dataset='cifar10', data_dir='cifar10/cifar-10-batches-py',
                                             data_fingerprint='0123456789abcdef'))
     write(results / 'older', run_metrics([0.3]))
-    write(results / 'smoke', run_metrics([0.3], dataset='synthetic', data_fingerprint='generated (synthetic, data_seed 0)'))
+    write(results / 'smoke',
+          run_metrics([0.3], dataset='synthetic', data_fingerprint='generated (synthetic, data_seed 0)'))
     report = tmp_path / 'report.md'
-    report.write_text(''.join(f'<!-- BEGIN run:{name} -->\n<!-- END run:{name} -->\n' for name in ('recorded', 'older')))
+    report.write_text(''.join(f'<!-- BEGIN run:{name} -->\n<!-- END run:{name} -->\n'
+                              for name in ('recorded', 'older')))
     make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
     text = report.read_text()
-    assert 'Data: cifar10 from `cifar10/cifar-10-batches-py`, fingerprint `0123456789abcdef`.' in block(text, 'run:recorded')
+    assert 'Data: cifar10 from `cifar10/cifar-10-batches-py`, fingerprint `0123456789abcdef`.' \
+        in block(text, 'run:recorded')
     assert 'fingerprint not recorded (the run predates fingerprints)' in block(text, 'run:older')
     report.write_text('<!-- BEGIN run:smoke -->\n<!-- END run:smoke -->\n')
     with pytest.raises(SystemExit) as error:

@@ -32,7 +32,9 @@ def loss_and_gradients(model, x, t):
 def test_mlp_gradients_match_finite_differences(n_hidden, batch, activation):
     model, x, t = model_and_batch(n_hidden, batch, activation=activation)
     _, dx = loss_and_gradients(model, x, t)
-    loss = lambda: CrossEntropyModule().forward(model.forward(x), t)
+    def loss():
+        return CrossEntropyModule().forward(model.forward(x), t)
+
     assert relative_error(dx, numerical_gradient(loss, x)) < 1e-7
     for params, grads in model.parameters():
         for name in params:

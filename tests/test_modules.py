@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from gradient_check import numerical_gradient, relative_error
-from modules import (CrossEntropyModule, LeakyReLUModule, LinearModule, ReLUModule, SigmoidModule,
-                     SoftMaxModule)
+from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, ReLUModule, SigmoidModule, SoftMaxModule
 
 TOL = 1e-7
 
@@ -167,7 +166,8 @@ def test_linear_initialisation():
 def test_float32_stays_float32(rng):
     x = rng.standard_normal((4, 5)).astype(np.float32)
     t = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
-    layer, act, softmax, loss = LinearModule(5, 3, rng=rng), LeakyReLUModule(0.02), SoftMaxModule(), CrossEntropyModule()
+    layer, act = LinearModule(5, 3, rng=rng), LeakyReLUModule(0.02)
+    softmax, loss = SoftMaxModule(), CrossEntropyModule()
     p = softmax.forward(act.forward(layer.forward(x)))
     assert p.dtype == np.float32 and loss.forward(p, t).dtype == np.float32
     dx = layer.backward(act.backward(softmax.backward(loss.backward(p, t))))

@@ -85,7 +85,8 @@ def test_batch_norm_follows_every_hidden_linear_layer_of_the_mlp(tmp_path):
         return [type(layer) for layer in run.model.layers]
 
     assert layers(prepared('mlp', tmp_path)) == [nn.Linear, nn.LeakyReLU] * 2 + [nn.Linear]
-    assert layers(prepared('mlp', tmp_path, '--batch_norm')) == [nn.Linear, nn.BatchNorm1d, nn.LeakyReLU] * 2 + [nn.Linear]
+    assert layers(prepared('mlp', tmp_path, '--batch_norm')) == \
+        [nn.Linear, nn.BatchNorm1d, nn.LeakyReLU] * 2 + [nn.Linear]
 
 
 @pytest.mark.parametrize('choice,norm', [('torch', nn.BatchNorm2d), ('custom', CustomBatchNormManualModule)])
@@ -99,11 +100,13 @@ def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp
     assert not prepared('convnet', tmp_path, '--optimizer', 'sgd').optimizer.defaults['nesterov']
     assert prepared('convnet', tmp_path, '--optimizer', 'sgd', '--nesterov').optimizer.defaults['nesterov']
     for flags, got in ((['--nesterov'], '--optimizer adam'),
-                       (['--optimizer', 'sgd', '--momentum', '0', '--nesterov'], '--optimizer sgd with --momentum 0.0')):
+                       (['--optimizer', 'sgd', '--momentum', '0', '--nesterov'],
+                        '--optimizer sgd with --momentum 0.0')):
         with pytest.raises(SystemExit) as error:
             prepared('convnet', tmp_path, *flags)
         assert str(error.value.code) == f'error: --nesterov needs --optimizer sgd with a --momentum above 0, not {got}'
-    with pytest.raises(ValueError, match='^Nesterov momentum needs the sgd optimizer with a momentum above 0, got adam$'):
+    with pytest.raises(ValueError,
+                       match='^Nesterov momentum needs the sgd optimizer with a momentum above 0, got adam$'):
         torch_utils.make_optimizer('adam', [torch.zeros(1, requires_grad=True)], 0.1, nesterov=True)
 
 

@@ -31,7 +31,8 @@ def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, monkeypat
     monkeypatch.setattr(plt, 'close', figures.append)
     monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)  # the legends will do
     metrics = {'config': config, 'status': 'completed', 'steps': [1, 2], 'final_test_accuracy': 0.2,
-               **{f'{split}_{quantity}': [0.1, 0.2] for split in ('train', 'test') for quantity in ('loss', 'accuracy')}}
+               **{f'{split}_{quantity}': [0.1, 0.2]
+                  for split in ('train', 'test') for quantity in ('loss', 'accuracy')}}
     train_utils.plot_curves(metrics, tmp_path / 'curves.png')
     (figure,) = figures
     loss, accuracy = figure.axes
@@ -114,7 +115,8 @@ def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, 
                               '--output_dir', str(tmp_path)])
     assert str(interrupted.value.code) == f'interrupted; what was recorded is in {tmp_path}'
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
-    assert metrics['status'] == 'interrupted' and metrics['interrupted_after_step'] == 4 and metrics['steps'] == [1, 2, 4]
+    assert metrics['status'] == 'interrupted' and metrics['interrupted_after_step'] == 4
+    assert metrics['steps'] == [1, 2, 4]
     assert (tmp_path / 'curves.png').exists() and not (tmp_path / 'model.npz').exists()  # a model only when complete
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone with the run
 
