@@ -1,13 +1,10 @@
 """VU question 9 across seeds: a summary that equals its runs."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
-import autodiff_seeds  # noqa: E402
+import autodiff_seeds
 
 
 def test_summary_equals_the_runs(tmp_path):

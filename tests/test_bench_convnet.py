@@ -1,11 +1,7 @@
 """The ConvNet benchmark runs and reports what it compared (its timings are never tested: they are noise here)."""
 import re
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
-
-import bench_convnet  # noqa: E402
+import bench_convnet
 
 
 def test_the_benchmark_reports_the_cpu_the_ratio_and_the_profile(capsys):

@@ -20,7 +20,7 @@ import train_mlp_pytorch
 import train_utils
 from test_cifar10_utils import write_tiny_cifar10
 
-SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '6', '--eval_freq', '3', '--batch_size', '16']
+SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
 RUNS = {  # model kind: (script, flags)
     'mlp_numpy': (train_mlp_numpy, SYNTHETIC + ['--init', 'kaiming']),
     'mlp_pytorch': (train_mlp_pytorch, SYNTHETIC + ['--batch_norm', '--dropout', '0.1', '--optimizer', 'adam']),
@@ -31,10 +31,11 @@ RUNS = {  # model kind: (script, flags)
 
 @pytest.fixture
 def tiny_synthetic(monkeypatch):
-    """The synthetic set with 100 test images, for the training scripts and evaluate.py alike."""
-    monkeypatch.setitem(cifar10_utils.SYNTHETIC_SIZES, 'num_test', 100)
+    """The synthetic set with 30 test images (every class among them), for the training scripts and evaluate.py
+    alike."""
+    monkeypatch.setitem(cifar10_utils.SYNTHETIC_SIZES, 'num_test', 30)
     monkeypatch.setattr(cifar10_utils, 'get_synthetic',
-                        functools.partial(cifar10_utils.get_synthetic, num_train=200, num_test=100))
+                        functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=30))
 
 
 @pytest.mark.parametrize('kind', RUNS)

@@ -2,19 +2,18 @@
 committed results, whose report it must leave as committed."""
 import json
 import re
-import sys
 from pathlib import Path
 
 import matplotlib.figure
 import numpy as np
 import pytest
 
+import cifar10_utils
+import make_report
+import seed_spread
+import sigmoid_vs_relu
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / 'report'), str(ROOT / 'experiments')]
-import cifar10_utils  # noqa: E402
-import make_report  # noqa: E402
-import seed_spread  # noqa: E402
-import sigmoid_vs_relu  # noqa: E402
 
 TEMPLATE = """# Report
 

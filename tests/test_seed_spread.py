@@ -1,13 +1,10 @@
 """The seed study: one run per seed, and a summary that equals those runs."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
-import seed_spread  # noqa: E402
+import seed_spread
 
 
 def test_summary_equals_the_runs_of_every_seed(tmp_path):

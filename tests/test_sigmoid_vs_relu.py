@@ -1,12 +1,9 @@
 """The sigmoid-versus-ReLU experiment: same start for both, the vanishing gradient visible at step 0."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
-import sigmoid_vs_relu  # noqa: E402
+import sigmoid_vs_relu
 
 
 def test_both_activations_start_from_the_same_weights():

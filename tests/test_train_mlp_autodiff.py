@@ -1,8 +1,5 @@
 """The autodiff training script end to end: VU's synth data, a tiny MNIST folder, saved weights, bad flags."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,9 +7,8 @@ import pytest
 import autodiff
 import cifar10_utils
 import train_mlp_autodiff
+from command_line import run_main
 from test_cifar10_utils import write_tiny_mnist
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
@@ -57,11 +53,6 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
     assert not (tmp_path / 'run' / 'decision_boundary.png').exists()
 
 
-def run_script(*flags):
-    return subprocess.run([sys.executable, 'train_mlp_autodiff.py', *flags], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
-
-
 @pytest.mark.parametrize('flags,message', [
     (['--activation', 'tanh'], "invalid choice: 'tanh'"),
     (['--dataset', 'synthetic'], "invalid choice: 'synthetic'"),
@@ -70,11 +61,11 @@ def run_script(*flags):
     (['--batch_size', '0'], 'expected a positive integer'),
     (['--preprocess', 'mean_image'], 'synth takes no preprocessing'),
 ])
-def test_bad_flags_give_one_line_errors(flags, message):
-    result = run_script(*flags)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+def test_bad_flags_give_one_line_errors(flags, message, capsys):
+    status, stderr = run_main(train_mlp_autodiff.main, flags, capsys)
+    assert status != 0
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
 
 
 def test_missing_mnist_offline_gives_one_line_error(tmp_path, monkeypatch):

@@ -1,11 +1,10 @@
 """What the training scripts share: the curves' legends say what each curve measures; no run is replaced by
 accident, nothing is half-written, SIGTERM stops a run cleanly, every run records its data."""
 import hashlib
+import importlib
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.figure
@@ -15,6 +14,8 @@ import pytest
 import cifar10_utils
 import train_mlp_numpy
 import train_utils
+import tune_mlp_pytorch
+from command_line import run_main
 from prepared_run import send_sigterm_after
 
 
@@ -59,7 +60,6 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
 
 
 TINY = ['--dataset', 'synthetic', '--max_steps', '3', '--eval_freq', '3']
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = {  # every script that writes a run or a study, and flags that keep it short
     'train_mlp_numpy.py': TINY, 'train_mlp_pytorch.py': TINY, 'train_convnet_pytorch.py': TINY + ['--threads', '1'],
     'train_mlp_autodiff.py': ['--max_steps', '3'],
@@ -71,25 +71,23 @@ SCRIPTS = {  # every script that writes a run or a study, and flags that keep it
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
-def test_no_script_replaces_a_run_without_overwrite(tmp_path, script):
+def test_no_script_replaces_a_run_without_overwrite(tmp_path, script, capsys):
     (tmp_path / 'metrics.json').write_text('{"a": "run worth keeping"}')
-    result = subprocess.run([sys.executable, script, *SCRIPTS[script], '--output_dir', str(tmp_path)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and result.stderr.strip() == (f'error: --output_dir {tmp_path} already holds a run '
-                                                                f'(metrics.json); pass --overwrite to replace it, or '
-                                                                f'name another folder')
+    main = importlib.import_module(Path(script).stem).main
+    status, stderr = run_main(main, [*SCRIPTS[script], '--output_dir', str(tmp_path)], capsys)
+    assert status != 0 and stderr.strip() == (f'error: --output_dir {tmp_path} already holds a run (metrics.json); '
+                                              f'pass --overwrite to replace it, or name another folder')
     assert os.listdir(tmp_path) == ['metrics.json']  # refused before anything was written
     assert (tmp_path / 'metrics.json').read_text() == '{"a": "run worth keeping"}'
 
 
-def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path):
+def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path, capsys):
     stage = tmp_path / 'mlp_pytorch_tuning' / 'baseline'
     stage.mkdir(parents=True)
     (stage / 'metrics.json').write_text('{}')
-    result = subprocess.run([sys.executable, 'experiments/tune_mlp_pytorch.py', '--only', 'baseline', '--output_dir',
-                             str(tmp_path), '--extra', '--dataset', 'synthetic', '--max_steps', '2'],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and 'already holds a run (metrics.json); pass --overwrite' in result.stderr
+    status, stderr = run_main(tune_mlp_pytorch.main, ['--only', 'baseline', '--output_dir', str(tmp_path), '--extra',
+                                                      '--dataset', 'synthetic', '--max_steps', '2'], capsys)
+    assert status != 0 and 'already holds a run (metrics.json); pass --overwrite' in stderr
     assert (stage / 'metrics.json').read_text() == '{}'
 
 

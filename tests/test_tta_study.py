@@ -2,8 +2,6 @@
 on its validation split with that candidate's views; the choice follows the rule; the test set is not read."""
 import functools
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,9 +10,7 @@ import cifar10_utils
 import evaluate
 import torch_utils
 import train_convnet_pytorch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'experiments'))
-import tta_study  # noqa: E402
+import tta_study
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """The tuning search on a small synthetic set: where its runs go, and a stage whose loss diverges."""
 import functools
 import json
-import sys
 from pathlib import Path
 
 import cifar10_utils
+import tune_mlp_pytorch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'experiments'))
-import tune_mlp_pytorch  # noqa: E402
 
 # Every stage's flags give way to these: 2 steps of a tiny network, at a learning rate that makes the loss diverge.
 EXTRA = ['--dataset', 'synthetic', '--validation_size', '100', '--epochs', '1', '--dnn_hidden_units', '8',
