@@ -137,8 +137,9 @@ def parse_args(argv=None):
     return args
 
 
-def train(args):
-    """Train as the flags say; write metrics.json, curves.png and model.npz. Returns (metrics, model, data)."""
+def train(args, curves=True):
+    """Train as the flags say; write metrics.json, curves.png (unless not curves) and model.npz. Returns (metrics,
+    model, data)."""
     data = train_utils.load_data(args, one_hot=False)
     train_set = data['train']
     if args.eval_freq is None:
@@ -165,7 +166,7 @@ def train(args):
 
     config = {**vars(args), 'dnn_hidden_units': hidden}
     metrics = train_utils.train_and_report(
-        config, train_step, evaluate, args,
+        config, train_step, evaluate, args, curves=curves,
         save_model=lambda folder: save_model(model, config, os.path.join(folder, 'model.npz')))
     return metrics, model, data
 

@@ -273,7 +273,7 @@ def stop_requests():
 
 
 def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_model=None, checkpoint=None,
-          resumed=None):
+          resumed=None, curves=True):
     """Run train_step for max_steps steps, evaluate now and then, and write what was recorded.
 
     train_step(step) -> (loss, accuracy) of its batch, computed before the update;
@@ -284,7 +284,7 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
     interrupted one KeyboardInterrupt. save_model(folder) writes the model once the run has completed;
     checkpoint(folder, metrics, step) writes what it takes to continue after `step`, at every evaluation and when
     the run is interrupted between steps. resumed = (metrics, step) from such a checkpoint continues that run.
-    Returns the metrics dict.
+    curves=False leaves curves.png out, for a study that keeps only its runs' metrics. Returns the metrics dict.
     """
     metrics = {'config': config, 'status': 'running', 'steps': [], 'train_loss': [], 'train_accuracy': []}
     done, earlier_seconds = 0, 0.0
@@ -332,14 +332,14 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
         if metrics['status'] == 'running':
             metrics['status'] = 'failed'
         metrics['wall_time_s'] = elapsed()
-        save_run(metrics, output_dir)
+        save_run(metrics, output_dir, curves)
     if save_model:
         save_model(output_dir)
     return metrics
 
 
 def train_and_report(config, train_step, evaluate, args, **saving):
-    """train() with the script's flags (and train's save_model, checkpoint and resumed); prints the outcome, or
+    """train() with the script's flags (and train's save_model, checkpoint, resumed and curves); prints the outcome, or
     ends the program in one line on divergence or interruption."""
     try:
         metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
@@ -374,14 +374,15 @@ def _record(metrics, step, results):
         metrics.setdefault(f'{split}_accuracy', []).append(float(accuracy))
 
 
-def save_run(metrics, output_dir):
-    """Write metrics.json (with the summary figures) and curves.png into output_dir."""
+def save_run(metrics, output_dir, curves=True):
+    """Write metrics.json (with the summary figures) and, with curves, curves.png into output_dir."""
     test = metrics.get('test_accuracy', [])
     metrics['final_test_accuracy'] = test[-1] if test else None
     metrics['best_test_accuracy'] = max(test) if test else None
     os.makedirs(output_dir, exist_ok=True)
     write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: write_json(path, metrics))
-    write_atomically(os.path.join(output_dir, 'curves.png'), lambda path: plot_curves(metrics, path))
+    if curves:
+        write_atomically(os.path.join(output_dir, 'curves.png'), lambda path: plot_curves(metrics, path))
 
 
 def write_json(path, value):

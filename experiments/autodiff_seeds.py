@@ -95,7 +95,7 @@ def main(argv=None):
                     flags = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
                              '--output_dir', folder]
                     metrics, model, _ = train_mlp_autodiff.train(train_mlp_autodiff.parse_args(
-                        flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])))
+                        flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])), curves=False)
                     dead, units, _ = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
                     runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
                                  'config': metrics['config'], 'steps': metrics['steps'],

@@ -140,3 +140,12 @@ def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
         ('cifar10', str(folder), digest.hexdigest()[:16])
     assert train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path / 'synthetic')])['config']['data_fingerprint'] \
         == 'generated (synthetic, data_seed 0)'
+
+
+def test_a_run_without_curves_writes_its_metrics_alone(tmp_path):
+    metrics = train_utils.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
+                                output_dir=str(tmp_path), curves=False)
+    assert metrics['steps'] == [1, 2] and os.listdir(tmp_path) == ['metrics.json']
+    train_utils.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
+                      output_dir=str(tmp_path / 'plotted'))
+    assert sorted(os.listdir(tmp_path / 'plotted')) == ['curves.png', 'metrics.json']
