@@ -115,6 +115,7 @@ def test_a_crafted_model_npz_is_refused_without_running_it(tmp_path):
     assert not (tmp_path / 'pwned').exists()
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_folders_and_files_that_hold_no_usable_model(tmp_path, tiny_synthetic):
     assert error_of([str(tmp_path)]) == (f'error: {tmp_path} holds no model (model.npz or model.pt); a training script '
                                          f'of this project writes one at the end of a run')
@@ -131,6 +132,7 @@ def test_folders_and_files_that_hold_no_usable_model(tmp_path, tiny_synthetic):
     assert 'does not fit the MLP the flags describe' in error_of([str(tmp_path / 'mlp')])
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_data_that_does_not_match_the_run(tmp_path):
     first, second = tmp_path / 'a' / 'cifar-10-batches-py', tmp_path / 'b' / 'cifar-10-batches-py'
     write_tiny_cifar10(str(first), seed=0)
@@ -189,6 +191,7 @@ def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
     assert np.allclose(six, expected_six, rtol=1e-5) and not np.allclose(six, expected, rtol=1e-3)
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, tiny_synthetic,
                                                                                      monkeypatch):
     script, flags = RUNS['convnet']
@@ -211,6 +214,7 @@ def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_say
     assert six['test_accuracy'] == (predicted == test.labels).mean()
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_views_are_for_the_convnet_only(tmp_path, tiny_synthetic):
     script, flags = RUNS['mlp_numpy']
     script.main(flags + ['--output_dir', str(tmp_path)])

@@ -224,7 +224,8 @@ def test_bad_markers_are_refused(tmp_path):
 
 
 def test_committed_report_is_what_the_committed_results_generate(tmp_path, monkeypatch):
-    # The text is compared; rendering the figures to PNG would take seconds and is tested above.
+    # The text is compared; laying out and rendering the figures would take seconds and is tested above.
+    monkeypatch.setattr(matplotlib.figure.Figure, 'tight_layout', lambda figure, **kwargs: None)
     monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
     committed = (ROOT / 'report' / 'report.md').read_text()
     report = tmp_path / 'report.md'

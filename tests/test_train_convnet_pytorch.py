@@ -10,14 +10,14 @@ import train_convnet_pytorch
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
-RUN = ['--dataset', 'synthetic', '--batch_size', '8', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
+RUN = ['--dataset', 'synthetic', '--batch_size', '4', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
 
 
 @pytest.fixture(autouse=True)
 def small_synthetic_data(monkeypatch):
     """The full-size ConvNet on a data set small enough to train and evaluate in a second or two."""
     monkeypatch.setattr(cifar10_utils, 'get_synthetic',
-                        functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+                        functools.partial(cifar10_utils.get_synthetic, num_train=32, num_test=16))
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +45,8 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
     assert config['device'] == 'cpu' and config['channels_last'] and config['optimizer'] == 'adam'
     assert config['timing']['train_steps'] == 2 and config['timing']['train_images_per_second'] > 0
 
-    # A quarter of an epoch of 64 // 8 = 8 steps is the same 2 steps.
-    again = train_convnet_pytorch.main(['--dataset', 'synthetic', '--batch_size', '8', '--epochs', '0.25',
+    # A quarter of an epoch of 32 // 4 = 8 steps is the same 2 steps.
+    again = train_convnet_pytorch.main(['--dataset', 'synthetic', '--batch_size', '4', '--epochs', '0.25',
                                         '--eval_freq', '1', '--threads', '1',
                                         '--output_dir', str(tmp_path / 'again')])
     assert again['config']['max_steps'] == 2
@@ -54,6 +54,7 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
         assert again[key] == first[key]
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
     assert_seed_decides(*(TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path, '--seed', seed).seed_state()
                           for seed in ('1', '1', '2')))
@@ -119,8 +120,9 @@ def test_amp_is_on_by_default_where_bfloat16_is_fast(tmp_path, monkeypatch, nati
     assert TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path).config['amp'] is native
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
-    flags = ['--max_steps', '6', '--eval_freq', '2', '--batch_size', '8', '--augment', '--optimizer', 'sgd',
+    flags = ['--max_steps', '6', '--eval_freq', '2', '--batch_size', '4', '--augment', '--optimizer', 'sgd',
              '--lr_schedule', 'onecycle', '--warmup_steps', '2', '--threads', '1']
     full, resumed, message = interrupted_and_resumed(train_convnet_pytorch, tmp_path, flags, stop_after=3)
     assert message.endswith(f'to continue, run the same command with --resume {tmp_path / "part"}')

@@ -27,11 +27,13 @@ def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
     assert accuracy == saved['validation_accuracy'][-1]  # the saved weights are the last step's
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_sigmoid_learns_too_with_a_larger_step(tmp_path):
     metrics = train_mlp_autodiff.main(['--learning_rate', '1', '--epochs', '1', '--output_dir', str(tmp_path)])
     assert metrics['config']['activation'] == 'sigmoid' and metrics['final_test_accuracy'] > 0.9
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_the_seed_moves_weights_and_batches_but_not_the_data(tmp_path):
     flags = ['--max_steps', '30', '--eval_freq', '10', '--activation', 'relu']
     runs = [train_mlp_autodiff.main(flags + ['--seed', seed, '--output_dir', str(tmp_path / name)])
@@ -42,6 +44,7 @@ def test_the_seed_moves_weights_and_batches_but_not_the_data(tmp_path):
     assert not np.array_equal(first.parameters()[0].value, other.parameters()[0].value)
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_a_tiny_mnist_folder_trains(tmp_path):
     write_tiny_mnist(str(tmp_path / 'mnist'), num_train=40, num_test=20)
     metrics = train_mlp_autodiff.main(['--dataset', 'mnist', '--data_dir', str(tmp_path / 'mnist'), '--max_steps', '6',
@@ -116,6 +119,7 @@ def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_b
     assert accuracies[False] > 0.9
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_synth_without_a_validation_split_draws_the_test_points(tmp_path):
     metrics = train_mlp_autodiff.main(['--validation_size', '0', '--max_steps', '20', '--output_dir', str(tmp_path)])
     assert 'validation_accuracy' not in metrics and (tmp_path / 'decision_boundary.png').exists()

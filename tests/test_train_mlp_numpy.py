@@ -32,6 +32,7 @@ def test_synthetic_run_beats_chance_and_writes_metrics_and_curves(tmp_path):
     assert (tmp_path / 'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_same_seed_same_curves(tmp_path):
     flags = SYNTHETIC + ['--max_steps', '20', '--eval_freq', '10', '--seed', '3']
     first = train_mlp_numpy.main(flags + ['--output_dir', str(tmp_path / 'a')])
@@ -50,6 +51,7 @@ def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path
     assert_seed_decides(seed_state(1), seed_state(1), seed_state(2))
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_logistic_regression_with_empty_hidden_units(tmp_path):
     metrics = train_mlp_numpy.main(SYNTHETIC + ['--dnn_hidden_units', '', '--output_dir', str(tmp_path)])
     assert metrics['final_test_accuracy'] > 0.5
@@ -95,6 +97,7 @@ def test_missing_data_offline_gives_one_line_error(tmp_path, monkeypatch, capsys
 
 @pytest.mark.filterwarnings('ignore:overflow encountered:RuntimeWarning',
                             'ignore:invalid value encountered:RuntimeWarning')  # how a loss stops being finite
+@pytest.mark.usefixtures('figures_unrendered')
 def test_divergence_stops_the_run_and_keeps_what_was_recorded(tmp_path, capsys):
     status, stderr = run_main(train_mlp_numpy.main, ['--dataset', 'synthetic', '--learning_rate', '1e30',
                                                      '--max_steps', '200', '--eval_freq', '1',
@@ -109,6 +112,7 @@ def test_divergence_stops_the_run_and_keeps_what_was_recorded(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not os.path.isdir(REAL_COPY), reason='no CIFAR-10 copy in cifar10/')
+@pytest.mark.usefixtures('figures_unrendered')
 def test_short_run_on_the_real_copy_learns(tmp_path):
     metrics = train_mlp_numpy.main(['--data_dir', REAL_COPY, '--max_steps', '150', '--eval_freq', '150',
                                     '--output_dir', str(tmp_path)])

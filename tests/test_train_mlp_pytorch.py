@@ -15,6 +15,8 @@ import train_mlp_numpy
 import train_mlp_pytorch
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, send_sigterm_after
 
+pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
+
 SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '300', '--eval_freq', '100']
 
 

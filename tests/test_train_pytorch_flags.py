@@ -11,6 +11,8 @@ from custom_batchnorm import CustomBatchNormManualModule
 from prepared_run import TorchRun
 from test_torch_utils import shifts_and_mirrors
 
+pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
+
 # Kaiming's initialisation gives the MLP logits far from 0, where label smoothing changes the loss visibly.
 SCRIPTS = {'mlp': (train_mlp_pytorch, 'MLP', ['--dnn_hidden_units', '16,16', '--init', 'kaiming']),
            'convnet': (train_convnet_pytorch, 'ConvNet', ['--no-amp'])}

@@ -106,6 +106,7 @@ def test_overwrite_replaces_the_whole_run(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['curves.png', 'metrics.json', 'model.npz', 'notes.txt']
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, monkeypatch):
     send_sigterm_after(monkeypatch, train_mlp_numpy, stop_after=4)
     with pytest.raises(SystemExit) as interrupted:
@@ -127,6 +128,7 @@ def test_a_second_request_stops_at_once():
             os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.mark.usefixtures('figures_unrendered')
 def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
     from test_cifar10_utils import write_tiny_cifar10
 

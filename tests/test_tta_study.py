@@ -2,6 +2,8 @@
 on its validation split with that candidate's views; the choice follows the rule; the test set is not read."""
 import functools
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,15 +15,32 @@ import train_convnet_pytorch
 import tta_study
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    """A ConvNet run on a small synthetic set with 40 validation images."""
-    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
-                        functools.partial(cifar10_utils.get_synthetic, num_train=200, num_test=100))
-    folder = tmp_path / 'run'
-    train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '40', '--max_steps', '4',
-                                '--batch_size', '16', '--threads', '1', '--output_dir', str(folder)])
+def use_small_synthetic(patch):
+    patch.setattr(cifar10_utils, 'get_synthetic',
+                  functools.partial(cifar10_utils.get_synthetic, num_train=48, num_test=8))
+
+
+@pytest.fixture(autouse=True)
+def small_synthetic(monkeypatch):
+    """The synthetic set the runs were trained on, for the study to rebuild their validation split from."""
+    use_small_synthetic(monkeypatch)
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    """A ConvNet run on a small synthetic set with 16 validation images, trained once for the module's tests."""
+    folder = tmp_path_factory.mktemp('tta') / 'run'
+    with pytest.MonkeyPatch.context() as patch:
+        use_small_synthetic(patch)
+        train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '16', '--max_steps', '3',
+                                    '--batch_size', '8', '--threads', '1', '--output_dir', str(folder)])
     return folder
+
+
+@pytest.fixture
+def run(trained_run, tmp_path):
+    """A copy of the trained run, for a test to read and write as it likes."""
+    return Path(shutil.copytree(trained_run, tmp_path / 'run'))
 
 
 def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_path, run, monkeypatch):
@@ -35,7 +54,7 @@ def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_pat
     validation, _ = original(config, split='validation')
     images, autocast_dtype = evaluate.as_model_input(config, validation.images)  # as the run fed its model
     labels = torch.from_numpy(validation.labels)
-    assert study['num_validation'] == 40
+    assert study['num_validation'] == 16
     assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
         [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
     for candidate in study['candidates']:
@@ -53,9 +72,7 @@ def test_the_choice_is_the_highest_accuracy_and_fewer_views_on_a_tie():
     assert tta_study.choose(candidates) is candidates[2]
 
 
-def test_a_run_without_a_validation_split_is_a_one_line_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
-                        functools.partial(cifar10_utils.get_synthetic, num_train=50, num_test=20))
+def test_a_run_without_a_validation_split_is_a_one_line_error(tmp_path):
     train_convnet_pytorch.main(['--dataset', 'synthetic', '--max_steps', '1', '--batch_size', '8', '--threads', '1',
                                 '--output_dir', str(tmp_path / 'run')])
     with pytest.raises(SystemExit, match='^error: the run holds out no validation split; train it with '

@@ -3,8 +3,12 @@ import functools
 import json
 from pathlib import Path
 
+import pytest
+
 import cifar10_utils
 import tune_mlp_pytorch
+
+pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
 ROOT = Path(__file__).resolve().parent.parent
 

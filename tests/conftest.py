@@ -1,0 +1,23 @@
+"""Settings and fixtures that the test modules share."""
+import os
+from pathlib import Path
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # Under pytest-xdist every worker process has a core of its own: threads of BLAS or PyTorch would only contend
+    # with the other workers. Set before numpy or torch is first imported.
+    for variable in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ.setdefault(variable, '1')
+
+import matplotlib.figure
+import pytest
+
+
+@pytest.fixture
+def figures_unrendered(monkeypatch):
+    """Every figure written as an empty file, neither laid out nor drawn: for tests of what a run computes and
+    records, not of its figures (each takes a few tenths of a second to render; the tests of the figures render
+    them). The code that writes a figure still runs up to the file, so the files' names and places are still
+    tested."""
+    monkeypatch.setattr(matplotlib.figure.Figure, 'tight_layout', lambda figure, *args, **kwargs: None)
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
+
