@@ -21,3 +21,11 @@ def figures_unrendered(monkeypatch):
     monkeypatch.setattr(matplotlib.figure.Figure, 'tight_layout', lambda figure, *args, **kwargs: None)
     monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
 
+
+
+@pytest.fixture
+def run_curves_unrendered(monkeypatch):
+    """Every run's curves.png written as an empty file: for the tests of a study, which render and check the
+    study's own figures. The curves have tests of their own."""
+    import train_utils
+    monkeypatch.setattr(train_utils, 'plot_curves', lambda metrics, path: Path(path).touch())

@@ -97,14 +97,14 @@ def send_sigterm_after(patch, script, stop_after):
     patch.setattr(script, 'prepare', prepare)
 
 
-def interrupted_and_resumed(script, output_dir, flags, stop_after):
-    """script.main() on the tiny synthetic set: straight through into output_dir/full, and into output_dir/part
-    stopped by SIGTERM after step stop_after, then continued with --resume. Returns (the full run's metrics, the
-    resumed run's, the interrupted run's exit message)."""
+def interrupted_and_resumed(script, output_dir, flags, stop_after, num_test=32):
+    """script.main() on the tiny synthetic set (64 training images, num_test test images): straight through into
+    output_dir/full, and into output_dir/part stopped by SIGTERM after step stop_after, then continued with
+    --resume. Returns (the full run's metrics, the resumed run's, the interrupted run's exit message)."""
     flags = ['--dataset', 'synthetic', *flags]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cifar10_utils, 'get_synthetic',
-                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))
         full = script.main(flags + ['--output_dir', str(output_dir / 'full')])
         with pytest.MonkeyPatch.context() as stopping:
             send_sigterm_after(stopping, script, stop_after)

@@ -29,13 +29,18 @@ RUNS = {  # model kind: (script, flags)
 }
 
 
+def use_synthetic(patch, num_test):
+    """The synthetic set with 64 training and num_test test images, for the training scripts and evaluate.py
+    alike."""
+    patch.setitem(cifar10_utils.SYNTHETIC_SIZES, 'num_test', num_test)
+    patch.setattr(cifar10_utils, 'get_synthetic',
+                  functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))
+
+
 @pytest.fixture
 def tiny_synthetic(monkeypatch):
-    """The synthetic set with 30 test images (every class among them), for the training scripts and evaluate.py
-    alike."""
-    monkeypatch.setitem(cifar10_utils.SYNTHETIC_SIZES, 'num_test', 30)
-    monkeypatch.setattr(cifar10_utils, 'get_synthetic',
-                        functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=30))
+    """The synthetic set with 30 test images, every class among them."""
+    use_synthetic(monkeypatch, num_test=30)
 
 
 @pytest.mark.parametrize('kind', RUNS)
@@ -192,8 +197,8 @@ def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
 
 
 @pytest.mark.usefixtures('figures_unrendered')
-def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, tiny_synthetic,
-                                                                                     monkeypatch):
+def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_says_so(tmp_path, monkeypatch):
+    use_synthetic(monkeypatch, num_test=10)  # the views are the question, not the classes
     script, flags = RUNS['convnet']
     metrics = script.main(flags + ['--tta', '--output_dir', str(tmp_path)])
     asked = []

@@ -7,6 +7,7 @@ import pytest
 import seed_spread
 
 
+@pytest.mark.usefixtures('run_curves_unrendered')
 def test_summary_equals_the_runs_of_every_seed(tmp_path):
     study = seed_spread.main(['--dataset', 'synthetic', '--seeds', '3,7,11', '--max_steps', '30',
                               '--output_dir', str(tmp_path)])

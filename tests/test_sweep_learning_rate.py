@@ -1,9 +1,12 @@
 """The learning-rate sweep records diverging rates as such and carries on."""
 import json
 
+import pytest
+
 import sweep_learning_rate
 
 
+@pytest.mark.usefixtures('run_curves_unrendered')
 def test_tiny_sweep_with_a_huge_learning_rate(tmp_path):
     sweep = sweep_learning_rate.main(['--dataset', 'synthetic', '--learning_rates', '1e-6,0.2,1e30',
                                       '--epochs', '2', '--validation_size', '500', '--output_dir', str(tmp_path)])

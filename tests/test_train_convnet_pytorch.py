@@ -124,7 +124,8 @@ def test_amp_is_on_by_default_where_bfloat16_is_fast(tmp_path, monkeypatch, nati
 def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
     flags = ['--max_steps', '6', '--eval_freq', '2', '--batch_size', '4', '--augment', '--optimizer', 'sgd',
              '--lr_schedule', 'onecycle', '--warmup_steps', '2', '--threads', '1']
-    full, resumed, message = interrupted_and_resumed(train_convnet_pytorch, tmp_path, flags, stop_after=3)
+    full, resumed, message = interrupted_and_resumed(train_convnet_pytorch, tmp_path, flags, stop_after=3,
+                                                     num_test=8)
     assert message.endswith(f'to continue, run the same command with --resume {tmp_path / "part"}')
     assert_same_run(full, resumed)
     assert resumed['resumed_after_steps'] == [3]

@@ -28,11 +28,11 @@ def small_synthetic(monkeypatch):
 
 @pytest.fixture(scope='module')
 def trained_run(tmp_path_factory):
-    """A ConvNet run on a small synthetic set with 16 validation images, trained once for the module's tests."""
+    """A ConvNet run on a small synthetic set with 8 validation images, trained once for the module's tests."""
     folder = tmp_path_factory.mktemp('tta') / 'run'
     with pytest.MonkeyPatch.context() as patch:
         use_small_synthetic(patch)
-        train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '16', '--max_steps', '3',
+        train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '8', '--max_steps', '3',
                                     '--batch_size', '8', '--threads', '1', '--output_dir', str(folder)])
     return folder
 
@@ -54,7 +54,7 @@ def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_pat
     validation, _ = original(config, split='validation')
     images, autocast_dtype = evaluate.as_model_input(config, validation.images)  # as the run fed its model
     labels = torch.from_numpy(validation.labels)
-    assert study['num_validation'] == 16
+    assert study['num_validation'] == 8
     assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
         [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
     for candidate in study['candidates']:
