@@ -64,8 +64,8 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
     (['--batch_size', '0'], 'expected a positive integer'),
     (['--preprocess', 'mean_image'], 'synth takes no preprocessing'),
 ])
-def test_bad_flags_give_one_line_errors(flags, message, capsys):
-    status, stderr = run_main(train_mlp_autodiff.main, flags, capsys)
+def test_bad_flags_give_one_line_errors(flags, message, tmp_path, capsys):
+    status, stderr = run_main(train_mlp_autodiff.main, flags + ['--output_dir', str(tmp_path)], capsys)
     assert status != 0
     assert message in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr

@@ -89,7 +89,8 @@ def test_missing_data_offline_gives_one_line_error(tmp_path, monkeypatch, capsys
 
     monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
     folder = str(tmp_path / 'cifar-10-batches-py')
-    status, stderr = run_main(train_mlp_numpy.main, ['--data_dir', folder], capsys)
+    status, stderr = run_main(train_mlp_numpy.main, ['--data_dir', folder, '--output_dir', str(tmp_path / 'run')],
+                              capsys)
     assert status != 0
     assert 'synthetic' in stderr and folder in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
