@@ -1,11 +1,14 @@
 """What the training scripts share: flags, data loading, the loop, metrics.json and the curve plot."""
 import argparse
 import contextlib
+import fcntl
 import json
 import math
 import os
 import signal
+import socket
 import sys
+import tempfile
 import threading
 import time
 
@@ -155,20 +158,24 @@ LOGISTICS = ('output_dir', 'overwrite', 'resume', 'data_dir', 'device', 'threads
 
 
 def check_output_dir(args):
-    """--output_dir must be writable and must not hold a run already, unless --overwrite, which clears the old run's
-    files (a resumed run continues the run its folder holds); a problem ends the program in one line."""
-    held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(args.output_dir, name))]
-    if held and not (args.overwrite or getattr(args, 'resume', None)):
-        sys.exit(f'error: --output_dir {args.output_dir} already holds a run ({held[0]}); pass --overwrite to replace '
+    """--output_dir must not hold a run already (unless --overwrite replaces it, or --resume continues it), must be
+    writable, and no other process may be running into it (the folder is locked for this one: lock_output_dir). A
+    problem ends the program in one line. Nothing is removed here: --overwrite clears the old run only when
+    training starts (clear_old_run), after every other check has passed."""
+    folder, resume = args.output_dir, getattr(args, 'resume', None)
+    if args.overwrite and resume:
+        sys.exit(f'error: --resume continues the run in {resume} and --overwrite would delete it; pass one of them')
+    held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(folder, name))]
+    if held and not (args.overwrite or resume):
+        sys.exit(f'error: --output_dir {folder} already holds a run ({held[0]}); pass --overwrite to replace '
                  f'it, or name another folder')
-    if held and args.overwrite:
-        for name in RUN_FILES:
-            if os.path.exists(os.path.join(args.output_dir, name)):
-                os.remove(os.path.join(args.output_dir, name))
     try:
-        os.makedirs(args.output_dir, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-test-'):
+            pass
     except OSError as error:
-        sys.exit(f'error: cannot write --output_dir {args.output_dir}: {error.strerror}')
+        sys.exit(f'error: cannot write --output_dir {folder}: {error.strerror}')
+    lock_output_dir(folder)
 
 
 def check_output_dirs(folders, overwrite):
@@ -177,9 +184,52 @@ def check_output_dirs(folders, overwrite):
         check_output_dir(argparse.Namespace(output_dir=str(folder), overwrite=overwrite))
 
 
+def clear_old_run(folder, overwrite):
+    """With overwrite, remove every file of the run that folder holds (its model and analysis too), so that
+    nothing of it stays beside the new one. Called when training starts, once every check has passed."""
+    if overwrite:
+        for name in RUN_FILES:
+            if os.path.exists(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
+
+
+LOCK_FILE = '.run.lock'
+_held_locks = {}  # real path of a folder: the open lock file by which this process holds it
+
+
+def lock_output_dir(folder):
+    """Hold an exclusive lock on folder for the rest of this process (or until release_output_dir): another process
+    that asks for it is refused in one line naming this one. The lock is the operating system's (flock), so it
+    dies with the process: a killed run leaves no folder locked. This process may ask again for a folder it holds."""
+    key = os.path.realpath(folder)
+    if key in _held_locks:
+        return
+    lock = open(os.path.join(folder, LOCK_FILE), 'a+')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or 'another process'
+        lock.close()
+        sys.exit(f'error: --output_dir {folder} is in use by a run still going on ({holder}); wait for it to end, '
+                 f'or name another folder')
+    lock.truncate(0)
+    lock.write(f'process {os.getpid()} on {socket.gethostname()}')
+    lock.flush()
+    _held_locks[key] = lock
+
+
+def release_output_dir(folder):
+    """Give up the lock lock_output_dir took on folder, if this process holds it."""
+    lock = _held_locks.pop(os.path.realpath(folder), None)
+    if lock:
+        lock.close()
+
+
 def write_atomically(path, write):
     """write(temporary_path), then rename the file to path, so that a crash or a full disk mid-write never leaves
-    a truncated file where a good one was. The temporary file sits in path's folder and keeps its extension."""
+    a truncated file where a good one was. The temporary file sits in path's folder and keeps its extension. An
+    OSError names path, not the temporary file."""
     folder, name = os.path.split(path)
     root, extension = os.path.splitext(name)
     temporary = os.path.join(folder, f'.{root}.{os.getpid()}.tmp{extension}')
@@ -188,6 +238,8 @@ def write_atomically(path, write):
         with open(temporary, 'rb') as f:
             os.fsync(f.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -320,6 +372,8 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
                 done, between_steps = step, True
                 if stop and step < max_steps:
                     raise KeyboardInterrupt
+        if save_model:  # before the status: a run whose model could not be written has not completed
+            save_model(output_dir)
         metrics['status'] = 'completed'
     except KeyboardInterrupt:
         metrics['status'] = 'interrupted'
@@ -333,22 +387,26 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
             metrics['status'] = 'failed'
         metrics['wall_time_s'] = elapsed()
         save_run(metrics, output_dir, curves)
-    if save_model:
-        save_model(output_dir)
     return metrics
 
 
 def train_and_report(config, train_step, evaluate, args, **saving):
-    """train() with the script's flags (and train's save_model, checkpoint, resumed and curves); prints the outcome, or
-    ends the program in one line on divergence or interruption."""
+    """train() with the script's flags (and train's save_model, checkpoint, resumed and curves) into args.output_dir,
+    cleared first of the old run with --overwrite; prints the outcome, or ends the program in one line on divergence,
+    interruption or a failed write."""
+    clear_old_run(args.output_dir, args.overwrite)
     try:
         metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
+    except OSError as error:
+        sys.exit(write_failed(error, args.output_dir))
     except Diverged as error:
         sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
     except KeyboardInterrupt:
         resumable = saving.get('checkpoint') and os.path.exists(os.path.join(args.output_dir, 'checkpoint.pt'))
         sys.exit(f'interrupted; what was recorded is in {args.output_dir}'
                  + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable else ''))
+    finally:
+        release_output_dir(args.output_dir)
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
           f'(best {metrics["best_test_accuracy"]:.4f}, selected on the test set) in {metrics["wall_time_s"]:.1f} s; '
           f'the run is in {args.output_dir}')
@@ -358,13 +416,24 @@ def train_and_report(config, train_step, evaluate, args, **saving):
 def train_past_divergence(config, train_step, evaluate, args, **saving):
     """train() with the script's flags, for a search that goes on when one of its runs diverges: that run's
     metrics (status 'diverged') are written and returned like any other's, and a line says so."""
+    clear_old_run(args.output_dir, args.overwrite)
     try:
         return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
+    except OSError as error:
+        sys.exit(write_failed(error, args.output_dir))
     except Diverged as error:
         print(f'{error}; recorded as diverged in {args.output_dir}')
         return error.metrics
     except KeyboardInterrupt:
         sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
+    finally:
+        release_output_dir(args.output_dir)
+
+
+def write_failed(error, output_dir):
+    """The one-line message of a run whose files could not be written."""
+    name = os.path.basename(error.filename) if error.filename else 'a file'
+    return f'error: could not write {name} into {output_dir}: {error.strerror or error}; the run did not complete'
 
 
 def _record(metrics, step, results):

@@ -103,7 +103,7 @@ def test_overwrite_replaces_the_whole_run(tmp_path):
     (tmp_path / 'notes.txt').write_text('not a run file: kept')
     metrics = train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path), '--overwrite'])
     assert json.loads((tmp_path / 'metrics.json').read_text())['steps'] == metrics['steps'] == [1, 3]
-    assert sorted(os.listdir(tmp_path)) == ['curves.png', 'metrics.json', 'model.npz', 'notes.txt']
+    assert sorted(os.listdir(tmp_path)) == ['.run.lock', 'curves.png', 'metrics.json', 'model.npz', 'notes.txt']
 
 
 @pytest.mark.usefixtures('figures_unrendered')

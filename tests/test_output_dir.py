@@ -1,0 +1,129 @@
+"""Nothing of a run is lost to what a user types: every check comes before --overwrite removes anything, --resume
+and --overwrite together are refused, one run at a time in a folder, an unwritable folder is refused before the
+first step, and a run whose model could not be written does not say it completed."""
+import errno
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import train_mlp_numpy
+import train_mlp_pytorch
+import train_utils
+from command_line import run_main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
+
+pytestmark = pytest.mark.usefixtures('figures_unrendered')  # the files' names matter here, not their pictures
+
+
+def contents(folder):
+    """{name: bytes} of every file in folder but the lock."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())
+            if path.is_file() and path.name != train_utils.LOCK_FILE}
+
+
+@pytest.fixture
+def old_run(tmp_path):
+    """A finished NumPy run, as a committed result is."""
+    folder = tmp_path / 'old'
+    train_mlp_numpy.main(TINY + ['--output_dir', str(folder)])
+    return folder
+
+
+def test_resume_with_overwrite_is_refused_and_keeps_the_run(tmp_path, capsys):
+    folder = tmp_path / 'run'
+    train_mlp_pytorch.main(TINY + ['--output_dir', str(folder)])
+    before = contents(folder)
+    assert 'checkpoint.pt' in before
+    status, stderr = run_main(train_mlp_pytorch.main, TINY + ['--resume', str(folder), '--overwrite'], capsys)
+    assert (status, stderr) == (1, f'error: --resume continues the run in {folder} and --overwrite would delete it; '
+                                   f'pass one of them\n')
+    assert contents(folder) == before
+
+
+@pytest.mark.parametrize('problem', ['no-data', 'batch-too-large'])
+def test_overwrite_removes_nothing_when_the_new_run_is_refused(old_run, tmp_path, problem, capsys):
+    before = contents(old_run)
+    (tmp_path / 'empty').mkdir()
+    flags = {'no-data': ['--dataset', 'cifar10', '--data_dir', str(tmp_path / 'empty'), '--max_steps', '2'],
+             'batch-too-large': TINY + ['--batch_size', '9999']}[problem]
+    status, stderr = run_main(train_mlp_numpy.main, flags + ['--output_dir', str(old_run), '--overwrite'], capsys)
+    assert status == 1 and len(stderr.splitlines()) == 1, stderr
+    assert contents(old_run) == before
+
+
+def test_overwrite_still_replaces_the_whole_run_once_training_starts(old_run):
+    (old_run / 'analysis.json').write_text('of the old run')
+    metrics = train_mlp_numpy.main(TINY + ['--output_dir', str(old_run), '--overwrite', '--seed', '7'])
+    assert metrics['config']['seed'] == 7 and not (old_run / 'analysis.json').exists()
+    assert json.loads((old_run / 'metrics.json').read_text())['config']['seed'] == 7
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, capsys):
+    folder = tmp_path / 'run'
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import argparse, sys, time, train_utils\n'
+         'train_utils.check_output_dir(argparse.Namespace(output_dir=sys.argv[1], overwrite=False))\n'
+         'print("locked", flush=True)\ntime.sleep(60)', str(folder)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == 'locked\n'
+        status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(folder)], capsys)
+        assert status == 1 and stderr.startswith(f'error: --output_dir {folder} is in use by a run still going on '
+                                                 f'(process {holder.pid} on ')
+        assert len(stderr.splitlines()) == 1 and not (folder / 'metrics.json').exists()
+    finally:
+        holder.kill()  # as a killed run would be: its lock goes with it
+        holder.wait()
+    assert train_mlp_numpy.main(TINY + ['--output_dir', str(folder)])['status'] == 'completed'
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    steps = []
+    monkeypatch.setattr(train_utils, 'train', lambda *args, **kwargs: steps.append(args))
+
+    def read_only(*args, **kwargs):  # what creating a file in a read-only folder raises; root can write anywhere
+        raise PermissionError(errno.EACCES, 'Permission denied', str(tmp_path / 'run' / '.write-test-x'))
+
+    monkeypatch.setattr(train_utils.tempfile, 'NamedTemporaryFile', read_only)
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
+    assert (status, stderr) == (1, f'error: cannot write --output_dir {tmp_path / "run"}: Permission denied\n')
+    assert steps == []
+
+
+def writable(folder):
+    try:
+        tempfile.NamedTemporaryFile(dir=folder).close()
+        return True
+    except OSError:
+        return False
+
+
+READ_ONLY = '/sys/kernel'  # sysfs: not even root may create a file there
+
+
+@pytest.mark.skipif(not os.path.isdir(READ_ONLY) or writable(READ_ONLY), reason=f'no read-only {READ_ONLY} here')
+def test_a_folder_on_a_read_only_file_system_is_refused_before_training(capsys):
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', READ_ONLY], capsys)
+    assert status == 1 and stderr.startswith(f'error: cannot write --output_dir {READ_ONLY}: ')
+    assert len(stderr.splitlines()) == 1
+
+
+def test_a_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_completed(tmp_path, monkeypatch, capsys):
+    def disk_full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device', path)
+
+    monkeypatch.setattr(np, 'savez', disk_full)
+    folder = tmp_path / 'run'
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(folder)], capsys)
+    assert (status, stderr.splitlines()[-1]) == (
+        1, f'error: could not write model.npz into {folder}: No space left on device; the run did not complete')
+    assert json.loads((folder / 'metrics.json').read_text())['status'] == 'failed'
+    assert sorted(os.listdir(folder)) == ['.run.lock', 'curves.png', 'metrics.json']  # no temporary file left
