@@ -78,6 +78,13 @@ class _PickledArray:
     def __setstate__(self, state):
         self.state = state
 
+    @classmethod
+    def from_buffer(cls, buffer, dtype, shape, order):
+        """The description of what numpy's _frombuffer(buffer, dtype, shape, order) would build."""
+        array = cls()
+        array.state = (1, shape, dtype, order == 'F', bytes(buffer) if isinstance(buffer, bytearray) else buffer)
+        return array
+
     def images(self):
         """The (N, 3, 32, 32) uint8 images of a batch's 'data': a C-order uint8 array of N x 3072, 0 < N <= 10,000."""
         try:
@@ -107,11 +114,26 @@ class _BatchUnpickler(pickle._Unpickler):
         # __setstate__; both steps make and fill a _PickledArray instead.
         if name == '_reconstruct' and module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
             return lambda array_type, shape, dtype: array_type()
+        # From protocol 5 on, numpy pickles an array as _frombuffer(its bytes, dtype, shape, order).
+        if name == '_frombuffer' and module in ('numpy.core.numeric', 'numpy._core.numeric'):
+            return _PickledArray.from_buffer
         if (module, name) == ('numpy', 'ndarray'):
             return _PickledArray
         if (module, name) == ('numpy', 'dtype'):
             return np.dtype
+        # Python 3 pickles bytes at protocol 2 as _codecs.encode(their latin-1 text, 'latin1').
+        if (module, name) == ('_codecs', 'encode'):
+            return _latin1_bytes
         raise pickle.UnpicklingError(f'refusing to load {module}.{name}: only numpy arrays are allowed')
+
+
+def _latin1_bytes(text, encoding):
+    """_codecs.encode as protocol-2 pickles of bytes call it, and nothing else: as many bytes as the file had
+    characters."""
+    if not (isinstance(text, str) and encoding in ('latin1', 'latin-1')):
+        raise pickle.UnpicklingError(f'refusing _codecs.encode of a {type(text).__name__} to {encoding!r}: only '
+                                     f'bytes pickled as latin-1 text are allowed')
+    return text.encode('latin1')
 
 
 def _images_and_labels(batch):
@@ -134,7 +156,8 @@ def _images_and_labels(batch):
 def load_batch(path):
     """Load one CIFAR-10 batch file: (images (N, 3, 32, 32) uint8, labels (N,) int64).
 
-    Reads the official files (Python 2 pickles, protocol 2) and protocol-4 copies. A file that is not a batch
+    Reads the official files (Python 2 pickles, protocol 2) and copies pickled by Python 3 with any protocol from 2
+    to 5. A file that is not a batch
     dict of at most 10,000 images is refused as corrupt before anything larger than the file is allocated.
     """
     try:

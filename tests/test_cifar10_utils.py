@@ -1,5 +1,6 @@
 """The CIFAR-10 loader on a tiny folder in the official layout, written here; the synthetic twin; MNIST and
 VU's synthetic set."""
+import codecs
 import io
 import os
 import pickle
@@ -122,6 +123,30 @@ def test_next_batch_walks_every_example_once_per_epoch_then_reshuffles():
 def test_same_seed_same_batches():
     a, b = (DataSet(np.arange(100.0), np.arange(100), seed=7) for _ in range(2))
     np.testing.assert_array_equal(a.next_batch(10)[0], b.next_batch(10)[0])
+
+
+@pytest.mark.parametrize('protocol', [2, 3, 4, 5])
+def test_a_batch_pickled_with_any_protocol_loads(tmp_path, protocol):
+    # Protocol 2 pickles bytes through _codecs.encode, protocol 5 arrays through numpy's _frombuffer.
+    rng = np.random.default_rng(protocol)
+    batch = {'batch_label': 'a copy', 'labels': rng.integers(10, size=6).tolist(),
+             'data': rng.integers(256, size=(6, 3072), dtype=np.uint8), 'filenames': [f'{i}.png' for i in range(6)]}
+    path = tmp_path / 'data_batch_1'
+    path.write_bytes(pickle.dumps(batch, protocol=protocol))
+    images, labels = cifar10_utils.load_batch(str(path))
+    assert np.array_equal(images.reshape(6, 3072), batch['data']) and labels.tolist() == batch['labels']
+
+
+@pytest.mark.parametrize('text, encoding', [('abc', 'rot13'), (b'abc', 'latin1')])
+def test_codecs_encode_is_allowed_for_latin1_text_alone(tmp_path, text, encoding):
+    class Encoded:
+        def __reduce__(self):
+            return codecs.encode, (text, encoding)
+
+    path = tmp_path / 'data_batch_1'
+    path.write_bytes(pickle.dumps({'data': Encoded(), 'labels': [0]}, protocol=2))
+    with pytest.raises(DataError, match='only bytes pickled as latin-1 text are allowed'):
+        cifar10_utils.load_batch(str(path))
 
 
 def test_malicious_pickle_is_refused_without_running_it(tiny, tmp_path):
