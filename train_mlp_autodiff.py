@@ -138,8 +138,8 @@ def parse_args(argv=None):
 
 
 def train(args, curves=True):
-    """Train as the flags say; write metrics.json, curves.png (unless not curves) and model.npz. Returns (metrics,
-    model, data)."""
+    """Train as the flags say; write metrics.json, curves.png (with curves) and model.npz. Returns (metrics, model,
+    data)."""
     data = train_utils.load_data(args, one_hot=False)
     train_set = data['train']
     if args.eval_freq is None:

@@ -1,8 +1,9 @@
 """A script's main(argv) run in this process, seen as a shell sees the script: its exit status and its stderr.
 
 Cheaper than a subprocess by the seconds it takes each new Python to import torch; every script's
-`if __name__ == '__main__'` block only calls main(). An exception other than SystemExit is not caught: it fails
-the test, as a traceback on stderr would."""
+`if __name__ == '__main__'` block calls main() (sigmoid_vs_relu.py limits its BLAS threads first). An exception
+other than SystemExit is not caught: it fails the test, as a traceback on stderr would. Warnings go to pytest's
+summary, not to the stderr returned."""
 
 
 def run_main(main, argv, capsys):

@@ -25,15 +25,7 @@ def test_summary_equals_the_runs(tmp_path):
         assert group['stuck'] == sum(final < autodiff_seeds.STUCK for final in finals)
         assert group['all_units_dead'] == sum(run['dead_hidden_units'] == 8 for run in (first, second))
     assert 0.5 < study['validation_majority_share'] < 0.6
-    written = json.loads((tmp_path / 'metrics.json').read_text())['groups']
-    assert len(written) == len(study['groups'])
-    for group_written, group in zip(written, study['groups']):
-        assert group_written.keys() == group.keys()
-        for key, value in group.items():
-            if key in ('mean', 'std', 'min', 'max'):
-                assert group_written[key] == pytest.approx(value), key
-            else:  # the activation's name, the learning rate and the counts are written exactly
-                assert group_written[key] == value and type(group_written[key]) is type(value), key
+    assert json.loads((tmp_path / 'metrics.json').read_text())['groups'] == study['groups']  # JSON keeps floats exact
     assert (tmp_path / 'final_validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
 
 

@@ -52,13 +52,16 @@ def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_pat
     assert loaded == [{'split': 'validation'}]  # and never the test set
     model, config = train_convnet_pytorch.load_model(str(run / 'model.pt'))
     validation, _ = original(config, split='validation')
-    images, autocast_dtype = evaluate.as_model_input(config, validation.images)  # as the run fed its model
+    # The model fed as the run's flags say: channels-last memory, bfloat16 autocast where the run used it.
+    memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
+    images = torch.from_numpy(validation.images).contiguous(memory_format=memory_format)
+    autocast_dtype = torch.bfloat16 if config['amp'] else None
     labels = torch.from_numpy(validation.labels)
     assert study['num_validation'] == 8
     assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
         [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
     for candidate in study['candidates']:
-        loss, accuracy = torch_utils.evaluate(model, images, labels, train_convnet_pytorch.EVAL_BATCH, autocast_dtype,
+        loss, accuracy = torch_utils.evaluate(model, images, labels, autocast_dtype=autocast_dtype,
                                               mirror=candidate['tta'], shift=candidate['tta_shift'])
         assert (candidate['validation_loss'], candidate['validation_accuracy']) == pytest.approx((loss, accuracy))
     assert len({c['validation_loss'] for c in study['candidates']}) == 6  # the views change the predictions
