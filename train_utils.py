@@ -303,15 +303,16 @@ class Diverged(ArithmeticError):
 def stop_requests():
     """While active, Ctrl-C (SIGINT) and SIGTERM (kill, a batch scheduler about to preempt the job) ask the training
     loop to stop after its current step, so that what it writes is a consistent state. Yields the list the
-    requests go into; a second request stops at once, with a KeyboardInterrupt."""
+    requests go into; a second request stops at once, with a KeyboardInterrupt, and later ones are ignored, so that
+    the stop can clean up after itself."""
     requests = []
 
     def request(signal_number, frame):
-        if requests:
-            raise KeyboardInterrupt
         requests.append(signal.Signals(signal_number).name)
-
-        tqdm.write(f'{requests[0]}: stopping after this step (once more to stop at once)', file=sys.stderr)
+        if len(requests) == 1:
+            tqdm.write(f'{requests[0]}: stopping after this step (once more to stop at once)', file=sys.stderr)
+        elif len(requests) == 2:
+            raise KeyboardInterrupt
 
     if threading.current_thread() is not threading.main_thread():  # only the main thread may take signals
         yield requests
@@ -353,40 +354,43 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
     # A second Ctrl-C can interrupt a step halfway (an update applied, the scheduler not yet stepped): no
     # checkpoint may be written from there, only from between two steps.
     between_steps = True
-    try:
-        with stop_requests() as stop, tqdm(range(done + 1, max_steps + 1), initial=done, total=max_steps,
-                                           desc='training', unit='step', dynamic_ncols=True) as bar:
-            for step in bar:
-                between_steps = False
-                loss, accuracy = train_step(step)
-                if not math.isfinite(loss):
-                    metrics['status'] = 'diverged'
-                    metrics['diverged_at_step'] = step
-                    raise Diverged(f'the training loss became {loss} at step {step}', metrics)
-                if step == 1 or step % eval_freq == 0 or step == max_steps:
-                    _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
-                    bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
-                    if checkpoint:
-                        metrics['wall_time_s'] = elapsed()
-                        checkpoint(output_dir, metrics, step)
-                done, between_steps = step, True
-                if stop and step < max_steps:
-                    raise KeyboardInterrupt
-        if save_model:  # before the status: a run whose model could not be written has not completed
-            save_model(output_dir)
-        metrics['status'] = 'completed'
-    except KeyboardInterrupt:
-        metrics['status'] = 'interrupted'
-        metrics['interrupted_after_step'] = done
-        if checkpoint and between_steps:
+    # The requests are taken until the run's files are written: a second one during the writes ends them cleanly
+    # (write_atomically leaves the previous file whole and no temporary one), never the default kill.
+    with stop_requests() as stop:
+        try:
+            with tqdm(range(done + 1, max_steps + 1), initial=done, total=max_steps, desc='training', unit='step',
+                      dynamic_ncols=True) as bar:
+                for step in bar:
+                    between_steps = False
+                    loss, accuracy = train_step(step)
+                    if not math.isfinite(loss):
+                        metrics['status'] = 'diverged'
+                        metrics['diverged_at_step'] = step
+                        raise Diverged(f'the training loss became {loss} at step {step}', metrics)
+                    if step == 1 or step % eval_freq == 0 or step == max_steps:
+                        _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
+                        bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
+                        if checkpoint:
+                            metrics['wall_time_s'] = elapsed()
+                            checkpoint(output_dir, metrics, step)
+                    done, between_steps = step, True
+                    if stop and step < max_steps:
+                        raise KeyboardInterrupt
+            if save_model:  # before the status: a run whose model could not be written has not completed
+                save_model(output_dir)
+            metrics['status'] = 'completed'
+        except KeyboardInterrupt:
+            metrics['status'] = 'interrupted'
+            metrics['interrupted_after_step'] = done
+            if checkpoint and between_steps:
+                metrics['wall_time_s'] = elapsed()
+                checkpoint(output_dir, metrics, done)
+            raise
+        finally:
+            if metrics['status'] == 'running':
+                metrics['status'] = 'failed'
             metrics['wall_time_s'] = elapsed()
-            checkpoint(output_dir, metrics, done)
-        raise
-    finally:
-        if metrics['status'] == 'running':
-            metrics['status'] = 'failed'
-        metrics['wall_time_s'] = elapsed()
-        save_run(metrics, output_dir, curves)
+            save_run(metrics, output_dir, curves)
     return metrics
 
 

@@ -5,6 +5,8 @@ import importlib
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.figure
@@ -151,3 +153,41 @@ def test_a_run_without_curves_writes_its_metrics_alone(tmp_path):
     train_utils.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
                       output_dir=str(tmp_path / 'plotted'))
     assert sorted(os.listdir(tmp_path / 'plotted')) == ['curves.png', 'metrics.json']
+
+
+SECOND_REQUEST_DURING_THE_WRITES = '''
+import os, signal, sys
+import train_mlp_numpy, train_utils
+
+prepare, write_json = train_mlp_numpy.prepare, train_utils.write_json
+
+def prepare_then_stop_after_step_2(args):
+    config, train_step, evaluate, saving = prepare(args)
+
+    def step(number):
+        result = train_step(number)
+        if number == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # the first request: stop after this step
+        return result
+
+    return config, step, evaluate, saving
+
+def second_request_then_write(path, value):
+    os.kill(os.getpid(), signal.SIGTERM)  # the second, while the run's files are being written
+    write_json(path, value)
+
+train_mlp_numpy.prepare, train_utils.write_json = prepare_then_stop_after_step_2, second_request_then_write
+train_mlp_numpy.main(sys.argv[1:])
+'''
+
+
+def test_a_second_request_during_the_final_writes_stops_cleanly_in_one_line(tmp_path):
+    # In a process of its own: the default SIGTERM handler, were it back, would kill the process it arrives in.
+    folder = tmp_path / 'run'
+    result = subprocess.run([sys.executable, '-c', SECOND_REQUEST_DURING_THE_WRITES, '--dataset', 'synthetic',
+                             '--max_steps', '5', '--eval_freq', '1', '--output_dir', str(folder)],
+                            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == f'interrupted; what was recorded is in {folder}'
+    assert 'Traceback' not in result.stderr
+    assert not [name for name in os.listdir(folder) if '.tmp' in name]  # nothing half-written is left
