@@ -119,7 +119,9 @@ def save_model(path, kind, config, model):
 
 def load_file(path, device='cpu'):
     """A model.pt or checkpoint.pt as a dict, loaded with weights_only=True: tensors and plain containers only, so
-    a crafted file cannot run code. Anything else is a ModelFileError."""
+    a crafted file cannot run code, once train_utils.check_model_archive has bounded what it expands to. Anything
+    else is a ModelFileError."""
+    train_utils.check_model_archive(path)
     try:
         loaded = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:

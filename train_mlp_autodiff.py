@@ -82,6 +82,9 @@ def load_model(path):
         raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the autodiff engine\'s MLP')
     with train_utils.model_file_errors(path):
         hidden = config['dnn_hidden_units']
+        train_utils.check_parameter_count(
+            path, [arrays['weight_0'].shape[0], *hidden, arrays[f'bias_{len(hidden)}'].shape[1]],
+            sum(array.size for name, array in arrays.items() if name.startswith(('weight_', 'bias_'))))
         model = autodiff.MLP(arrays['weight_0'].shape[0], hidden, arrays[f'bias_{len(hidden)}'].shape[1],
                              activation=config['activation'], dtype=arrays['weight_0'].dtype)
         for i, layer in enumerate(model.layers):
@@ -146,6 +149,7 @@ def train(args, curves=True):
         args.eval_freq = train_set.num_examples // args.batch_size
     n_inputs = int(np.prod(train_set.images.shape[1:]))
     hidden = [4 * n_inputs] if args.dnn_hidden_units is None else args.dnn_hidden_units
+    train_utils.check_network_size([n_inputs, *hidden, NUM_CLASSES[args.dataset]])
     model = autodiff.MLP(n_inputs, hidden, NUM_CLASSES[args.dataset], activation=args.activation, seed=args.seed)
 
     def train_step(step):

@@ -42,6 +42,7 @@ def prepare(args):
     n_inputs = int(np.prod(train_set.images.shape[1:]))
     held_out = {name: (data[name].images.reshape(data[name].num_examples, n_inputs), data[name].labels)
                 for name in train_utils.held_out_splits(data)}
+    train_utils.check_network_size([n_inputs, *args.dnn_hidden_units, train_set.labels.shape[1]])
     model = MLP(n_inputs, args.dnn_hidden_units, train_set.labels.shape[1], args.neg_slope,
                 init=args.init, seed=args.seed)
     loss_module = CrossEntropyModule()
@@ -78,6 +79,9 @@ def load_model(path):
         raise train_utils.ModelFileError(f'{path} holds a {kind} model, not the NumPy MLP')
     with train_utils.model_file_errors(path):
         hidden = config['dnn_hidden_units']
+        train_utils.check_parameter_count(
+            path, [arrays['weight_0'].shape[1], *hidden, arrays[f'bias_{len(hidden)}'].shape[0]],
+            sum(array.size for name, array in arrays.items() if name.startswith(('weight_', 'bias_'))))
         model = MLP(arrays['weight_0'].shape[1], hidden, arrays[f'bias_{len(hidden)}'].shape[0], config['neg_slope'],
                     seed=0, dtype=arrays['weight_0'].dtype)
         for i, (params, _) in enumerate(model.parameters()):

@@ -44,6 +44,7 @@ def prepare(args):
     batches = torch_utils.DeviceBatches(train_images, train_labels, args.batch_size, args.seed)
     held_out = {name: torch_utils.split_to_device(data[name], device) for name in train_utils.held_out_splits(data)}
 
+    train_utils.check_network_size([train_images[0].numel(), *args.dnn_hidden_units, 10])
     model = MLP(train_images[0].numel(), args.dnn_hidden_units, 10, args.neg_slope,
                 batch_norm=args.batch_norm, dropout=args.dropout, init=args.init).to(device)
     optimizer = torch_utils.make_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.momentum,
@@ -82,6 +83,9 @@ def load_model(path):
         raise train_utils.ModelFileError(f'{path} holds a {loaded["kind"]} model, not the PyTorch MLP')
     with train_utils.model_file_errors(path):
         config, weights = loaded['config'], [value for value in loaded['state_dict'].values() if value.ndim == 2]
+        train_utils.check_parameter_count(
+            path, [weights[0].shape[1], *config['dnn_hidden_units'], weights[-1].shape[0]],
+            sum(weight.numel() + len(weight) for weight in weights))
         model = MLP(weights[0].shape[1], config['dnn_hidden_units'], weights[-1].shape[0], config['neg_slope'],
                     batch_norm=config['batch_norm'], dropout=config['dropout'], init=config['init'])
         torch_utils.load_state(model, loaded['state_dict'], path)

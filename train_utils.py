@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 
 import numpy as np
 from tqdm import tqdm
@@ -249,6 +250,78 @@ class ModelFileError(ValueError):
     """A model or checkpoint file that cannot be used; the message says which file and why, in one line."""
 
 
+# Ten times the largest network the package trains (the ConvNet's 9.2 million parameters).
+MAX_PARAMETERS = 100_000_000
+# A model or checkpoint file holds at most that many float32 parameters with two optimiser moments each, and the
+# few megabytes of a run's batch order and metrics.
+MAX_MODEL_FILE_BYTES = 3 * 4 * MAX_PARAMETERS + 64 * 2 ** 20
+
+
+def dense_parameters(widths):
+    """The weights and biases of fully connected layers of widths (inputs, hidden..., outputs)."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+
+
+def check_network_size(widths):
+    """Ends the program in one line when an MLP of layer widths (inputs, hidden..., classes) would have more than
+    MAX_PARAMETERS parameters, before any of them is allocated."""
+    count = dense_parameters(widths)
+    if count > MAX_PARAMETERS:
+        sys.exit(f'error: --dnn_hidden_units {",".join(map(str, widths[1:-1]))} makes {count:,} parameters on '
+                 f'{widths[0]} inputs; expected at most {MAX_PARAMETERS:,}')
+
+
+def check_model_archive(path):
+    """Before np.load or torch.load reads path (an .npz or .pt file, both zip archives): every entry must be stored
+    uncompressed, as np.savez and torch.save write them, and lie within the file, so that reading the file takes no
+    more memory than the file takes on disk; the file must be at most MAX_MODEL_FILE_BYTES; and an .npy entry must
+    hold exactly the array its header declares (numpy allocates what the header says before it reads). A
+    ModelFileError says what is wrong."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_MODEL_FILE_BYTES:
+            raise ModelFileError(f'{path} has {size:,} bytes; a model or checkpoint of this project has at most '
+                                 f'{MAX_MODEL_FILE_BYTES:,}')
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            compressed = [entry.filename for entry in entries if entry.compress_type != zipfile.ZIP_STORED]
+            if compressed:
+                raise ModelFileError(f'cannot load {path}: {compressed[0]} is compressed, where np.savez and '
+                                     f'torch.save store their entries as they are')
+            if sum(entry.file_size for entry in entries) > size:
+                raise ModelFileError(f'cannot load {path}: its entries declare more bytes than the file has')
+            for entry in entries:
+                if not entry.filename.endswith('.npy'):
+                    continue
+                with archive.open(entry) as member:
+                    version = np.lib.format.read_magic(member)
+                    shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                       else np.lib.format.read_array_header_2_0)(member)
+                    declared = member.tell() + math.prod(shape) * dtype.itemsize
+                if dtype.hasobject:
+                    raise ModelFileError(f'cannot load {path}: {entry.filename} holds Python objects, which '
+                                         f'np.load(allow_pickle=False) does not unpickle')
+                if declared != entry.file_size:
+                    raise ModelFileError(f'cannot load {path}: {entry.filename} declares an array of {shape} '
+                                         f'{dtype}, but holds {entry.file_size:,} bytes')
+    except FileNotFoundError:
+        raise ModelFileError(f'{path} does not exist') from None
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:  # not an archive, or a damaged one
+        raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}; it is not '
+                             f'unpickled') from None
+
+
+def check_parameter_count(path, widths, held):
+    """The layer widths a model file's flags describe must make the network of the `held` weights and biases its
+    arrays hold (so that nothing larger is built than the file holds); a ModelFileError otherwise."""
+    described = dense_parameters(widths)
+    if described != held:
+        raise ModelFileError(f'{path} does not fit the MLP the flags describe: layer widths {widths} make '
+                             f'{described:,} weights and biases, the file holds {held:,}')
+
+
 def save_npz_model(path, kind, config, arrays):
     """A NumPy model as plain arrays in an .npz: its kind, its flags as JSON text, and {name: array}.
     np.load(path, allow_pickle=False) reads it back; load_npz_model checks it."""
@@ -258,7 +331,8 @@ def save_npz_model(path, kind, config, arrays):
 
 def load_npz_model(path):
     """(kind, config, {name: array}) of a file that save_npz_model wrote. Never unpickles, so a crafted file cannot
-    run code; anything unreadable is a ModelFileError."""
+    run code, and checks the archive first (check_model_archive); anything unreadable is a ModelFileError."""
+    check_model_archive(path)
     try:
         with np.load(path, allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}

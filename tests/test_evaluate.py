@@ -100,11 +100,18 @@ class Exploit:
         return (open, (Exploit.target, 'w'))
 
 
-def test_a_crafted_model_pt_is_refused_without_running_it(tmp_path):
+@pytest.mark.parametrize('layout', ['pickle', 'torch.save'])
+def test_a_crafted_model_pt_is_refused_without_running_it(tmp_path, layout):
     Exploit.target = str(tmp_path / 'pwned')
-    with open(tmp_path / 'model.pt', 'wb') as f:
-        pickle.dump({'kind': 'mlp_pytorch', 'config': {}, 'state_dict': Exploit()}, f, protocol=2)
-    assert 'cannot load' in error_of([str(tmp_path)]) and 'UnpicklingError' in error_of([str(tmp_path)])
+    crafted = {'kind': 'mlp_pytorch', 'config': {}, 'state_dict': Exploit()}
+    if layout == 'pickle':  # refused before anything is unpickled: torch.save writes a zip archive
+        with open(tmp_path / 'model.pt', 'wb') as f:
+            pickle.dump(crafted, f, protocol=2)
+        expected = 'not unpickled'
+    else:  # the pickle inside torch's archive, which weights_only=True refuses
+        torch.save(crafted, tmp_path / 'model.pt')
+        expected = 'UnpicklingError'
+    assert 'cannot load' in error_of([str(tmp_path)]) and expected in error_of([str(tmp_path)])
     assert not (tmp_path / 'pwned').exists()
     with pytest.raises(train_utils.ModelFileError):
         train_mlp_pytorch.load_model(tmp_path / 'model.pt')
