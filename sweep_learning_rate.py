@@ -6,6 +6,7 @@ Each rate trains the BGU variant's network (one hidden layer of 128 ReLU units, 
 standardised inputs) with train_mlp_pytorch.py and is judged on a validation split. Runs whose
 loss stops being finite are recorded as diverged and drawn as such; the sweep carries on.
 """
+import argparse
 import os
 
 import numpy as np
@@ -15,9 +16,20 @@ import train_mlp_pytorch
 import train_utils
 
 
+def learning_rate_list(text):
+    """Comma-separated positive learning rates, no two of which would share a run folder (lr_<rate>, 6 digits)."""
+    rates = [train_utils.positive_float(value) for value in text.split(',')]
+    folders = [run_folder_name(rate) for rate in rates]
+    for i, folder in enumerate(folders):
+        if folder in folders[:i]:
+            raise argparse.ArgumentTypeError(f'{rates[folders.index(folder)]!r} and {rates[i]!r} would share the run '
+                                             f'folder {folder}; expected rates that differ in 6 significant digits')
+    return rates
+
+
 def build_parser():
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--learning_rates', type=lambda text: [train_utils.positive_float(v) for v in text.split(',')],
+    parser.add_argument('--learning_rates', type=learning_rate_list,
                         default=[float(f'{lr:.0e}') for lr in np.logspace(-6, 2, 9)],
                         help='comma-separated learning rates (default: 1e-6, 1e-5, ..., 100)')
     parser.add_argument('--epochs', type=train_utils.positive_float, default=5)
@@ -40,8 +52,12 @@ def run_flags(args, learning_rate):
     return flags + (['--data_dir', args.data_dir] if args.data_dir else []) + ['--overwrite'] * args.overwrite
 
 
+def run_folder_name(learning_rate):
+    return f'lr_{learning_rate:g}'
+
+
 def run_folder(args, learning_rate):
-    return os.path.join(args.output_dir, f'lr_{learning_rate:g}')
+    return os.path.join(args.output_dir, run_folder_name(learning_rate))
 
 
 def run_one(args, learning_rate):

@@ -89,12 +89,17 @@ def write_table(results_dir, names):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--epochs', type=int, default=3, help='epochs of every stage after the baseline')
-    parser.add_argument('--warmup', type=int, default=150, help='warm-up steps of the one-cycle stages')
-    parser.add_argument('--final_epochs', type=int, default=35, help='epochs of the final stage')
-    parser.add_argument('--final_warmup', type=int, default=400, help='warm-up steps of the final stage')
-    parser.add_argument('--only', nargs='*', help='run only these stages (the others are read from disk)')
+    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--epochs', type=train_utils.positive_int, default=3,
+                        help='epochs of every stage after the baseline')
+    parser.add_argument('--warmup', type=train_utils.non_negative_int, default=150,
+                        help='warm-up steps of the one-cycle stages')
+    parser.add_argument('--final_epochs', type=train_utils.positive_int, default=35, help='epochs of the final stage')
+    parser.add_argument('--final_warmup', type=train_utils.non_negative_int, default=400,
+                        help='warm-up steps of the final stage')
+    parser.add_argument('--only', nargs='*', choices=[name for name, _, _ in STAGES], metavar='STAGE',
+                        help='run only these stages (the others are read from disk): '
+                             + ', '.join(name for name, _, _ in STAGES))
     parser.add_argument('--table_only', action='store_true')
     parser.add_argument('--output_dir', type=Path, default=Path('runs'),
                         help=f'folder, relative to the repository root: the stages go to {TUNING_DIR}/<stage> in it, '
@@ -106,14 +111,18 @@ def main(argv=None):
     os.chdir(ROOT)
     stages = [name for name, _, _ in STAGES if not args.table_only and (not args.only or name in args.only)]
     train_utils.check_output_dirs([stage_dir(args.output_dir, name) for name in stages], args.overwrite)
-
+    # Every stage's flags are parsed before the first stage trains, so that a bad one does not wait for it.
+    runs = {}
     for index, (name, _, _) in enumerate(STAGES):
-        if name not in stages:
-            continue
-        flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
-                            final_warmup=args.final_warmup) + ['--output_dir', str(stage_dir(args.output_dir, name))]
+        if name in stages:
+            flags = stage_flags(index, epochs=args.epochs, warmup=args.warmup, final_epochs=args.final_epochs,
+                                final_warmup=args.final_warmup)
+            flags += ['--output_dir', str(stage_dir(args.output_dir, name))]
+            runs[name] = (flags, train_mlp_pytorch.build_parser().parse_args(
+                flags + ['--overwrite'] * args.overwrite + args.extra))
+
+    for name, (flags, run_args) in runs.items():
         print(f'== {name}: python train_mlp_pytorch.py {" ".join(flags)}', flush=True)
-        run_args = train_mlp_pytorch.build_parser().parse_args(flags + ['--overwrite'] * args.overwrite + args.extra)
         config, train_step, evaluate, saving = train_mlp_pytorch.prepare(run_args)
         train_utils.train_past_divergence(config, train_step, evaluate, run_args, **saving)
     done = [name for name, _, _ in STAGES if (stage_dir(args.output_dir, name) / 'metrics.json').exists()]

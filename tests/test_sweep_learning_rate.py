@@ -4,6 +4,7 @@ import json
 import pytest
 
 import sweep_learning_rate
+from command_line import run_main
 
 
 @pytest.mark.usefixtures('run_curves_unrendered')
@@ -24,3 +25,10 @@ def test_tiny_sweep_with_a_huge_learning_rate(tmp_path):
 def test_default_rates_are_nine_log_spaced_from_1e_6_to_100():
     rates = sweep_learning_rate.build_parser().parse_args([]).learning_rates
     assert rates == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
+
+
+def test_rates_that_would_share_a_run_folder_are_refused(capsys):
+    status, stderr = run_main(sweep_learning_rate.main, ['--learning_rates', '1e-3,1.0000001e-3'], capsys)
+    assert status == 2 and stderr.endswith(': error: argument --learning_rates: 0.001 and 0.0010000001 would share '
+                                           'the run folder lr_0.001; expected rates that differ in 6 significant '
+                                           'digits\n')

@@ -7,6 +7,7 @@ import pytest
 
 import cifar10_utils
 import tune_mlp_pytorch
+from command_line import run_main
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
@@ -30,3 +31,15 @@ def test_runs_go_under_output_dir_and_a_diverged_stage_does_not_end_the_search(t
     table = (tmp_path / 'mlp_pytorch_tuning' / 'table.md').read_text()
     assert table.count('| diverged at step 2 | — |') == 2 and 'Chosen on validation accuracy: none' in table
     assert (ROOT / 'results' / 'mlp_pytorch_best' / 'metrics.json').read_bytes() == committed
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--only', 'nope'], "argument --only: invalid choice: 'nope'"),
+    (['--epochs', '0'], 'argument --epochs: expected a positive integer'),
+    (['--final_epochs', '0'], 'argument --final_epochs: expected a positive integer'),
+    (['--extra', '--batch_size', '0'], 'argument --batch_size: expected a positive integer'),
+], ids=['unknown-stage', 'epochs', 'final-epochs', 'bad-extra'])
+def test_bad_flags_are_refused_before_any_stage_trains(tmp_path, monkeypatch, capsys, flags, message):
+    monkeypatch.setattr(tune_mlp_pytorch.train_mlp_pytorch, 'prepare', lambda args: pytest.fail('a stage trained'))
+    status, stderr = run_main(tune_mlp_pytorch.main, ['--output_dir', str(tmp_path), *flags], capsys)
+    assert status == 2 and message in stderr and len(stderr.splitlines()) == 1, stderr
