@@ -468,6 +468,11 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
     return metrics
 
 
+class Interrupted(SystemExit):
+    """How a run stopped by Ctrl-C or SIGTERM ends the program: in one line, which says where what was recorded is.
+    A study catches it to keep what its finished runs found."""
+
+
 def train_and_report(config, train_step, evaluate, args, **saving):
     """train() with the script's flags (and train's save_model, checkpoint, resumed and curves) into args.output_dir,
     cleared first of the old run with --overwrite; prints the outcome, or ends the program in one line on divergence,
@@ -481,8 +486,9 @@ def train_and_report(config, train_step, evaluate, args, **saving):
         sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
     except KeyboardInterrupt:
         resumable = saving.get('checkpoint') and os.path.exists(os.path.join(args.output_dir, 'checkpoint.pt'))
-        sys.exit(f'interrupted; what was recorded is in {args.output_dir}'
-                 + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable else ''))
+        raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}'
+                          + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable
+                             else '')) from None
     finally:
         release_output_dir(args.output_dir)
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
@@ -503,7 +509,7 @@ def train_past_divergence(config, train_step, evaluate, args, **saving):
         print(f'{error}; recorded as diverged in {args.output_dir}')
         return error.metrics
     except KeyboardInterrupt:
-        sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
+        raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}') from None
     finally:
         release_output_dir(args.output_dir)
 

@@ -85,31 +85,38 @@ def plot(study, path):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     train_utils.check_output_dir(args)
-    runs = []
+    runs, interrupted = [], False
     validation = cifar10_utils.get_synth(one_hot=False)['validation']
+    planned = [(activation, learning_rate, seed) for activation in ACTIVATIONS for learning_rate in LEARNING_RATES
+               for seed in args.seeds]
     with tempfile.TemporaryDirectory() as scratch:
-        for activation in ACTIVATIONS:
-            for learning_rate in LEARNING_RATES:
-                for seed in args.seeds:
-                    folder = os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')
-                    flags = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
-                             '--output_dir', folder]
-                    metrics, model, _ = train_mlp_autodiff.train(train_mlp_autodiff.parse_args(
-                        flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])), curves=False)
-                    dead, units, _ = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
-                    runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
-                                 'config': metrics['config'], 'steps': metrics['steps'],
-                                 'validation_accuracy': metrics['validation_accuracy'],
-                                 'final_validation_accuracy': metrics['validation_accuracy'][-1],
-                                 'final_test_accuracy': metrics['final_test_accuracy'],
-                                 'dead_hidden_units': dead, 'hidden_units': units})
+        for activation, learning_rate, seed in planned:
+            folder = os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')
+            flags = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
+                     '--output_dir', folder]
+            try:
+                metrics, model, _ = train_mlp_autodiff.train(train_mlp_autodiff.parse_args(
+                    flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])), curves=False)
+            except train_utils.Interrupted:  # the finished runs are kept; the interrupted one was in scratch
+                interrupted = True
+                break
+            dead, units, _ = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
+            runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
+                         'config': metrics['config'], 'steps': metrics['steps'],
+                         'validation_accuracy': metrics['validation_accuracy'],
+                         'final_validation_accuracy': metrics['validation_accuracy'][-1],
+                         'final_test_accuracy': metrics['final_test_accuracy'],
+                         'dead_hidden_units': dead, 'hidden_units': units})
     validation_labels = validation.labels
-    study = {'config': vars(args), 'stuck_below': STUCK,
+    study = {'config': vars(args), 'status': 'interrupted' if interrupted else 'completed', 'stuck_below': STUCK,
              'validation_majority_share': float(max(validation_labels.mean(), 1 - validation_labels.mean())),
              'runs': runs, 'groups': summarise(runs)}
     train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
                                  lambda path: train_utils.write_json(path, study))
-    plot(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
+    if runs:
+        plot(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
+    if interrupted:
+        sys.exit(f'interrupted after {len(runs)} of {len(planned)} runs; what they found is in {args.output_dir}')
     for group in study['groups']:
         print(f'{group["activation"]:7} learning rate {group["learning_rate"]:<4g}: final validation accuracy '
               f'{group["mean"]:.4f} ± {group["std"]:.4f} (range {group["min"]:.4f}-{group["max"]:.4f}), '

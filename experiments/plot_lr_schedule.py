@@ -13,12 +13,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from torch_utils import lr_factor  # noqa: E402
+from train_utils import ArgumentParser  # noqa: E402
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def main(run_dir):
+def plot(run_dir):
+    """Write lr_schedule.png into run_dir from the config of the metrics.json there."""
     run_dir = Path(run_dir)
     config = json.loads((run_dir / 'metrics.json').read_text())['config']
     total = config['max_steps']
@@ -35,8 +37,23 @@ def main(run_dir):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(run_dir / 'lr_schedule.png', dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('run_dir', nargs='?', default='results/mlp_pytorch_best',
+                        help='a PyTorch run folder (its metrics.json); lr_schedule.png goes there')
+    run_dir = Path(parser.parse_args(argv).run_dir)
+    try:
+        plot(run_dir)
+    except FileNotFoundError:
+        sys.exit(f'error: {run_dir} holds no metrics.json; expected the folder of a PyTorch run')
+    except (ValueError, KeyError, TypeError) as error:  # not JSON, or not the metrics of a run with a schedule
+        sys.exit(f'error: {run_dir / "metrics.json"} is not the metrics of a PyTorch run with a learning-rate '
+                 f'schedule ({type(error).__name__}: {error})')
     print(f'wrote {run_dir / "lr_schedule.png"}')
 
 
 if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else 'results/mlp_pytorch_best')
+    main()

@@ -81,8 +81,9 @@ def hidden_spread(model, x):
     return spread
 
 
-def train(activation, args, data):
-    """Plain SGD; returns the recorded curves of one activation (step 0 is before the first update)."""
+def train(activation, args, data, stop=()):
+    """Plain SGD; returns the recorded curves of one activation (step 0 is before the first update). A stop request
+    (train_utils.stop_requests) ends it after the current step, recorded, with status 'interrupted'."""
     model = make_network(activation, args.depth, args.width, args.seed)
     (x_train, t_train), (x_test, t_test) = data
     batches = np.random.default_rng(args.seed + 1)
@@ -100,12 +101,16 @@ def train(activation, args, data):
 
     start = time.perf_counter()
     record(0)
+    run['status'] = 'completed'
     for step in range(1, args.max_steps + 1):
         batch = batches.choice(len(x_train), args.batch_size, replace=False)
         forward_backward(model, x_train[batch], t_train[batch])
         sgd_step(model, args.learning_rate)
-        if step % args.eval_freq == 0 or step == args.max_steps:
+        if step % args.eval_freq == 0 or step == args.max_steps or stop:
             record(step)
+        if stop and step < args.max_steps:
+            run['status'] = 'interrupted'
+            break
     run['wall_time_s'] = time.perf_counter() - start
     run['final_test_accuracy'] = run['test_accuracy'][-1]
     return run
@@ -142,11 +147,18 @@ def plot(metrics, path):
 
 
 def experiment(args):
-    """Both activations on the same spirals: the metrics.json dict."""
+    """Both activations on the same spirals: the metrics.json dict. Ctrl-C or SIGTERM stops it after the current
+    step, with what was recorded until then and status 'interrupted'."""
     rng = np.random.default_rng(args.seed)
     data = (spirals(args.num_points, rng), spirals(args.num_points, rng))
+    runs = {}
+    with train_utils.stop_requests() as stop:
+        for activation in ACTIVATIONS:
+            runs[activation] = train(activation, args, data, stop)
+            if stop:
+                break
     return {'config': {**vars(args), 'output_dir': str(args.output_dir)},
-            'runs': {activation: train(activation, args, data) for activation in ACTIVATIONS}}
+            'status': 'interrupted' if stop else 'completed', 'runs': runs}
 
 
 def main(argv=None):
@@ -155,9 +167,14 @@ def main(argv=None):
     if args.batch_size > args.num_points:
         parser.error(f'--batch_size {args.batch_size} is larger than the training set (--num_points {args.num_points})')
     train_utils.check_output_dir(args)
-    metrics = experiment(args)
+    try:
+        metrics = experiment(args)
+    except KeyboardInterrupt:  # a second request: at once, in the middle of a step
+        sys.exit(f'interrupted at once; nothing was written to {args.output_dir}')
     train_utils.write_atomically(args.output_dir / 'metrics.json', lambda path: train_utils.write_json(path, metrics))
     plot(metrics, args.output_dir / 'curves.png')
+    if metrics['status'] == 'interrupted':
+        sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
     for name, run in metrics['runs'].items():
         print(f'{name:>7}: final test accuracy {run["final_test_accuracy"]:.3f}, first-layer gradient norm '
               f'{run["weight_grad_norms"][0][0]:.2e} at step 0, {run["wall_time_s"]:.1f} s')

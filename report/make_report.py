@@ -26,8 +26,6 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
                             the confusion matrix, the most confidently misclassified images, the first layer
 """
 import argparse
-import contextlib
-import io
 import json
 import math
 import os
@@ -187,9 +185,9 @@ def schedule_block(results, folder):
     config = results.load(folder)['config']
     path = results.figures(folder) / 'lr_schedule.png'
     # plot_lr_schedule draws next to a metrics.json; give it a copy of the config in a scratch folder.
-    with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(io.StringIO()):
+    with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / 'metrics.json').write_text(json.dumps({'config': config}))
-        plot_lr_schedule.main(scratch)
+        plot_lr_schedule.plot(scratch)
         shutil.move(Path(scratch) / 'lr_schedule.png', path)
     epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
               else '')

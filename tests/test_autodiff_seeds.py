@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import autodiff_seeds
+import train_utils
+from command_line import run_main
 
 
 def test_summary_equals_the_runs(tmp_path):
@@ -34,3 +36,21 @@ def test_a_run_whose_units_are_all_dead_counts_as_such():
              'dead_hidden_units': dead, 'hidden_units': 8} for rate, dead in ((0.1, 8), (1.28, 7), (12.8, 0))]
     groups = [group for group in autodiff_seeds.summarise(runs) if group['activation'] == 'relu']
     assert [group['all_units_dead'] for group in groups] == [1, 0, 0]
+
+
+def test_an_interrupted_study_keeps_what_its_finished_runs_found(tmp_path, monkeypatch, capsys):
+    train, calls = autodiff_seeds.train_mlp_autodiff.train, []
+
+    def interrupted_at_the_third_run(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 3:
+            raise train_utils.Interrupted('interrupted; what was recorded is in a scratch folder')
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(autodiff_seeds.train_mlp_autodiff, 'train', interrupted_at_the_third_run)
+    status, stderr = run_main(autodiff_seeds.main, ['--seeds', '3,5', '--max_steps', '5',
+                                                    '--output_dir', str(tmp_path)], capsys)
+    assert (status, stderr.splitlines()[-1]) == (1, f'interrupted after 2 of 12 runs; what they found is in {tmp_path}')
+    study = json.loads((tmp_path / 'metrics.json').read_text())
+    assert study['status'] == 'interrupted' and [run['seed'] for run in study['runs']] == [3, 5]
+    assert (tmp_path / 'final_validation_accuracy.png').exists()
