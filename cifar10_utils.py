@@ -383,6 +383,9 @@ def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot
 
     The points come from data_seed alone, so the same points whatever `seed` (which orders the batches).
     """
+    if not 0 <= validation_size <= num_train:
+        raise ValueError(f'--validation_size {validation_size} is more points than synth draws for training '
+                         f'({num_train:,}); expected at most that many')
     rng = np.random.default_rng(data_seed)
     encode = (lambda labels: dense_to_one_hot(labels, SYNTH_CLASSES)) if one_hot else (lambda labels: labels)
     splits = {}

@@ -196,6 +196,21 @@ def most_confidently_wrong(predicted, probabilities, labels, count=24):
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
 
 
+def read_final_test_accuracy(run_dir):
+    """The final test accuracy in run_dir's metrics.json, None without one; read before anything is predicted, so
+    that a damaged file is a ModelFileError then rather than after the work."""
+    path = os.path.join(run_dir, 'metrics.json')
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            metrics = json.load(f)
+        return metrics.get('final_test_accuracy')
+    except (ValueError, AttributeError, OSError) as error:
+        raise train_utils.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
+                                         f'{error}); move it away to evaluate the model alone') from None
+
+
 def main(argv=None):
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', help='a run folder: its model.npz or model.pt, and metrics.json')
@@ -220,6 +235,7 @@ def main(argv=None):
         if n_inputs != expected:
             raise cifar10_utils.DataError(f'the model takes inputs of {expected} values, but the {data["dataset"]} '
                                           f'test images have {n_inputs}')
+        run_final_test_accuracy = read_final_test_accuracy(args.run_dir)
     except (train_utils.ModelFileError, cifar10_utils.DataError) as error:
         sys.exit(f'error: {error}')
     views = {}
@@ -242,10 +258,8 @@ def main(argv=None):
     predicted, probabilities = predict(kind, script, model, config, test.images, device)
     analysis = {'run': args.run_dir, 'model': {'kind': kind, 'file': os.path.basename(path)}, 'data': data,
                 **({'views': views} if views else {}), **analyse(predicted, test.labels, classes)}
-    metrics_path = os.path.join(args.run_dir, 'metrics.json')
-    if os.path.exists(metrics_path):
-        with open(metrics_path) as f:
-            analysis['run_final_test_accuracy'] = json.load(f).get('final_test_accuracy')
+    if run_final_test_accuracy is not None:
+        analysis['run_final_test_accuracy'] = run_final_test_accuracy
     write = train_utils.write_atomically
     write(os.path.join(args.run_dir, 'analysis.json'), lambda temporary: train_utils.write_json(temporary, analysis))
     name = os.path.basename(os.path.normpath(args.run_dir))

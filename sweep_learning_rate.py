@@ -36,7 +36,7 @@ def build_parser():
     parser.add_argument('--validation_size', type=train_utils.positive_int, default=5000)
     parser.add_argument('--dataset', choices=cifar10_utils.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_pytorch.py's default when not given")
-    parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--seed', type=train_utils.seed, default=42)
     parser.add_argument('--output_dir', default='runs/lr_sweep')
     parser.add_argument('--overwrite', action='store_true', help='replace the sweep that --output_dir already holds')
     return parser

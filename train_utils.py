@@ -47,6 +47,14 @@ def non_negative_int(text):
     return value
 
 
+def seed(text):
+    """A random seed that numpy and torch both take: an integer in [0, 2**63)."""
+    value = _number(text, int)
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f'expected an integer in [0, 2**63), got {text!r}')
+    return value
+
+
 def non_negative_float(text):
     value = _number(text, float)
     if not 0 <= value < math.inf:
@@ -107,7 +115,7 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help="subtract the training set's mean image, or standardise each colour channel")
     parser.add_argument('--validation_size', type=non_negative_int, default=0,
                         help='hold out this many of the first training images as a validation split')
-    parser.add_argument('--seed', type=int, default=42,
+    parser.add_argument('--seed', type=seed, default=42,
                         help='random seed of the initialisation, the batch order and augmentation or dropout; '
                              'the synthetic data stays the same')
     parser.add_argument('--output_dir', default=output_dir,
@@ -142,6 +150,9 @@ def load_data(args, **kwargs):
         args.data_fingerprint = cifar10_utils.fingerprint(args.dataset, args.data_dir)
     except (cifar10_utils.DataError, ValueError) as error:
         sys.exit(f'error: {error}')
+    for split in ('train', 'test'):
+        if data[split].num_examples == 0:
+            sys.exit(f'error: the {split} split of {args.dataset} in {args.data_dir} holds no examples')
     num_train = data['train'].num_examples
     if args.batch_size > num_train:
         sys.exit(f'error: --batch_size {args.batch_size} is larger than the training set ({num_train} examples)')

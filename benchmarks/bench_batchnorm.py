@@ -8,7 +8,6 @@ median time per call over the repeats and its ratio to the native layer.
     python benchmarks/bench_batchnorm.py [--repeats 20] [--number 10] [--device cpu] [--threads 1]
 """
 
-import argparse
 import random
 import statistics
 import sys
@@ -25,6 +24,7 @@ from custom_batchnorm import (  # noqa: E402
     CustomBatchNormManualFunction,
     CustomBatchNormManualModule,
 )
+from train_utils import ArgumentParser  # noqa: E402
 
 SHAPES = [(128, 1024), (200, 100), (32, 256, 8, 8), (128, 64, 16, 16)]
 
@@ -81,15 +81,17 @@ def bench_shape(shape, device, repeats, number):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="timings per implementation and shape")
     parser.add_argument("--number", type=int, default=10, help="calls per timing")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     # One thread by default: timings on a shared machine stay steady, and an
     # oversubscribed OpenMP pool would measure contention rather than code.
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error("--device cuda was asked for, but PyTorch sees no GPU here")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     random.seed(0)

@@ -39,7 +39,7 @@ def build_parser():
     parser.add_argument('--eval_freq', type=train_utils.positive_int, default=50)
     parser.add_argument('--num_points', type=train_utils.positive_int, default=1000,
                         help='points per split (half per class)')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=train_utils.seed, default=0)
     parser.add_argument('--output_dir', type=Path, default=Path('runs/sigmoid_vs_relu'))
     parser.add_argument('--overwrite', action='store_true', help='replace the comparison --output_dir already holds')
     return parser

@@ -414,6 +414,8 @@ def main(argv=None):
     parser.add_argument('--report', type=Path, default=ROOT / 'report' / 'report.md')
     parser.add_argument('--figures_dir', type=Path, default=ROOT / 'report' / 'figures')
     args = parser.parse_args(argv)
+    if not args.report.is_file():
+        sys.exit(f'error: --report {args.report} does not exist; expected the report whose marked blocks to fill')
     try:
         text, missing = fill(args.report.read_text(), Results(args.results_dir, args.figures_dir, args.report))
     except ValueError as error:
