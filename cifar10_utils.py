@@ -191,9 +191,11 @@ def download_cifar10(data_dir):
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import download_and_extract_archive
     root = os.path.dirname(os.path.normpath(data_dir)) or '.'
+    made = _folders_to_make(root)
     try:
         download_and_extract_archive(CIFAR10.url, root, filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
     except Exception as error:  # no network, HTTP error, bad checksum: all end the same way
+        _remove_if_empty(made)
         raise DataError(
             f'CIFAR-10 is not in {data_dir} and downloading {CIFAR10.url} failed ({error}). '
             f'Put the python version of CIFAR-10 there ({", ".join(TRAIN_FILES[:1])}..5, {TEST_FILE}) '
@@ -253,6 +255,8 @@ def get_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True, 
     With download=True a missing folder is fetched first (see download_cifar10).
     Raises DataError naming the file when the data is missing or corrupt.
     """
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise DataError(f'{data_dir} is a file; expected the CIFAR-10 folder ({TRAIN_FILES[0]}..5, {TEST_FILE})')
     if not os.path.isdir(data_dir):
         if not download:
             raise DataError(f'CIFAR-10 folder {data_dir} does not exist')
@@ -324,6 +328,9 @@ def load_mnist_raw(data_dir):
     for images_file, labels_file in MNIST_FILES.values():
         images = load_idx(os.path.join(data_dir, images_file), 3)
         labels = load_idx(os.path.join(data_dir, labels_file), 1).astype(np.int64)
+        if images.shape[1:] != (28, 28):
+            raise DataError(f'corrupt MNIST file {os.path.join(data_dir, images_file)}: images of '
+                            f'{images.shape[1]}x{images.shape[2]} pixels, expected 28x28')
         if len(images) != len(labels) or labels.max(initial=0) > 9:
             raise DataError(f'corrupt MNIST files in {data_dir}: {len(images)} images in {images_file}, '
                             f'{len(labels)} labels up to {labels.max(initial=0)} in {labels_file}')
@@ -331,10 +338,29 @@ def load_mnist_raw(data_dir):
     return tuple(arrays)
 
 
+def _folders_to_make(folder):
+    """folder and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while folder and not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(os.path.normpath(folder))
+    return missing
+
+
+def _remove_if_empty(folders):
+    """Remove the folders that a failed download made (deepest first), as long as they are empty."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (something else is in it) or gone: leave it
+            return
+
+
 def download_mnist(data_dir):
     """Fetch the four MNIST files with torchvision's utilities (MD5 checked) and unpack them into data_dir."""
     from torchvision.datasets import MNIST
     from torchvision.datasets.utils import download_and_extract_archive
+    made = _folders_to_make(data_dir)
     for filename, md5 in MNIST.resources:
         for mirror in MNIST.mirrors:
             try:
@@ -343,6 +369,7 @@ def download_mnist(data_dir):
             except Exception as error:  # no network, HTTP error, bad checksum: try the next mirror
                 failure = error
         else:
+            _remove_if_empty(made)
             raise DataError(
                 f'MNIST is not in {data_dir} and downloading {filename} failed ({failure}). Put the four MNIST '
                 f'files there ({", ".join(sum(MNIST_FILES.values(), ()))}) or use --dataset synth for an '

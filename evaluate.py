@@ -50,6 +50,9 @@ def find_model(folder):
     if not paths:
         raise train_utils.ModelFileError(f'{folder} holds no model ({" or ".join(MODEL_FILES)}); a training script '
                                          f'of this project writes one at the end of a run')
+    if len(paths) > 1:
+        raise train_utils.ModelFileError(f'{folder} holds both {" and ".join(MODEL_FILES)}, the models of two runs; '
+                                         f'expected one, beside the metrics.json of its run')
     if paths[0].endswith('.npz'):
         kind = train_utils.load_npz_model(paths[0])[0]
     else:
@@ -211,6 +214,20 @@ def read_final_test_accuracy(run_dir):
                                          f'{error}); move it away to evaluate the model alone') from None
 
 
+def check_analysis_replaced(run_dir, data, overwrite):
+    """An analysis.json already in run_dir is replaced by one on the same data (evaluate.py gives the same again),
+    but by one on other data only with --overwrite; otherwise the program ends in one line."""
+    path = os.path.join(run_dir, 'analysis.json')
+    try:
+        with open(path) as f:
+            earlier = json.load(f)['data']
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not one of ours: nothing of value to keep
+        return
+    if earlier != data and not overwrite:
+        sys.exit(f'error: {path} analyses {earlier.get("dataset")} in {earlier.get("data_dir")}, not '
+                 f'{data["dataset"]} in {data["data_dir"]}; pass --overwrite to replace it')
+
+
 def main(argv=None):
     parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', help='a run folder: its model.npz or model.pt, and metrics.json')
@@ -219,10 +236,12 @@ def main(argv=None):
     parser.add_argument('--data_dir', default=None, help="its folder (default: the run's, or the dataset's default)")
     parser.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto',
                         help='for the PyTorch models; auto takes the GPU when there is one')
+    parser.add_argument('--overwrite', action='store_true',
+                        help="replace an analysis of other data than this one's in the run folder")
     parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None,
                         help="the ConvNet: average each image's predictions with its mirror image's "
                              "(default: as the run's evaluations did)")
-    parser.add_argument('--tta_shift', type=train_utils.non_negative_int, default=None, metavar='PIXELS',
+    parser.add_argument('--tta_shift', type=train_utils.view_shift, default=None, metavar='PIXELS',
                         help="the ConvNet: average over the views moved diagonally by this many pixels too "
                              "(see train_convnet_pytorch.py; default: as the run's evaluations did)")
     args = parser.parse_args(argv)
@@ -238,6 +257,7 @@ def main(argv=None):
         run_final_test_accuracy = read_final_test_accuracy(args.run_dir)
     except (train_utils.ModelFileError, cifar10_utils.DataError) as error:
         sys.exit(f'error: {error}')
+    check_analysis_replaced(args.run_dir, data, args.overwrite)
     views = {}
     if kind == 'convnet':
         run_views = {'tta': config.get('tta', False), 'tta_shift': config.get('tta_shift', 0)}

@@ -41,7 +41,7 @@ def build_parser():
     parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=False,
                         help='evaluate each image and its mirror image and average the predicted probabilities '
                              '(test-time augmentation; the training loss is unaffected)')
-    parser.add_argument('--tta_shift', type=train_utils.non_negative_int, default=0, metavar='PIXELS',
+    parser.add_argument('--tta_shift', type=train_utils.view_shift, default=0, metavar='PIXELS',
                         help='evaluate each image also moved diagonally by this many pixels down-right and up-left '
                              '(zero fill, as the training crops) and average the predicted probabilities over '
                              'those views too: with --tta, six views')
@@ -56,7 +56,7 @@ def build_parser():
                         help='NHWC memory format for the model and its inputs')
     parser.add_argument('--compile', action=argparse.BooleanOptionalAction, default=False,
                         help='torch.compile the model (slow to start, needs a C++ compiler on the CPU)')
-    parser.add_argument('--threads', type=train_utils.positive_int, default=None,
+    parser.add_argument('--threads', type=train_utils.thread_count, default=None,
                         help="CPU threads (default: PyTorch's, one per core); 1 is much faster on a "
                              "machine whose cores other processes keep busy")
     torch_utils.add_resume_argument(parser)

@@ -26,6 +26,24 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message}\n')
 
 
+def view_shift(text):
+    """Pixels a test-time view is moved by: 0 to 15, as a shift of half the 32-pixel image or more leaves a view
+    that is mostly the zeros it is filled with."""
+    value = non_negative_int(text)
+    if value > 15:
+        raise argparse.ArgumentTypeError(f'expected 0 to 15 pixels (half the image or more leaves a blank view), '
+                                         f'got {text!r}')
+    return value
+
+
+def thread_count(text):
+    """A positive number of threads, at most one per CPU: more only contend (a run is several times slower)."""
+    value = positive_int(text)
+    if value > (os.cpu_count() or 1):
+        raise argparse.ArgumentTypeError(f'expected at most {os.cpu_count()}, the CPUs here, got {text!r}')
+    return value
+
+
 def positive_int(text):
     value = _number(text, int)
     if value <= 0:
@@ -550,8 +568,20 @@ def save_run(metrics, output_dir, curves=True):
 
 
 def write_json(path, value):
+    """value as JSON, every NaN or infinity (a diverged loss) written as null, which JSON has, where Python would
+    write NaN, which it has not."""
     with open(path, 'w') as f:
-        json.dump(value, f, indent=1)
+        json.dump(_finite_or_none(value), f, indent=1, allow_nan=False)
+
+
+def _finite_or_none(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
 
 
 def curve_labels(config):

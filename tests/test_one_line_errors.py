@@ -1,12 +1,17 @@
 """Inputs that once ended in a traceback (or took all the memory) end in one line that says what was expected."""
+import json
+import os
 
 import pytest
 
+import cifar10_utils
 import evaluate
 import make_report
+import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
+import train_utils
 from command_line import run_main
 from test_cifar10_utils import write_tiny_mnist
 
@@ -64,3 +69,85 @@ def test_the_batch_norm_benchmark_on_cuda_without_a_gpu(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     stderr = one_line(*run_main(bench_batchnorm.main, ['--device', 'cuda'], capsys), 2)
     assert stderr.endswith('error: --device cuda was asked for, but PyTorch sees no GPU here\n')
+
+
+@pytest.mark.parametrize('script, flags', [(train_convnet_pytorch, TINY), (evaluate, ['some_run'])],
+                         ids=['train', 'evaluate'])
+def test_a_view_shift_of_half_the_image_or_more(capsys, script, flags):
+    stderr = one_line(*run_main(script.main, flags + ['--tta_shift', '16'], capsys), 2)
+    assert stderr.endswith("argument --tta_shift: expected 0 to 15 pixels (half the image or more leaves a blank "
+                           "view), got '16'\n")
+
+
+def test_more_threads_than_cpus(capsys):
+    too_many = str(os.cpu_count() + 1)
+    stderr = one_line(*run_main(train_convnet_pytorch.main, TINY + ['--threads', too_many], capsys), 2)
+    assert stderr.endswith(f"argument --threads: expected at most {os.cpu_count()}, the CPUs here, "
+                           f"got '{os.cpu_count() + 1}'\n")
+
+
+def test_mnist_images_of_another_size(tmp_path, capsys):
+    write_tiny_mnist(str(tmp_path / 'mnist'))
+    images = tmp_path / 'mnist' / cifar10_utils.MNIST_FILES['train'][0]
+    header = (0x803).to_bytes(4, 'big') + b''.join(size.to_bytes(4, 'big') for size in (30, 14, 56))
+    images.write_bytes(header + bytes(30 * 14 * 56))  # as many bytes as 28x28, in another shape
+    stderr = one_line(*run_main(train_mlp_autodiff.main, ['--dataset', 'mnist', '--data_dir', str(tmp_path / 'mnist'),
+                                                          '--output_dir', str(tmp_path / 'run')], capsys))
+    assert stderr == f'error: corrupt MNIST file {images}: images of 14x56 pixels, expected 28x28\n'
+
+
+def test_a_diverged_loss_is_written_as_null_not_as_nan(tmp_path):
+    train_utils.write_json(tmp_path / 'metrics.json', {'loss': [1.0, float('nan'), float('inf')], 'nested': {
+        'x': -float('inf')}})
+    text = (tmp_path / 'metrics.json').read_text()
+    assert 'NaN' not in text and 'Infinity' not in text
+    assert json.loads(text) == {'loss': [1.0, None, None], 'nested': {'x': None}}
+
+
+def test_a_data_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / 'cifar-10-batches-py').write_text('not a folder')
+    stderr = one_line(*run_main(train_mlp_numpy.main, ['--data_dir', str(tmp_path / 'cifar-10-batches-py'),
+                                                       '--output_dir', str(tmp_path / 'run')], capsys))
+    assert stderr.startswith(f'error: {tmp_path / "cifar-10-batches-py"} is a file; expected the CIFAR-10 folder')
+
+
+@pytest.mark.parametrize('dataset', ['cifar10', 'mnist'])
+def test_a_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch, dataset):
+    import torchvision.datasets.utils
+
+    def offline(url, download_root, *args, **kwargs):  # as torchvision's does: the folder first, then the request
+        os.makedirs(download_root, exist_ok=True)
+        raise OSError('network unreachable')
+
+    monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
+    folder = tmp_path / 'data' / 'cifar10' / 'cifar-10-batches-py' if dataset == 'cifar10' else tmp_path / 'data' / 'm'
+    with pytest.raises(cifar10_utils.DataError, match='failed'):
+        cifar10_utils.load_dataset(dataset, str(folder))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.usefixtures('figures_unrendered')
+def test_a_folder_with_the_models_of_two_runs(tmp_path, capsys):
+    train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path)])
+    (tmp_path / 'model.pt').write_bytes(b'another run')
+    stderr = one_line(*run_main(evaluate.main, [str(tmp_path)], capsys))
+    assert stderr == f'error: {tmp_path} holds both model.npz and model.pt, the models of two runs; expected one, ' \
+                     'beside the metrics.json of its run\n'
+
+
+@pytest.mark.usefixtures('figures_unrendered')
+def test_an_analysis_on_other_data_is_replaced_only_with_overwrite(tmp_path, capsys):
+    from test_cifar10_utils import write_tiny_cifar10
+    first, second = tmp_path / 'a' / 'cifar-10-batches-py', tmp_path / 'b' / 'cifar-10-batches-py'
+    write_tiny_cifar10(str(first), seed=0)
+    write_tiny_cifar10(str(second), seed=0)  # the same images in another folder: the fingerprint agrees
+    run = tmp_path / 'run'
+    train_mlp_numpy.main(['--data_dir', str(first), '--max_steps', '2', '--batch_size', '5', '--output_dir', str(run)])
+    assert evaluate.main([str(run)])['data']['data_dir'] == str(first)
+    assert evaluate.main([str(run)])['data']['data_dir'] == str(first)  # the same analysis again: no flag needed
+    kept = (run / 'analysis.json').read_text()
+    stderr = one_line(*run_main(evaluate.main, [str(run), '--data_dir', str(second)], capsys))
+    assert stderr == f'error: {run / "analysis.json"} analyses cifar10 in {first}, not cifar10 in {second}; pass ' \
+                     '--overwrite to replace it\n'
+    assert (run / 'analysis.json').read_text() == kept
+    assert evaluate.main([str(run), '--data_dir', str(second), '--overwrite'])['data']['data_dir'] == str(second)
