@@ -1,5 +1,6 @@
 """What the PyTorch training scripts share: device choice, on-device batches, augmentation,
 learning-rate schedules and evaluation. (train_utils has the framework-free part.)"""
+import errno
 import math
 import os
 import sys
@@ -113,8 +114,19 @@ def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0
 def save_model(path, kind, config, model):
     """model.pt: the model's kind, the run's flags (enough to rebuild it) and its state_dict.
     torch.load(path, weights_only=True) reads it back; load_file checks it."""
-    train_utils.write_atomically(path, lambda temporary: torch.save(
+    train_utils.write_atomically(path, lambda temporary: save_file(
         {'kind': kind, 'config': config, 'state_dict': model.state_dict()}, temporary))
+
+
+def save_file(value, path):
+    """torch.save, whose writer reports a failed write (a full disk) as a RuntimeError: here an OSError, as every
+    other write of a run reports it, so that the run ends in one line."""
+    try:
+        torch.save(value, path)
+    except RuntimeError as error:
+        if 'inline_container' not in str(error) and 'PytorchStreamWriter' not in str(error):  # not its writer
+            raise
+        raise OSError(errno.EIO, f'the write failed ({str(error).strip().splitlines()[-1].strip()})', path) from None
 
 
 def load_file(path, device='cpu'):
@@ -158,7 +170,7 @@ class Checkpoint:
                  'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(),
                  'scheduler': self.scheduler.state_dict(), 'batches': self.batches.state_dict(),
                  'torch_rng': torch.get_rng_state(), 'cuda_rng': torch.cuda.get_rng_state_all() if on_gpu else []}
-        train_utils.write_atomically(os.path.join(folder, 'checkpoint.pt'), lambda path: torch.save(state, path))
+        train_utils.write_atomically(os.path.join(folder, 'checkpoint.pt'), lambda path: save_file(state, path))
 
     def save_model(self, folder):
         save_model(os.path.join(folder, 'model.pt'), self.kind, self.config, self.model)

@@ -127,3 +127,27 @@ def test_a_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_complet
         1, f'error: could not write model.npz into {folder}: No space left on device; the run did not complete')
     assert json.loads((folder / 'metrics.json').read_text())['status'] == 'failed'
     assert sorted(os.listdir(folder)) == ['.run.lock', 'curves.png', 'metrics.json']  # no temporary file left
+
+
+def test_a_torch_file_that_cannot_be_written_is_an_os_error_naming_it():
+    import torch
+
+    import torch_utils
+    with pytest.raises(OSError, match=r"the write failed \(.*\): '/dev/full'"):  # every write there: disk full
+        torch_utils.save_file({'weights': torch.zeros(1000)}, '/dev/full')
+
+
+def test_a_torch_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_completed(tmp_path, monkeypatch,
+                                                                                         capsys):
+    import torch
+
+    import torch_utils
+    save = torch_utils.save_file
+    monkeypatch.setattr(torch_utils, 'save_file', lambda value, path: save(value, '/dev/full')
+                        if 'model' in os.path.basename(str(path)) else save(value, path))
+    folder = tmp_path / 'run'
+    status, stderr = run_main(train_mlp_pytorch.main, TINY + ['--output_dir', str(folder)], capsys)
+    assert status == 1 and stderr.splitlines()[-1].startswith(f'error: could not write model.pt into {folder}: '
+                                                              f'the write failed (')
+    assert json.loads((folder / 'metrics.json').read_text())['status'] == 'failed'
+    assert torch.load(folder / 'checkpoint.pt', weights_only=True)['step'] == 2  # the checkpoints were written
