@@ -223,6 +223,8 @@ def resume_into(args):
 def saving(kind, config, model, optimizer, scheduler, batches, args):
     """train_utils.train's save_model, checkpoint and resumed for a PyTorch run; with --resume, the run in
     args.resume is restored first (a problem ends the program in one line)."""
+    # model.pt, and checkpoint.pt (the model and up to two optimiser moments) with its temporary copy
+    train_utils.check_room(args.output_dir, sum(p.numel() * p.element_size() for p in model.parameters()), copies=7)
     checkpoint = Checkpoint(kind, config, model, optimizer, scheduler, batches)
     try:
         resumed = checkpoint.restore(args.resume, flags=set(vars(args))) if args.resume else None

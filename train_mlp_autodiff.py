@@ -149,7 +149,9 @@ def train(args, curves=True):
         args.eval_freq = train_set.num_examples // args.batch_size
     n_inputs = int(np.prod(train_set.images.shape[1:]))
     hidden = [4 * n_inputs] if args.dnn_hidden_units is None else args.dnn_hidden_units
-    train_utils.check_network_size([n_inputs, *hidden, NUM_CLASSES[args.dataset]])
+    widths = [n_inputs, *hidden, NUM_CLASSES[args.dataset]]
+    train_utils.check_network_size(widths)
+    train_utils.check_room(args.output_dir, 8 * train_utils.dense_parameters(widths), copies=2)  # float64
     model = autodiff.MLP(n_inputs, hidden, NUM_CLASSES[args.dataset], activation=args.activation, seed=args.seed)
 
     def train_step(step):

@@ -5,6 +5,7 @@ import fcntl
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -298,6 +299,16 @@ def check_network_size(widths):
     if count > MAX_PARAMETERS:
         sys.exit(f'error: --dnn_hidden_units {",".join(map(str, widths[1:-1]))} makes {count:,} parameters on '
                  f'{widths[0]} inputs; expected at most {MAX_PARAMETERS:,}')
+
+
+def check_room(folder, model_bytes, copies):
+    """Ends the program in one line, before training, when folder's file system has no room for what the run
+    writes: `copies` times its model's bytes (model, checkpoint and optimiser state, and the temporary copy an
+    atomic write makes beside the old file) and 16 MiB for its metrics and figures."""
+    needed, free = copies * model_bytes + 16 * 2 ** 20, shutil.disk_usage(folder).free
+    if free < needed:
+        sys.exit(f'error: --output_dir {folder} has {free / 2 ** 20:,.0f} MiB free; the run writes up to '
+                 f'{needed / 2 ** 20:,.0f} MiB')
 
 
 def check_model_archive(path):

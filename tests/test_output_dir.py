@@ -1,6 +1,7 @@
 """Nothing of a run is lost to what a user types: every check comes before --overwrite removes anything, --resume
 and --overwrite together are refused, one run at a time in a folder, an unwritable folder is refused before the
 first step, and a run whose model could not be written does not say it completed."""
+import collections
 import errno
 import json
 import os
@@ -18,6 +19,7 @@ import train_utils
 from command_line import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
+shutil_usage = collections.namedtuple('usage', 'total used free')
 TINY = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # the files' names matter here, not their pictures
@@ -151,3 +153,13 @@ def test_a_torch_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_c
                                                               f'the write failed (')
     assert json.loads((folder / 'metrics.json').read_text())['status'] == 'failed'
     assert torch.load(folder / 'checkpoint.pt', weights_only=True)['step'] == 2  # the checkpoints were written
+
+
+@pytest.mark.parametrize('script', [train_mlp_numpy, train_mlp_pytorch], ids=['numpy', 'pytorch'])
+def test_a_file_system_without_room_for_the_run_is_refused_before_training(tmp_path, monkeypatch, capsys, script):
+    monkeypatch.setattr(train_utils.shutil, 'disk_usage', lambda path: shutil_usage(total=10 ** 9, used=10 ** 9,
+                                                                                      free=2 ** 20))
+    monkeypatch.setattr(train_utils, 'train', lambda *args, **kwargs: pytest.fail('the run trained'))
+    status, stderr = run_main(script.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
+    assert status == 1 and stderr.startswith(f'error: --output_dir {tmp_path / "run"} has 1 MiB free; the run '
+                                             f'writes up to ') and len(stderr.splitlines()) == 1, stderr
