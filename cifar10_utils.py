@@ -80,9 +80,9 @@ class _PickledArray:
 
     @classmethod
     def from_buffer(cls, buffer, dtype, shape, order):
-        """The description of what numpy's _frombuffer(buffer, dtype, shape, order) would build."""
+        """The description of what numpy's _frombuffer(buffer (bytes), dtype, shape, order) would build."""
         array = cls()
-        array.state = (1, shape, dtype, order == 'F', bytes(buffer) if isinstance(buffer, bytearray) else buffer)
+        array.state = (1, shape, dtype, order == 'F', buffer)
         return array
 
     def images(self):
@@ -106,8 +106,34 @@ class _BatchUnpickler(pickle._Unpickler):
     Any other class or function is refused, so a crafted file cannot run code (plain pickle.load would call
     whatever it names), and no array is built while unpickling, so a small file cannot make numpy allocate a
     large one. The pure-Python unpickler rather than the C one: its memo is a dict, where the C one allocates
-    a list as long as the largest memo index the file names (a 10-byte file can ask for gigabytes).
+    a list as long as the largest memo index the file names (a 10-byte file can ask for gigabytes). The two
+    functions it allows that copy bytes (protocol 2's _codecs.encode, protocol 5's bytearray buffers) may copy no
+    more than the file holds in all, as the memo lets a file name one large string any number of times.
     """
+
+    def __init__(self, file, budget, **kwargs):
+        super().__init__(file, **kwargs)
+        self.budget = budget  # bytes that copies may still take
+
+    def copied(self, size):
+        self.budget -= size
+        if self.budget < 0:
+            raise pickle.UnpicklingError('the copies of bytes this file asks for add up to more than the file holds')
+
+    def latin1_bytes(self, text, encoding):
+        """_codecs.encode as protocol-2 pickles of bytes call it, and nothing else."""
+        if not (isinstance(text, str) and encoding in ('latin1', 'latin-1')):
+            raise pickle.UnpicklingError(f'refusing _codecs.encode of a {type(text).__name__} to {encoding!r}: only '
+                                         f'bytes pickled as latin-1 text are allowed')
+        self.copied(len(text))
+        return text.encode('latin1')
+
+    def from_buffer(self, buffer, dtype, shape, order):
+        """_frombuffer as protocol-5 pickles of arrays call it: a _PickledArray description, the buffer as bytes."""
+        if isinstance(buffer, bytearray):
+            self.copied(len(buffer))
+            buffer = bytes(buffer)
+        return _PickledArray.from_buffer(buffer, dtype, shape, order)
 
     def find_class(self, module, name):
         # numpy pickles an array as _reconstruct(ndarray, (0,), b'b') and then hands its state to
@@ -116,24 +142,15 @@ class _BatchUnpickler(pickle._Unpickler):
             return lambda array_type, shape, dtype: array_type()
         # From protocol 5 on, numpy pickles an array as _frombuffer(its bytes, dtype, shape, order).
         if name == '_frombuffer' and module in ('numpy.core.numeric', 'numpy._core.numeric'):
-            return _PickledArray.from_buffer
+            return self.from_buffer
         if (module, name) == ('numpy', 'ndarray'):
             return _PickledArray
         if (module, name) == ('numpy', 'dtype'):
             return np.dtype
         # Python 3 pickles bytes at protocol 2 as _codecs.encode(their latin-1 text, 'latin1').
         if (module, name) == ('_codecs', 'encode'):
-            return _latin1_bytes
+            return self.latin1_bytes
         raise pickle.UnpicklingError(f'refusing to load {module}.{name}: only numpy arrays are allowed')
-
-
-def _latin1_bytes(text, encoding):
-    """_codecs.encode as protocol-2 pickles of bytes call it, and nothing else: as many bytes as the file had
-    characters."""
-    if not (isinstance(text, str) and encoding in ('latin1', 'latin-1')):
-        raise pickle.UnpicklingError(f'refusing _codecs.encode of a {type(text).__name__} to {encoding!r}: only '
-                                     f'bytes pickled as latin-1 text are allowed')
-    return text.encode('latin1')
 
 
 def _images_and_labels(batch):
@@ -169,7 +186,8 @@ def load_batch(path):
             if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
                 raise ValueError(f'larger than the {MAX_FILE_BYTES} bytes a batch file can need')
             # Unpickled from memory: read from a file, a length the pickle declares reserves that many bytes.
-            batch = _BatchUnpickler(io.BytesIO(file.read()), encoding='latin1').load()
+            content = file.read()
+            batch = _BatchUnpickler(io.BytesIO(content), budget=len(content), encoding='latin1').load()
             return _images_and_labels(batch)
         except Exception as error:  # a truncated or foreign file fails in many ways; all mean "corrupt"
             raise DataError(f'corrupt CIFAR-10 file {path}: {type(error).__name__}: {error}') from None

@@ -235,7 +235,10 @@ def lock_output_dir(folder):
     key = os.path.realpath(folder)
     if key in _held_locks:
         return
-    lock = open(os.path.join(folder, LOCK_FILE), 'a+')
+    try:
+        lock = open(os.path.join(folder, LOCK_FILE), 'a+')
+    except OSError as error:
+        sys.exit(f'error: cannot lock --output_dir {folder} ({LOCK_FILE}): {error.strerror}')
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -314,8 +317,9 @@ def check_room(folder, model_bytes, copies):
 def check_model_archive(path):
     """Before np.load or torch.load reads path (an .npz or .pt file, both zip archives): every entry must be stored
     uncompressed, as np.savez and torch.save write them, and lie within the file, so that reading the file takes no
-    more memory than the file takes on disk; the file must be at most MAX_MODEL_FILE_BYTES; and an .npy entry must
-    hold exactly the array its header declares (numpy allocates what the header says before it reads). A
+    more memory than the file takes on disk; the file must be at most MAX_MODEL_FILE_BYTES; and an entry that starts
+    as an .npy file does, whatever its name, must hold exactly the array its header declares (numpy allocates what
+    the header says before it reads). A
     ModelFileError says what is wrong."""
     try:
         size = os.path.getsize(path)
@@ -331,9 +335,10 @@ def check_model_archive(path):
             if sum(entry.file_size for entry in entries) > size:
                 raise ModelFileError(f'cannot load {path}: its entries declare more bytes than the file has')
             for entry in entries:
-                if not entry.filename.endswith('.npy'):
-                    continue
-                with archive.open(entry) as member:
+                with archive.open(entry) as member:  # np.load reads any entry that starts so as an array
+                    if member.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+                        continue
+                    member.seek(0)
                     version = np.lib.format.read_magic(member)
                     shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                        else np.lib.format.read_array_header_2_0)(member)

@@ -149,6 +149,38 @@ def test_codecs_encode_is_allowed_for_latin1_text_alone(tmp_path, text, encoding
         cifar10_utils.load_batch(str(path))
 
 
+def amplifying_pickle(form, size=100_000, calls=1_000):
+    """A pickle that stores one string (or bytearray) of `size` once and has it copied `calls` times by a function
+    the unpickler allows: a few bytes a call, `size` bytes a copy."""
+    if form == 'str':  # protocol 2: _codecs.encode(text, 'latin1')
+        head = (pickle.PROTO + b'\x02' + pickle.GLOBAL + b'_codecs\nencode\n' + pickle.BINPUT + b'\x00'
+                + pickle.BINUNICODE + struct.pack('<I', size) + b'a' * size + pickle.BINPUT + b'\x01'
+                + pickle.SHORT_BINUNICODE + b'\x06latin1' + pickle.BINPUT + b'\x02' + pickle.POP + pickle.POP
+                + pickle.POP)
+        call = pickle.BINGET + b'\x00' + pickle.BINGET + b'\x01' + pickle.BINGET + b'\x02' + pickle.TUPLE2
+    else:  # protocol 5: numpy's _frombuffer(bytearray, dtype, shape, order)
+        head = (pickle.PROTO + b'\x05' + pickle.GLOBAL + b'numpy._core.numeric\n_frombuffer\n' + pickle.BINPUT
+                + b'\x00' + pickle.BYTEARRAY8 + struct.pack('<Q', size) + b'a' * size + pickle.BINPUT + b'\x01'
+                + pickle.POP + pickle.POP)
+        call = (pickle.BINGET + b'\x00' + pickle.MARK + pickle.BINGET + b'\x01' + pickle.NONE + pickle.NONE
+                + pickle.NONE + pickle.TUPLE)
+    return head + pickle.EMPTY_LIST + pickle.MARK + (call + pickle.REDUCE) * calls + pickle.APPENDS + pickle.STOP
+
+
+@pytest.mark.parametrize('form', ['str', 'bytearray'])
+def test_a_string_named_many_times_is_not_copied_beyond_the_files_size(tmp_path, form):
+    path = tmp_path / 'data_batch_1'
+    path.write_bytes(amplifying_pickle(form))  # 0.1 MB asking for 100 MB of copies
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match='copies of bytes this file asks for add up to more than the file holds'):
+            cifar10_utils.load_batch(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * path.stat().st_size, f'{peak:,} bytes'
+
+
 def test_malicious_pickle_is_refused_without_running_it(tiny, tmp_path):
     folder, _ = tiny
     marker = tmp_path / 'pwned'

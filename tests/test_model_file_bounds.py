@@ -85,6 +85,17 @@ def test_an_array_header_that_declares_more_than_its_entry_holds_is_refused_unre
     assert peak < SMALL, f'{peak:,} bytes'
 
 
+def test_an_array_under_any_name_is_checked_against_its_header(tmp_path):
+    numpy_model(tmp_path, 'mlp_numpy', [4])
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {'descr': '<f8', 'fortran_order': False, 'shape': (10 ** 9,)})
+    with zipfile.ZipFile(tmp_path / 'model.npz', 'a') as archive:
+        archive.writestr('W', header.getvalue() + bytes(16))  # np.load reads it as an array of 8 GB
+    message, peak = error_and_peak(lambda: evaluate.main([str(tmp_path)]))
+    assert 'W declares an array of (1000000000,) float64, but holds' in message
+    assert peak < SMALL, f'{peak:,} bytes'
+
+
 def recompressed(path):
     """Rewrite the zip archive at path with every entry deflated."""
     with zipfile.ZipFile(path) as archive:
