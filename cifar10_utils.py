@@ -78,13 +78,6 @@ class _PickledArray:
     def __setstate__(self, state):
         self.state = state
 
-    @classmethod
-    def from_buffer(cls, buffer, dtype, shape, order):
-        """The description of what numpy's _frombuffer(buffer (bytes), dtype, shape, order) would build."""
-        array = cls()
-        array.state = (1, shape, dtype, order == 'F', buffer)
-        return array
-
     def images(self):
         """The (N, 3, 32, 32) uint8 images of a batch's 'data': a C-order uint8 array of N x 3072, 0 < N <= 10,000."""
         try:
@@ -133,7 +126,9 @@ class _BatchUnpickler(pickle._Unpickler):
         if isinstance(buffer, bytearray):
             self.copied(len(buffer))
             buffer = bytes(buffer)
-        return _PickledArray.from_buffer(buffer, dtype, shape, order)
+        array = _PickledArray()
+        array.__setstate__((1, shape, dtype, order == 'F', buffer))  # the state numpy's own pickles hand over
+        return array
 
     def find_class(self, module, name):
         # numpy pickles an array as _reconstruct(ndarray, (0,), b'b') and then hands its state to

@@ -150,8 +150,7 @@ def train(args, curves=True):
     n_inputs = int(np.prod(train_set.images.shape[1:]))
     hidden = [4 * n_inputs] if args.dnn_hidden_units is None else args.dnn_hidden_units
     widths = [n_inputs, *hidden, NUM_CLASSES[args.dataset]]
-    train_utils.check_network_size(widths)
-    train_utils.check_room(args.output_dir, 8 * train_utils.dense_parameters(widths), copies=2)  # float64
+    train_utils.check_room(args.output_dir, 8 * train_utils.check_network_size(widths), copies=2)  # float64
     model = autodiff.MLP(n_inputs, hidden, NUM_CLASSES[args.dataset], activation=args.activation, seed=args.seed)
 
     def train_step(step):

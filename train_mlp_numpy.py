@@ -43,8 +43,7 @@ def prepare(args):
     held_out = {name: (data[name].images.reshape(data[name].num_examples, n_inputs), data[name].labels)
                 for name in train_utils.held_out_splits(data)}
     widths = [n_inputs, *args.dnn_hidden_units, train_set.labels.shape[1]]
-    train_utils.check_network_size(widths)
-    train_utils.check_room(args.output_dir, 4 * train_utils.dense_parameters(widths), copies=2)
+    train_utils.check_room(args.output_dir, 4 * train_utils.check_network_size(widths), copies=2)
     model = MLP(n_inputs, args.dnn_hidden_units, train_set.labels.shape[1], args.neg_slope,
                 init=args.init, seed=args.seed)
     loss_module = CrossEntropyModule()

@@ -27,24 +27,6 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message}\n')
 
 
-def view_shift(text):
-    """Pixels a test-time view is moved by: 0 to 15, as a shift of half the 32-pixel image or more leaves a view
-    that is mostly the zeros it is filled with."""
-    value = non_negative_int(text)
-    if value > 15:
-        raise argparse.ArgumentTypeError(f'expected 0 to 15 pixels (half the image or more leaves a blank view), '
-                                         f'got {text!r}')
-    return value
-
-
-def thread_count(text):
-    """A positive number of threads, at most one per CPU: more only contend (a run is several times slower)."""
-    value = positive_int(text)
-    if value > (os.cpu_count() or 1):
-        raise argparse.ArgumentTypeError(f'expected at most {os.cpu_count()}, the CPUs here, got {text!r}')
-    return value
-
-
 def positive_int(text):
     value = _number(text, int)
     if value <= 0:
@@ -71,6 +53,24 @@ def seed(text):
     value = _number(text, int)
     if not 0 <= value < 2 ** 63:
         raise argparse.ArgumentTypeError(f'expected an integer in [0, 2**63), got {text!r}')
+    return value
+
+
+def view_shift(text):
+    """Pixels a test-time view is moved by: 0 to 15, as a shift of half the 32-pixel image or more leaves a view
+    that is mostly the zeros it is filled with."""
+    value = non_negative_int(text)
+    if value > 15:
+        raise argparse.ArgumentTypeError(f'expected 0 to 15 pixels (half the image or more leaves a blank view), '
+                                         f'got {text!r}')
+    return value
+
+
+def thread_count(text):
+    """A positive number of threads, at most one per CPU: more only contend (a run is several times slower)."""
+    value = positive_int(text)
+    if value > (os.cpu_count() or 1):
+        raise argparse.ArgumentTypeError(f'expected at most {os.cpu_count()}, the CPUs here, got {text!r}')
     return value
 
 
@@ -296,12 +296,13 @@ def dense_parameters(widths):
 
 
 def check_network_size(widths):
-    """Ends the program in one line when an MLP of layer widths (inputs, hidden..., classes) would have more than
-    MAX_PARAMETERS parameters, before any of them is allocated."""
+    """The parameters of an MLP of layer widths (inputs, hidden..., classes); ends the program in one line when
+    they would be more than MAX_PARAMETERS, before any of them is allocated."""
     count = dense_parameters(widths)
     if count > MAX_PARAMETERS:
         sys.exit(f'error: --dnn_hidden_units {",".join(map(str, widths[1:-1]))} makes {count:,} parameters on '
                  f'{widths[0]} inputs; expected at most {MAX_PARAMETERS:,}')
+    return count
 
 
 def check_room(folder, model_bytes, copies):
@@ -319,8 +320,7 @@ def check_model_archive(path):
     uncompressed, as np.savez and torch.save write them, and lie within the file, so that reading the file takes no
     more memory than the file takes on disk; the file must be at most MAX_MODEL_FILE_BYTES; and an entry that starts
     as an .npy file does, whatever its name, must hold exactly the array its header declares (numpy allocates what
-    the header says before it reads). A
-    ModelFileError says what is wrong."""
+    the header says before it reads). A ModelFileError says what is wrong."""
     try:
         size = os.path.getsize(path)
         if size > MAX_MODEL_FILE_BYTES:
@@ -518,24 +518,35 @@ class Interrupted(SystemExit):
     A study catches it to keep what its finished runs found."""
 
 
-def train_and_report(config, train_step, evaluate, args, **saving):
-    """train() with the script's flags (and train's save_model, checkpoint, resumed and curves) into args.output_dir,
-    cleared first of the old run with --overwrite; prints the outcome, or ends the program in one line on divergence,
-    interruption or a failed write."""
-    clear_old_run(args.output_dir, args.overwrite)
+@contextlib.contextmanager
+def training_into(args):
+    """The run's folder while it trains: cleared first of the old run with --overwrite (every check has passed by
+    now), given up at the end (release_output_dir); a file that cannot be written ends the program in one line."""
+    folder = args.output_dir
+    clear_old_run(folder, args.overwrite)
     try:
-        metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
+        yield
     except OSError as error:
-        sys.exit(write_failed(error, args.output_dir))
-    except Diverged as error:
-        sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
-    except KeyboardInterrupt:
-        resumable = saving.get('checkpoint') and os.path.exists(os.path.join(args.output_dir, 'checkpoint.pt'))
-        raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}'
-                          + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable
-                             else '')) from None
+        name = os.path.basename(error.filename) if error.filename else 'a file'
+        sys.exit(f'error: could not write {name} into {folder}: {error.strerror or error}; the run did not complete')
     finally:
-        release_output_dir(args.output_dir)
+        release_output_dir(folder)
+
+
+def train_and_report(config, train_step, evaluate, args, **saving):
+    """train() with the script's flags (and train's save_model, checkpoint, resumed and curves) into args.output_dir
+    (training_into); prints the outcome, or ends the program in one line on divergence, interruption or a failed
+    write."""
+    with training_into(args):
+        try:
+            metrics = train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
+        except Diverged as error:
+            sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {args.output_dir}')
+        except KeyboardInterrupt:
+            resumable = saving.get('checkpoint') and os.path.exists(os.path.join(args.output_dir, 'checkpoint.pt'))
+            raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}'
+                              + (f'; to continue, run the same command with --resume {args.output_dir}' if resumable
+                                 else '')) from None
     print(f'final test accuracy {metrics["final_test_accuracy"]:.4f} '
           f'(best {metrics["best_test_accuracy"]:.4f}, selected on the test set) in {metrics["wall_time_s"]:.1f} s; '
           f'the run is in {args.output_dir}')
@@ -545,24 +556,14 @@ def train_and_report(config, train_step, evaluate, args, **saving):
 def train_past_divergence(config, train_step, evaluate, args, **saving):
     """train() with the script's flags, for a search that goes on when one of its runs diverges: that run's
     metrics (status 'diverged') are written and returned like any other's, and a line says so."""
-    clear_old_run(args.output_dir, args.overwrite)
-    try:
-        return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
-    except OSError as error:
-        sys.exit(write_failed(error, args.output_dir))
-    except Diverged as error:
-        print(f'{error}; recorded as diverged in {args.output_dir}')
-        return error.metrics
-    except KeyboardInterrupt:
-        raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}') from None
-    finally:
-        release_output_dir(args.output_dir)
-
-
-def write_failed(error, output_dir):
-    """The one-line message of a run whose files could not be written."""
-    name = os.path.basename(error.filename) if error.filename else 'a file'
-    return f'error: could not write {name} into {output_dir}: {error.strerror or error}; the run did not complete'
+    with training_into(args):
+        try:
+            return train(config, train_step, evaluate, args.max_steps, args.eval_freq, args.output_dir, **saving)
+        except Diverged as error:
+            print(f'{error}; recorded as diverged in {args.output_dir}')
+            return error.metrics
+        except KeyboardInterrupt:
+            raise Interrupted(f'interrupted; what was recorded is in {args.output_dir}') from None
 
 
 def _record(metrics, step, results):
