@@ -5,10 +5,10 @@
 
 Every split is a `DataSet`; preprocessing subtracts the mean image of the training split
 (the course's choice) or standardises each channel (`preprocess='standardize'`).
-The VU variant's data live here too: MNIST (`get_mnist`) and its two-feature synthetic set (`get_synth`).
+The synthetic twin (`get_synthetic`) is the dataset the scripts call fake_cifar10. The VU variant's data are in
+vu_data.py, the registry of dataset names in datasets.py.
 """
 import functools
-import hashlib
 import io
 import os
 import pickle
@@ -204,11 +204,11 @@ def download_cifar10(data_dir):
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import download_and_extract_archive
     root = os.path.dirname(os.path.normpath(data_dir)) or '.'
-    made = _folders_to_make(root)
+    made = folders_to_make(root)
     try:
         download_and_extract_archive(CIFAR10.url, root, filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
     except Exception as error:  # no network, HTTP error, bad checksum: all end the same way
-        _remove_if_empty(made)
+        remove_if_empty(made)
         raise DataError(
             f'CIFAR-10 is not in {data_dir} and downloading {CIFAR10.url} failed ({error}). '
             f'Put the python version of CIFAR-10 there ({", ".join(TRAIN_FILES[:1])}..5, {TEST_FILE}) '
@@ -314,44 +314,12 @@ def get_synthetic(num_train=SYNTHETIC_SIZES['num_train'], num_test=SYNTHETIC_SIZ
                        validation_size=validation_size, preprocess_method=preprocess, seed=seed)
 
 
-MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
-               'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+def synthetic_test_images():
+    """The test images of get_synthetic's default draw as generated, (N, 3, 32, 32) uint8, to show them."""
+    return _drawn_synthetic_raw(SYNTHETIC_SIZES['num_train'], SYNTHETIC_SIZES['num_test'], 0)[2]
 
 
-def load_idx(path, ndim):
-    """An IDX file of unsigned bytes, MNIST's format: the magic number 0x0800 + ndim, ndim big-endian
-    32-bit sizes, then the values. Returns a uint8 array of those sizes; DataError names a bad file."""
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise DataError(f'missing MNIST file {path}') from None
-    header = 4 * (1 + ndim)
-    magic = int.from_bytes(data[:4], 'big')
-    shape = tuple(int.from_bytes(data[4 * i:4 * i + 4], 'big') for i in range(1, ndim + 1))
-    if len(data) < header or magic != 0x800 + ndim or len(data) != header + int(np.prod(shape)):
-        raise DataError(f'corrupt MNIST file {path}: expected an IDX file of {ndim}-d unsigned bytes '
-                        f'(magic {0x800 + ndim}), got magic {magic}, sizes {shape} and {len(data)} bytes')
-    return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
-
-
-def load_mnist_raw(data_dir):
-    """Return (train_images, train_labels, test_images, test_labels): (N, 1, 28, 28) uint8, (N,) int64."""
-    arrays = []
-    for images_file, labels_file in MNIST_FILES.values():
-        images = load_idx(os.path.join(data_dir, images_file), 3)
-        labels = load_idx(os.path.join(data_dir, labels_file), 1).astype(np.int64)
-        if images.shape[1:] != (28, 28):
-            raise DataError(f'corrupt MNIST file {os.path.join(data_dir, images_file)}: images of '
-                            f'{images.shape[1]}x{images.shape[2]} pixels, expected 28x28')
-        if len(images) != len(labels) or labels.max(initial=0) > 9:
-            raise DataError(f'corrupt MNIST files in {data_dir}: {len(images)} images in {images_file}, '
-                            f'{len(labels)} labels up to {labels.max(initial=0)} in {labels_file}')
-        arrays += [images[:, None], labels]
-    return tuple(arrays)
-
-
-def _folders_to_make(folder):
+def folders_to_make(folder):
     """folder and those of its parents that do not exist yet, deepest first."""
     missing = []
     while folder and not os.path.exists(folder):
@@ -360,130 +328,10 @@ def _folders_to_make(folder):
     return missing
 
 
-def _remove_if_empty(folders):
+def remove_if_empty(folders):
     """Remove the folders that a failed download made (deepest first), as long as they are empty."""
     for folder in folders:
         try:
             os.rmdir(folder)
         except OSError:  # not empty (something else is in it) or gone: leave it
             return
-
-
-def download_mnist(data_dir):
-    """Fetch the four MNIST files with torchvision's utilities (MD5 checked) and unpack them into data_dir."""
-    from torchvision.datasets import MNIST
-    from torchvision.datasets.utils import download_and_extract_archive
-    made = _folders_to_make(data_dir)
-    for filename, md5 in MNIST.resources:
-        for mirror in MNIST.mirrors:
-            try:
-                download_and_extract_archive(mirror + filename, data_dir, filename=filename, md5=md5)
-                break
-            except Exception as error:  # no network, HTTP error, bad checksum: try the next mirror
-                failure = error
-        else:
-            _remove_if_empty(made)
-            raise DataError(
-                f'MNIST is not in {data_dir} and downloading {filename} failed ({failure}). Put the four MNIST '
-                f'files there ({", ".join(sum(MNIST_FILES.values(), ()))}) or use --dataset synth for an '
-                f'offline run.')
-
-
-def get_mnist(data_dir='mnist', one_hot=True, validation_size=0, preprocess='standardize', download=False, seed=0):
-    """MNIST from the IDX files in data_dir, as {'train', 'validation', 'test'} DataSets of (N, 1, 28, 28) images.
-
-    With download=True missing files are fetched first (see download_mnist).
-    """
-    if not all(os.path.exists(os.path.join(data_dir, name)) for name in sum(MNIST_FILES.values(), ())):
-        if not download:
-            raise DataError(f'MNIST files are missing from {data_dir}')
-        download_mnist(data_dir)
-    return make_splits(*load_mnist_raw(data_dir), one_hot=one_hot, validation_size=validation_size,
-                       preprocess_method=preprocess, seed=seed)
-
-
-SYNTH_QUADRATIC_FORM = np.array([[1, 0.5], [1, 0.2]])
-SYNTH_THRESHOLD = 0.6
-SYNTH_CLASSES = 2
-
-
-def synth_points(n, rng):
-    """n points of VU's synthetic data: x ~ N(0, I) in the plane, class 1 where x^T Q x > 0.6, else 0.
-
-    Returns x (n, 2) float32 and labels (n,) int64. x^T Q x is x^T S x with S = (Q + Q^T) / 2, which has
-    eigenvalues of both signs, so the boundary is a hyperbola, not an ellipse.
-    """
-    x = rng.standard_normal((n, 2))
-    labels = np.einsum('bi,ij,bj->b', x, SYNTH_QUADRATIC_FORM, x) > SYNTH_THRESHOLD
-    return x.astype(np.float32), labels.astype(np.int64)
-
-
-def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot=True, seed=0, data_seed=0):
-    """VU's two-feature synthetic set as {'train', 'validation', 'test'} DataSets, features as drawn (no preprocessing).
-
-    The points come from data_seed alone, so the same points whatever `seed` (which orders the batches).
-    """
-    if not 0 <= validation_size <= num_train:
-        raise ValueError(f'--validation_size {validation_size} is more points than synth draws for training '
-                         f'({num_train:,}); expected at most that many')
-    rng = np.random.default_rng(data_seed)
-    encode = (lambda labels: dense_to_one_hot(labels, SYNTH_CLASSES)) if one_hot else (lambda labels: labels)
-    splits = {}
-    for offset, (name, size) in enumerate((('train', num_train), ('validation', validation_size), ('test', num_test))):
-        x, labels = synth_points(size, rng)
-        splits[name] = DataSet(x, encode(labels), seed=seed + offset)
-    return splits
-
-
-DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
-                        'synthetic': 'a small CIFAR-shaped stand-in for offline smoke runs (the same images whatever '
-                                     '--seed)',
-                        'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set (the same points whatever --seed)"}
-DATASETS = tuple(DATASET_DESCRIPTIONS)
-CLASS_NAMES = {'cifar10': CLASSES, 'synthetic': CLASSES, 'mnist': tuple('0123456789'),
-               'synth': ('class 0', 'class 1')}
-CIFAR10_DATASETS = ('cifar10', 'synthetic')  # what the CIFAR-10 scripts train on
-DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
-DATA_FILES = {'cifar10': TRAIN_FILES + [TEST_FILE], 'mnist': [name for pair in MNIST_FILES.values() for name in pair]}
-
-
-def raw_test_images(name, data_dir):
-    """The test images of an image dataset as stored, (N, C, H, W) uint8, to show them; None for synth."""
-    if name == 'cifar10':
-        return load_batch(os.path.join(data_dir, TEST_FILE))[0]
-    if name == 'mnist':
-        return load_idx(os.path.join(data_dir, MNIST_FILES['test'][0]), 3)[:, None]
-    if name == 'synthetic':
-        return _drawn_synthetic_raw(SYNTHETIC_SIZES['num_train'], SYNTHETIC_SIZES['num_test'], 0)[2]
-    return None
-
-
-def fingerprint(name, data_dir):
-    """A short digest of the dataset's files (the first 16 hex digits of the SHA-256 of their bytes, in a fixed
-    order), telling one copy of the data from another; for a generated set, how it was generated."""
-    if name not in DATA_FILES:
-        return f'generated ({name}, data_seed 0)'
-    digest = hashlib.sha256()
-    for file in DATA_FILES[name]:
-        with open(os.path.join(data_dir, file), 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
-def load_dataset(name, data_dir, **kwargs):
-    """The training scripts' entry point: 'cifar10' or 'mnist' (downloaded when missing), 'synthetic' (a
-    CIFAR-shaped stand-in), or 'synth' (VU's two-feature set; it has no preprocessing)."""
-    if name == 'cifar10':
-        return get_cifar10(data_dir, download=True, **kwargs)
-    if name == 'synthetic':
-        return get_synthetic(**kwargs)
-    if name == 'mnist':
-        return get_mnist(data_dir, download=True, **kwargs)
-    if name == 'synth':
-        preprocess = kwargs.pop('preprocess', None)
-        if preprocess is not None:
-            raise ValueError(f'synth takes no preprocessing (its features are standard normal already), '
-                             f'got preprocess={preprocess!r}')
-        return get_synth(**kwargs)
-    raise ValueError(f'dataset must be one of {DATASETS}, got {name!r}')

@@ -50,3 +50,18 @@ class MLP:
 
     def __repr__(self):
         return 'MLP(\n' + ''.join(f'  {layer!r}\n' for layer in self.layers) + ')'
+
+
+def accuracy(predictions, targets):
+    """Fraction of rows whose largest prediction is the target class.
+
+    predictions: (batch, classes) scores or probabilities; targets: (batch, classes) one-hot.
+    """
+    return float((predictions.argmax(axis=1) == targets.argmax(axis=1)).mean())
+
+
+def sgd_step(model, learning_rate):
+    """One step of plain SGD on every parameter of model (an MLP whose backward has filled its grads)."""
+    for params, grads in model.parameters():
+        for name in params:
+            params[name] -= learning_rate * grads[name]

@@ -1,11 +1,17 @@
 """The multi-layer perceptron of mlp_numpy.py as a PyTorch module, with optional batch norm and dropout."""
 from torch import nn
 
+from custom_batchnorm import CustomBatchNormManualModule
+
 INITS = ('normal', 'kaiming')
+BATCH_NORMS = {'none': None, 'torch': nn.BatchNorm1d, 'custom': CustomBatchNormManualModule}
 
 
 class MLP(nn.Module):
-    """Per hidden layer Linear, (BatchNorm1d), LeakyReLU, (Dropout); then a final Linear.
+    """Per hidden layer Linear, (batch norm), LeakyReLU, (Dropout); then a final Linear.
+
+    batch_norm: 'none', 'torch' (nn.BatchNorm1d) or 'custom' (custom_batchnorm.CustomBatchNormManualModule);
+    False and True are taken for 'none' and 'torch'.
 
     Returns logits (batch, n_classes) for input (batch, n_inputs) or (batch, 3, 32, 32), which is
     flattened. With the defaults it has exactly the parameters of mlp_numpy.MLP, initialised the same
@@ -13,10 +19,13 @@ class MLP(nn.Module):
     instead, a = neg_slope (PyTorch's LeakyReLU gain; mlp_numpy uses 2 / fan_in, a 0.04% difference at 0.02).
     """
 
-    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, batch_norm=False, dropout=0.0, init='normal'):
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, batch_norm='none', dropout=0.0, init='normal'):
         super().__init__()
         if init not in INITS:
             raise ValueError(f'init must be one of {INITS}, got {init!r}')
+        batch_norm = {False: 'none', True: 'torch'}.get(batch_norm, batch_norm)
+        if batch_norm not in BATCH_NORMS:
+            raise ValueError(f'batch_norm must be one of {tuple(BATCH_NORMS)}, got {batch_norm!r}')
         if not 0 <= dropout < 1:
             raise ValueError(f'dropout must be in [0, 1), got {dropout}')
         widths = [n_inputs, *n_hidden, n_classes]
@@ -27,8 +36,8 @@ class MLP(nn.Module):
         layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
             layers.append(nn.Linear(fan_in, fan_out))
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(fan_out))
+            if BATCH_NORMS[batch_norm]:
+                layers.append(BATCH_NORMS[batch_norm](fan_out))
             layers.append(nn.LeakyReLU(neg_slope))
             if dropout:
                 layers.append(nn.Dropout(dropout))

@@ -14,7 +14,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import autodiff  # noqa: E402
-from bench_mlp_numpy import (  # noqa: E402
+from mlp_numpy import MLP  # noqa: E402
+from modules import CrossEntropyModule  # noqa: E402
+from timing import (  # noqa: E402
     LEARNING_RATE,
     N_CLASSES,
     N_INPUTS,
@@ -26,8 +28,6 @@ from bench_mlp_numpy import (  # noqa: E402
     torch_model,
     torch_step,
 )
-from mlp_numpy import MLP  # noqa: E402
-from modules import CrossEntropyModule  # noqa: E402
 
 
 def engine_twin(numpy_model):

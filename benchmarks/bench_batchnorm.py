@@ -24,7 +24,7 @@ from custom_batchnorm import (  # noqa: E402
     CustomBatchNormManualFunction,
     CustomBatchNormManualModule,
 )
-from train_utils import ArgumentParser  # noqa: E402
+from flags import ArgumentParser  # noqa: E402
 
 SHAPES = [(128, 1024), (200, 100), (32, 256, 8, 8), (128, 64, 16, 16)]
 

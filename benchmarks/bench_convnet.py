@@ -22,10 +22,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import cifar10_utils  # noqa: E402
-import train_convnet_pytorch  # noqa: E402
-import train_utils  # noqa: E402
-from bench_mlp_numpy import cpu_name  # noqa: E402
+import flags  # noqa: E402
+import trainers  # noqa: E402
 from convnet_pytorch import ConvNet  # noqa: E402
+from timing import cpu_name  # noqa: E402
 
 BLOCK = 5  # steps per block; each loop runs one block, then the other
 
@@ -53,13 +53,11 @@ def reference_step(device, batch_size, seed):
 
 
 def our_step(device, batch_size, seed, output_dir):
-    """train_convnet_pytorch's train_step with its default settings, and those settings. Nothing is written to
+    """train_convnet_pytorch.py's train_step with its default settings, and those settings. Nothing is written to
     output_dir; the script only insists on one that holds no run."""
-    args = train_convnet_pytorch.build_parser().parse_args(
-        ['--dataset', 'synthetic', '--device', device.type, '--batch_size', str(batch_size),
-         '--seed', str(seed), '--output_dir', output_dir])
-    config, train_step, _, _ = train_convnet_pytorch.prepare(args)
-    return (lambda: train_step(0)), config
+    run = trainers.prepare('convnet', ['--dataset', 'fake_cifar10', '--device', device.type, '--batch_size',
+                                       str(batch_size), '--seed', str(seed), '--output_dir', output_dir])
+    return (lambda: run.train_step(0)), run.record
 
 
 def images_per_second(step, batch_size, blocks):
@@ -107,13 +105,13 @@ def compare(device, steps, batch_size, show_profile=False):
 
 
 def main(argv=None):
-    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--steps', type=train_utils.positive_int, default=40,
+    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=flags.positive_int, default=40,
                         help='timed steps per loop and device (rounded down to whole blocks of 5)')
-    parser.add_argument('--batch_size', type=train_utils.positive_int, default=32)
+    parser.add_argument('--batch_size', type=flags.positive_int, default=32)
     parser.add_argument('--device', choices=('all', 'cpu', 'cuda'), default='all',
                         help='all: the CPU, and CUDA when there is a GPU')
-    parser.add_argument('--threads', type=train_utils.thread_count, default=None,
+    parser.add_argument('--threads', type=flags.thread_count, default=None,
                         help="CPU threads (default: PyTorch's choice, one per core)")
     parser.add_argument('--profile', action='store_true',
                         help='also print where one block of our steps spends its time (torch.profiler)')

@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import cifar10_utils  # noqa: E402
-import train_mlp_autodiff  # noqa: E402
-import train_utils  # noqa: E402
-from seed_spread import seed_list  # noqa: E402
+import flags  # noqa: E402
+import models  # noqa: E402
+import plots  # noqa: E402
+import run_files  # noqa: E402
+import trainers  # noqa: E402
+import training_loop  # noqa: E402
+import vu_data  # noqa: E402
 
 ACTIVATIONS = ('sigmoid', 'relu')
 LEARNING_RATES = (0.1, 1.28, 12.8)  # ours, and vugrad's default 0.01 and recommended 0.1 on its summed loss
@@ -27,10 +30,10 @@ STUCK = 0.6  # a run that ends below this validation accuracy predicts (nearly) 
 
 
 def build_parser():
-    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', type=seed_list, default=list(range(10)),
+    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seeds', type=flags.seed_list, default=list(range(10)),
                         help='comma-separated seeds (default: 0, 1, ..., 9)')
-    parser.add_argument('--max_steps', type=train_utils.positive_int, default=None,
+    parser.add_argument('--max_steps', type=flags.positive_int, default=None,
                         help="train_mlp_autodiff.py's 20 epochs when not given")
     parser.add_argument('--output_dir', default='runs/autodiff_synth_seeds')
     parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')
@@ -54,69 +57,52 @@ def summarise(runs):
     return groups
 
 
-def plot(study, path):
-    """The final validation accuracy of every run, one column per activation and learning rate."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    jitter = np.random.default_rng(0)
-    for i, group in enumerate(study['groups']):
-        finals = [run['final_validation_accuracy'] for run in study['runs']
-                  if (run['activation'], run['learning_rate']) == (group['activation'], group['learning_rate'])]
-        color = 'tab:blue' if group['activation'] == 'sigmoid' else 'tab:orange'
-        ax.plot(i + jitter.uniform(-0.12, 0.12, len(finals)), finals, 'o', color=color, alpha=0.7)
-    majority = study['validation_majority_share']
-    ax.axhline(majority, color='grey', linestyle='--', label=f'always the majority class ({majority:.4f})')
-    ax.axhline(1 - majority, color='grey', linestyle=':', label=f'always the minority class ({1 - majority:.4f})')
-    ax.set_xticks(range(len(study['groups'])),
-                  [f'{group["activation"]}\nlearning rate {group["learning_rate"]:g}' for group in study['groups']])
-    ax.set_ylabel('final validation accuracy')
-    ax.set_title(f'{len(study["config"]["seeds"])} seeds per column; 1.28 and 12.8 are vugrad\'s 0.01 and 0.1 '
-                 f'(its loss is summed over the batch of 128)', fontsize=10)
-    ax.grid(alpha=0.3, axis='y')
-    ax.legend(fontsize=8, loc='center left')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    train_utils.check_output_dir(args)
-    runs, interrupted = [], False
-    validation = cifar10_utils.get_synth(one_hot=False)['validation']
-    planned = [(activation, learning_rate, seed) for activation in ACTIVATIONS for learning_rate in LEARNING_RATES
-               for seed in args.seeds]
+def train_runs(planned, max_steps, validation):
+    """The runs of planned [(activation, learning rate, seed)], each summarised with its dead hidden units, in
+    folders that are thrown away; (the summaries, whether a stop request ended the study before the last run)."""
+    runs = []
     with tempfile.TemporaryDirectory() as scratch:
         for activation, learning_rate, seed in planned:
-            folder = os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')
-            flags = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
-                     '--output_dir', folder]
+            argv = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
+                    '--output_dir', os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')]
             try:
-                metrics, model, _ = train_mlp_autodiff.train(train_mlp_autodiff.parse_args(
-                    flags + (['--max_steps', str(args.max_steps)] if args.max_steps else [])), curves=False)
-            except train_utils.Interrupted:  # the finished runs are kept; the interrupted one was in scratch
-                interrupted = True
-                break
-            dead, units, _ = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
+                prepared = trainers.prepare('autodiff', argv + (['--max_steps', str(max_steps)] if max_steps else []))
+                metrics = trainers.train(prepared, curves=False)
+            except training_loop.Interrupted:  # the finished runs are kept; the interrupted one was in scratch
+                return runs, True
+            dead, units, _ = models.blocked_hidden_units(prepared.model, validation.images)
             runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
                          'config': metrics['config'], 'steps': metrics['steps'],
                          'validation_accuracy': metrics['validation_accuracy'],
                          'final_validation_accuracy': metrics['validation_accuracy'][-1],
                          'final_test_accuracy': metrics['final_test_accuracy'],
                          'dead_hidden_units': dead, 'hidden_units': units})
-    validation_labels = validation.labels
+    return runs, False
+
+
+def run(argv=None):
+    """Every activation, rate and seed's run, then the study's metrics.json and figure; returns the study. A stop
+    request keeps what the finished runs found and ends the program in one line."""
+    args = build_parser().parse_args(argv)
+    run_files.prepare_output_dir(args.output_dir, args.overwrite)
+    validation = vu_data.get_synth(one_hot=False)['validation']
+    planned = [(activation, learning_rate, seed) for activation in ACTIVATIONS for learning_rate in LEARNING_RATES
+               for seed in args.seeds]
+    runs, interrupted = train_runs(planned, args.max_steps, validation)
+    share = float(max(validation.labels.mean(), 1 - validation.labels.mean()))
     study = {'config': vars(args), 'status': 'interrupted' if interrupted else 'completed', 'stuck_below': STUCK,
-             'validation_majority_share': float(max(validation_labels.mean(), 1 - validation_labels.mean())),
-             'runs': runs, 'groups': summarise(runs)}
-    train_utils.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
-                                 lambda path: train_utils.write_json(path, study))
+             'validation_majority_share': share, 'runs': runs, 'groups': summarise(runs)}
+    run_files.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
+                               lambda path: run_files.write_json(path, study))
     if runs:
-        plot(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
+        plots.plot_autodiff_seeds(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
     if interrupted:
         sys.exit(f'interrupted after {len(runs)} of {len(planned)} runs; what they found is in {args.output_dir}')
+    return study
+
+
+def main(argv=None):
+    study = run(argv)
     for group in study['groups']:
         print(f'{group["activation"]:7} learning rate {group["learning_rate"]:<4g}: final validation accuracy '
               f'{group["mean"]:.4f} ± {group["std"]:.4f} (range {group["min"]:.4f}-{group["max"]:.4f}), '

@@ -19,7 +19,7 @@ run() {
         mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds --overwrite ;;
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu --overwrite ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu --overwrite ;;
-        lr_sweep)          python sweep_learning_rate.py --output_dir results/lr_sweep --overwrite ;;
+        lr_sweep)          python experiments/sweep_learning_rate.py --output_dir results/lr_sweep --overwrite ;;
         # One thread, as the committed runs had: the thread count changes the order of floating-point sums, and so
         # the curves. The last stage is results/mlp_pytorch_best.
         mlp_pytorch_tuning) OMP_NUM_THREADS=1 python experiments/tune_mlp_pytorch.py --output_dir results --overwrite

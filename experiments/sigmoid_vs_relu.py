@@ -20,26 +20,28 @@ if __name__ == '__main__':
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import train_utils  # noqa: E402
-from mlp_numpy import MLP  # noqa: E402
+import flags  # noqa: E402
+import plots  # noqa: E402
+import run_files  # noqa: E402
+import training_loop  # noqa: E402
+from mlp_numpy import MLP, accuracy, sgd_step  # noqa: E402
 from modules import CrossEntropyModule, LinearModule  # noqa: E402
-from train_mlp_numpy import accuracy, sgd_step  # noqa: E402
 
 # ReLU is LeakyReLU with slope 0.
 ACTIVATIONS = {'sigmoid': dict(activation='sigmoid', neg_slope=0.0), 'relu': dict(neg_slope=0.0)}
 
 
 def build_parser():
-    parser = train_utils.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--depth', type=train_utils.positive_int, default=6, help='hidden layers')
-    parser.add_argument('--width', type=train_utils.positive_int, default=32, help='units per hidden layer')
-    parser.add_argument('--learning_rate', type=train_utils.positive_float, default=0.05)
-    parser.add_argument('--max_steps', type=train_utils.positive_int, default=4000)
-    parser.add_argument('--batch_size', type=train_utils.positive_int, default=50)
-    parser.add_argument('--eval_freq', type=train_utils.positive_int, default=50)
-    parser.add_argument('--num_points', type=train_utils.positive_int, default=1000,
+    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--depth', type=flags.positive_int, default=6, help='hidden layers')
+    parser.add_argument('--width', type=flags.positive_int, default=32, help='units per hidden layer')
+    parser.add_argument('--learning_rate', type=flags.positive_float, default=0.05)
+    parser.add_argument('--max_steps', type=flags.positive_int, default=4000)
+    parser.add_argument('--batch_size', type=flags.positive_int, default=50)
+    parser.add_argument('--eval_freq', type=flags.positive_int, default=50)
+    parser.add_argument('--num_points', type=flags.positive_int, default=1000,
                         help='points per split (half per class)')
-    parser.add_argument('--seed', type=train_utils.seed, default=0)
+    parser.add_argument('--seed', type=flags.seed, default=0)
     parser.add_argument('--output_dir', type=Path, default=Path('runs/sigmoid_vs_relu'))
     parser.add_argument('--overwrite', action='store_true', help='replace the comparison --output_dir already holds')
     return parser
@@ -83,7 +85,7 @@ def hidden_spread(model, x):
 
 def train(activation, args, data, stop=()):
     """Plain SGD; returns the recorded curves of one activation (step 0 is before the first update). A stop request
-    (train_utils.stop_requests) ends it after the current step, recorded, with status 'interrupted'."""
+    (training_loop.stop_requests) ends it after the current step, recorded, with status 'interrupted'."""
     model = make_network(activation, args.depth, args.width, args.seed)
     (x_train, t_train), (x_test, t_test) = data
     batches = np.random.default_rng(args.seed + 1)
@@ -116,43 +118,13 @@ def train(activation, args, data, stop=()):
     return run
 
 
-def plot(metrics, path):
-    """Training loss, test accuracy, first-layer gradient norm over training, gradient norm per layer at step 0."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
-    axes = axes.ravel()
-    for (name, run), color in zip(metrics['runs'].items(), ('tab:orange', 'tab:blue')):
-        norms = np.array(run['weight_grad_norms'])
-        axes[0].plot(run['steps'], run['train_loss'], color=color, label=name)
-        axes[1].plot(run['steps'], run['test_accuracy'], color=color, label=name)
-        axes[2].semilogy(run['steps'], norms[:, 0], color=color, label=name)
-        axes[3].semilogy(np.arange(1, norms.shape[1] + 1), norms[0], 'o-', color=color, label=name)
-    labels = [('training step', 'cross-entropy (whole training set)'), ('training step', 'test accuracy'),
-              ('training step', r'first layer: $\|\partial L/\partial W^{(1)}\|_F$'),
-              ('layer $l$ (1 = input side)', r'$\|\partial L/\partial W^{(l)}\|_F$ at step 0')]
-    for ax, (xlabel, ylabel) in zip(axes, labels):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3, which='both')
-        ax.legend()
-    config = metrics['config']
-    fig.suptitle(f'Two spirals, {config["depth"]} hidden layers of {config["width"]}, same Kaiming init, '
-                 f'SGD lr {config["learning_rate"]:g}, batch {config["batch_size"]}')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def experiment(args):
     """Both activations on the same spirals: the metrics.json dict. Ctrl-C or SIGTERM stops it after the current
     step, with what was recorded until then and status 'interrupted'."""
     rng = np.random.default_rng(args.seed)
     data = (spirals(args.num_points, rng), spirals(args.num_points, rng))
     runs = {}
-    with train_utils.stop_requests() as stop:
+    with training_loop.stop_requests() as stop:
         for activation in ACTIVATIONS:
             runs[activation] = train(activation, args, data, stop)
             if stop:
@@ -161,23 +133,30 @@ def experiment(args):
             'status': 'interrupted' if stop else 'completed', 'runs': runs}
 
 
-def main(argv=None):
+def run(argv=None):
+    """Both activations, then metrics.json and curves.png; returns the metrics. A stop request writes what was
+    recorded and ends the program in one line."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.batch_size > args.num_points:
         parser.error(f'--batch_size {args.batch_size} is larger than the training set (--num_points {args.num_points})')
-    train_utils.check_output_dir(args)
+    run_files.prepare_output_dir(args.output_dir, args.overwrite)
     try:
         metrics = experiment(args)
     except KeyboardInterrupt:  # a second request: at once, in the middle of a step
         sys.exit(f'interrupted at once; nothing was written to {args.output_dir}')
-    train_utils.write_atomically(args.output_dir / 'metrics.json', lambda path: train_utils.write_json(path, metrics))
-    plot(metrics, args.output_dir / 'curves.png')
+    run_files.write_atomically(args.output_dir / 'metrics.json', lambda path: run_files.write_json(path, metrics))
+    plots.plot_sigmoid_vs_relu(metrics, args.output_dir / 'curves.png')
     if metrics['status'] == 'interrupted':
         sys.exit(f'interrupted; what was recorded is in {args.output_dir}')
-    for name, run in metrics['runs'].items():
-        print(f'{name:>7}: final test accuracy {run["final_test_accuracy"]:.3f}, first-layer gradient norm '
-              f'{run["weight_grad_norms"][0][0]:.2e} at step 0, {run["wall_time_s"]:.1f} s')
+    return metrics
+
+
+def main(argv=None):
+    metrics = run(argv)
+    for name, each in metrics['runs'].items():
+        print(f'{name:>7}: final test accuracy {each["final_test_accuracy"]:.3f}, first-layer gradient norm '
+              f'{each["weight_grad_norms"][0][0]:.2e} at step 0, {each["wall_time_s"]:.1f} s')
     return metrics
 
 

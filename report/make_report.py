@@ -32,28 +32,19 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / 'experiments')]
-import autodiff_seeds  # noqa: E402
-import cifar10_utils  # noqa: E402
-import evaluate  # noqa: E402
-import plot_lr_schedule  # noqa: E402
-import seed_spread  # noqa: E402
-import sigmoid_vs_relu  # noqa: E402
-import sweep_learning_rate  # noqa: E402
-import train_mlp_autodiff  # noqa: E402
-import train_utils  # noqa: E402
-import tta_study  # noqa: E402
-from tune_mlp_pytorch import FINAL_DIR, FINAL_STAGE, STAGES  # noqa: E402
+sys.path.insert(0, str(ROOT))
+import datasets  # noqa: E402
+import models  # noqa: E402
+import plots  # noqa: E402
+import tuning  # noqa: E402
+import vu_data  # noqa: E402
+from markdown import accuracy, config_changes, duration, status, table  # noqa: E402
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
-# Config entries that are not the recipe: where or how fast a run went (train_utils.LOGISTICS), how often it was
-# looked at, and what its data was (the data block says that).
-LOGISTICS = {*train_utils.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'data_fingerprint'}
 
 
 class NotYetRun(Exception):
@@ -91,40 +82,6 @@ class Results:
         return f'![{path.parent.name}: {path.stem.replace("_", " ")}]({link})'
 
 
-def accuracy(value):
-    return '—' if value is None else f'{value:.4f}'
-
-
-def duration(seconds):
-    return f'{seconds:.1f} s' if seconds < 120 else f'{seconds / 60:.1f} min'
-
-
-def table(header, rows):
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    return '\n'.join(lines + ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows])
-
-
-def flag_value(value):
-    if value is None:
-        return '—'
-    if isinstance(value, list):
-        return ','.join(str(v) for v in value) or "''"
-    return f'{value:g}' if isinstance(value, float) else str(value)
-
-
-def as_flag(flag, value):
-    """A flag as it is typed: on/off flags bare, the others with their value."""
-    if value in ('True', 'False'):
-        return f'`--{flag}`' if value == 'True' else f'no `--{flag}`'
-    return f'`--{flag} {value}`'
-
-
-def config_changes(config, reference):
-    """(flag, reference value, value) for every training flag that differs, in config's order."""
-    return [(key, flag_value(reference.get(key)), flag_value(value)) for key, value in config.items()
-            if key not in LOGISTICS and reference.get(key) != value]
-
-
 def summary(metrics):
     """One line: final test accuracy, the best validation (or test) accuracy, what was trained, how long it took."""
     if not metrics['steps']:
@@ -155,23 +112,17 @@ def summary(metrics):
 def data_statement(config):
     """Where a run's data came from, as its metrics.json records it."""
     dataset, fingerprint = config.get('dataset', 'cifar10'), config.get('data_fingerprint')
-    if dataset not in cifar10_utils.DATA_FILES:  # a generated set
+    if dataset not in datasets.DATA_FILES:  # a generated set
         return f'Data: {fingerprint or f"generated ({dataset})"}.'
-    where = f'{dataset} from `{config.get("data_dir") or cifar10_utils.DEFAULT_DATA_DIRS[dataset]}`'
+    where = f'{dataset} from `{config.get("data_dir") or datasets.DEFAULT_DATA_DIRS[dataset]}`'
     return f'Data: {where}, ' + (f'fingerprint `{fingerprint}`.' if fingerprint else
                                  'fingerprint not recorded (the run predates fingerprints).')
-
-
-def status(metrics, emphasis=''):
-    """'diverged at step 12', 'interrupted', ...: how a run that did not complete ended."""
-    step = f' at step {metrics["diverged_at_step"]}' if 'diverged_at_step' in metrics else ''
-    return f'{emphasis}{metrics["status"]}{emphasis}{step}'
 
 
 def run_block(results, folder, dataset='cifar10'):
     metrics = results.load(folder, dataset=dataset)
     path = results.figures(folder) / 'curves.png'
-    train_utils.plot_curves(metrics, path)
+    plots.plot_curves(metrics, path)
     return f'{summary(metrics)}\n\n{results.image(path)}'
 
 
@@ -184,11 +135,7 @@ def recipe_block(results, folder, reference):
 def schedule_block(results, folder):
     config = results.load(folder)['config']
     path = results.figures(folder) / 'lr_schedule.png'
-    # plot_lr_schedule draws next to a metrics.json; give it a copy of the config in a scratch folder.
-    with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / 'metrics.json').write_text(json.dumps({'config': config}))
-        plot_lr_schedule.plot(scratch)
-        shutil.move(Path(scratch) / 'lr_schedule.png', path)
+    plots.plot_lr_schedule(config, path)
     epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
               else '')
     return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
@@ -196,34 +143,11 @@ def schedule_block(results, folder):
 
 
 def tuning_block(results, folder):
-    order = [name for name, _, _ in STAGES]
-    # Every stage's run is in folder/<stage>/, but for the last one, which is the committed best run.
-    paths = {path.parent.name: (folder, path.parent.name)
-             for path in (results.results_dir / folder).glob('*/metrics.json')}
-    if (results.results_dir / FINAL_DIR / 'metrics.json').exists():
-        paths[FINAL_STAGE] = (FINAL_DIR,)
-    folders = sorted(paths, key=lambda name: (order.index(name) if name in order else len(order), name))
-    if not folders:
+    stages = tuning.stage_folders(results.results_dir, folder)
+    if not stages:
         raise NotYetRun(f'{folder}/<stage>/metrics.json')
-    rows, previous, best = [], None, None
-    for stage in folders:
-        metrics = results.load(*paths[stage])
-        completed = metrics['status'] == 'completed'
-        # A stage that did not complete has no result: its last evaluations come from before it ended.
-        validation = (metrics.get('validation_accuracy') or [None])[-1] if completed else None
-        changes = ('the defaults' if previous is None else
-                   ', '.join(as_flag(flag, new) for flag, _, new in config_changes(metrics['config'], previous)))
-        rows.append((f'`{stage}`', changes, accuracy(validation) if completed else status(metrics),
-                     accuracy(metrics['final_test_accuracy'] if completed else None),
-                     f'{metrics["wall_time_s"] / 60:.1f}'))
-        if validation is not None and (best is None or validation > best[1]):
-            best = (stage, validation)
-        previous = metrics['config']
-    text = table(['stage', 'flags changed from the stage above', 'final validation accuracy',
-                  'final test accuracy', 'training time (min)'], rows)
-    if best:
-        text += f'\n\nChosen on validation accuracy: **`{best[0]}`** ({accuracy(best[1])}).'
-    return f'{text}\n\n{data_statement(previous)}'
+    loaded = [(stage, results.load(*path.parts)) for stage, path in stages.items()]
+    return f'{tuning.tuning_table(loaded)}\n\n{data_statement(loaded[-1][1]["config"])}'
 
 
 def sweep_block(results, folder):
@@ -240,7 +164,7 @@ def sweep_block(results, folder):
         text += (f'\n\nBest: learning rate **{sweep["best_learning_rate"]:g}**, best validation accuracy '
                  f'**{accuracy(sweep["best_validation_accuracy"])}**.')
     directory = results.figures(folder)
-    sweep_learning_rate.plot_sweep(runs, directory)
+    plots.plot_sweep(runs, directory)
     return text + ''.join(f'\n\n{results.image(directory / name)}' for name in
                           ('validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png'))
 
@@ -257,7 +181,7 @@ def sigmoid_vs_relu_block(results, folder):
                      f'{norms[0]:.2e}', f'{norms[-1] / norms[0]:.3g}', f'{growth:.2f}',
                      f'{run["hidden_spread_at_init"][-1]:.2e}'))
     path = results.figures(folder) / 'curves.png'
-    sigmoid_vs_relu.plot(metrics, path)
+    plots.plot_sigmoid_vs_relu(metrics, path)
     return (f'{config["depth"]} hidden layers of {config["width"]} units, {config["num_points"]} training and '
             f'{config["num_points"]} test points, {config["max_steps"]} steps of SGD (batch {config["batch_size"]},'
             f' learning rate {config["learning_rate"]:g}). At step 0: the Frobenius norms of the weight gradients of '
@@ -277,7 +201,7 @@ def seeds_block(results, folder):
             for statistic in ('mean', 'std', 'min', 'max')]
     share = study['final_test_accuracy']['share_at_least_expectation']
     path = results.figures(folder) / 'final_test_accuracy_per_seed.png'
-    seed_spread.plot(study, path)
+    plots.plot_seed_spread(study, path)
     config = study['config']
     changed = [f'`--{flag} {config[flag]}`' for flag, default in (('max_steps', None), ('dataset', 'cifar10'))
                if config.get(flag, default) != default]
@@ -293,7 +217,7 @@ def seeds_block(results, folder):
 def tta_study_block(results, folder):
     study = results.load(folder)
     path = results.figures(folder) / 'validation_accuracy.png'
-    tta_study.plot(study, path)
+    plots.plot_tta_study(study, path)
     chosen = study['chosen']
     rows = [(f'{"`--tta`" if c["tta"] else "no `--tta`"}, `--tta_shift {c["tta_shift"]}`', c['views'],
              accuracy(c['validation_accuracy']), f'{c["validation_loss"]:.4f}')
@@ -306,15 +230,15 @@ def tta_study_block(results, folder):
 
 
 def boundary_block(results, *folders):
-    validation = cifar10_utils.get_synth(one_hot=False)['validation']
+    validation = vu_data.get_synth(one_hot=False)['validation']
     rows, panels = [], []
     for folder in folders:
         metrics, model_path = results.load(folder, dataset='synth'), results.results_dir / folder / 'model.npz'
         config = metrics['config']
         if not model_path.exists():
             raise NotYetRun(f'{folder}/model.npz')
-        model, _ = train_mlp_autodiff.load_model(model_path)
-        dead, units, share = train_mlp_autodiff.blocked_hidden_units(model, validation.images)
+        model, _ = models.load(model_path, 'autodiff')
+        dead, units, share = models.blocked_hidden_units(model, validation.images)
         final_validation = metrics['validation_accuracy'][-1]
         rows.append((f'`{folder}`', config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
                      accuracy(metrics['final_test_accuracy']), f'{metrics["train_loss"][-1]:.4f}',
@@ -322,7 +246,7 @@ def boundary_block(results, *folders):
         panels.append((f'{config["activation"]}, learning rate {config["learning_rate"]:g}: '
                        f'validation accuracy {final_validation:.4f}', model))
     path = results.figures(folders[0]) / 'decision_boundary.png'
-    train_mlp_autodiff.plot_decision_boundaries(panels, validation.images, validation.labels, path)
+    plots.plot_decision_boundaries(panels, validation.images, validation.labels, path)
     return (data_statement(metrics['config']) + '\n\n'
             + table(['run', 'activation', 'learning rate', 'final validation accuracy', 'final test accuracy',
                    'final training loss (batch)', 'hidden units blocking every validation point',
@@ -335,7 +259,7 @@ def activation_seeds_block(results, folder):
              *(accuracy(group[key]) for key in ('mean', 'std', 'min', 'max')), f'{group["stuck"]} of {group["runs"]}',
              f'{group["all_units_dead"]} of {group["runs"]}') for group in study['groups']]
     path = results.figures(folder) / 'final_validation_accuracy.png'
-    autodiff_seeds.plot(study, path)
+    plots.plot_autodiff_seeds(study, path)
     seeds = study['config']['seeds']
     return (f'Seeds {", ".join(map(str, seeds))} for each activation and learning rate, every other flag at '
             f'`train_mlp_autodiff.py`\'s default; a run is stuck when its final validation accuracy is below '
@@ -360,7 +284,7 @@ def analysis_block(results, folder):
                          f'run in metrics.json ({metrics["final_test_accuracy"]}); run python evaluate.py '
                          f'results/{folder} again')
     figures = results.figures(folder)
-    evaluate.plot_confusion(analysis, figures / 'confusion_matrix.png',
+    plots.plot_confusion(analysis, figures / 'confusion_matrix.png',
                             f'{folder}: test accuracy {analysis["test_accuracy"]:.4f}')
     images = [figures / 'confusion_matrix.png']
     for name in ('misclassified.png', 'first_layer.png'):

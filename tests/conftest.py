@@ -27,5 +27,5 @@ def figures_unrendered(monkeypatch):
 def run_curves_unrendered(monkeypatch):
     """Every run's curves.png written as an empty file: for the tests of a study, which render and check the
     study's own figures. The curves have tests of their own."""
-    import train_utils
-    monkeypatch.setattr(train_utils, 'plot_curves', lambda metrics, path: Path(path).touch())
+    import plots
+    monkeypatch.setattr(plots, 'plot_curves', lambda metrics, path: Path(path).touch())

@@ -1,6 +1,7 @@
-"""A training script's prepare(), opened up for tests of its wiring: what it built from the flags, and what
-its model and optimiser then see. Runs on 64 training and 32 test images of the synthetic set."""
+"""A training script's run as trainers.prepare() sets it up, opened up for tests of its wiring: what it built from
+the flags, and what its model and optimiser then see. Runs on 64 training and 32 test images of the synthetic set."""
 import functools
+import importlib
 import os
 import signal
 
@@ -8,7 +9,16 @@ import numpy as np
 import pytest
 
 import cifar10_utils
-import torch_utils
+import optimisers
+import torch_data
+import trainers
+
+MODEL_MODULES = {'mlp_numpy': 'mlp_numpy', 'mlp_pytorch': 'mlp_pytorch', 'convnet': 'convnet_pytorch'}
+
+
+def kind_of(script):
+    """The trainers kind of a training script's module."""
+    return {name: kind for kind, name in trainers.SCRIPTS.items()}[script.__name__]
 
 
 def record(patch, owner, name):
@@ -24,14 +34,14 @@ def record(patch, owner, name):
 
 
 def prepare(script, output_dir, flags, **built):
-    """script.prepare() for the flags; built names what to keep, as name=(owner, attribute) of a class or function
-    that prepare() calls once. Returns (what prepare() returns, {name: what that call returned})."""
+    """trainers.prepare() of script's kind for the flags; built names what to keep, as name=(owner, attribute) of a
+    class or function that prepare() calls once. Returns (the Prepared run, {name: what that call returned})."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cifar10_utils, 'get_synthetic',
                       functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
         made = {name: record(patch, owner, attribute) for name, (owner, attribute) in built.items()}
-        flags = ['--dataset', 'synthetic', '--batch_size', '8', '--output_dir', str(output_dir), *flags]
-        result = script.prepare(script.build_parser().parse_args(flags))
+        flags = ['--dataset', 'fake_cifar10', '--batch_size', '8', '--output_dir', str(output_dir), *flags]
+        result = trainers.prepare(kind_of(script), flags)
     assert all(len(objects) == 1 for objects in made.values()), {name: len(objects) for name, objects in made.items()}
     return result, {name: objects[0] for name, objects in made.items()}
 
@@ -42,9 +52,10 @@ class TorchRun:
     rate of every optimiser step."""
 
     def __init__(self, script, model_class, output_dir, *flags):
-        (self.config, self.train_step, self.evaluate, self.saving), built = prepare(
-            script, output_dir, flags, model=(script, model_class), optimizer=(torch_utils, 'make_optimizer'),
-            batches=(torch_utils, 'DeviceBatches'))
+        model_module = importlib.import_module(MODEL_MODULES[kind_of(script)])
+        run, built = prepare(script, output_dir, flags, model=(model_module, model_class),
+                             optimizer=(optimisers, 'make_optimizer'), batches=(torch_data, 'DeviceBatches'))
+        self.config, self.train_step, self.evaluate, self.saving = run.config, run.train_step, run.evaluate, run.saving
         self.model, self.optimizer, self.batches = built['model'], built['optimizer'], built['batches']
         self.inputs, self.outputs, self.rates = [], [], []
 
@@ -78,23 +89,23 @@ def assert_seed_decides(first, same_seed, other_seed):
     assert same(data, data_again) and same(data, other_data), 'the seed changed the training data'
 
 
-def send_sigterm_after(patch, script, stop_after):
-    """Make script.prepare()'s train_step send this process SIGTERM once step stop_after is done, as `kill` or a
+def send_sigterm_after(patch, stop_after):
+    """Make trainers.prepare()'s train_step send this process SIGTERM once step stop_after is done, as `kill` or a
     batch scheduler would."""
-    original = script.prepare
+    original = trainers.prepare
 
-    def prepare(args):
-        config, train_step, evaluate, *saving = original(args)
+    def prepare(*args, **kwargs):
+        run = original(*args, **kwargs)
 
         def step_then_signal(step):
-            result = train_step(step)
+            result = run.train_step(step)
             if step == stop_after:
                 os.kill(os.getpid(), signal.SIGTERM)
             return result
 
-        return (config, step_then_signal, evaluate, *saving)
+        return run._replace(train_step=step_then_signal)
 
-    patch.setattr(script, 'prepare', prepare)
+    patch.setattr(trainers, 'prepare', prepare)
 
 
 def interrupted_and_resumed(script, output_dir, flags, stop_after, num_test=32):
@@ -107,7 +118,7 @@ def interrupted_and_resumed(script, output_dir, flags, stop_after, num_test=32):
                       functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))
         full = script.main(flags + ['--output_dir', str(output_dir / 'full')])
         with pytest.MonkeyPatch.context() as stopping:
-            send_sigterm_after(stopping, script, stop_after)
+            send_sigterm_after(stopping, stop_after)
             with pytest.raises(SystemExit) as interrupted:
                 script.main(flags + ['--output_dir', str(output_dir / 'part')])
         resumed = script.main(flags + ['--resume', str(output_dir / 'part')])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import cifar10_utils
+import vu_data
 from cifar10_utils import DataError, DataSet, get_cifar10, get_synthetic
 
 PER_BATCH = 6
@@ -327,7 +328,7 @@ def write_tiny_mnist(folder, num_train=30, num_test=10, seed=0):
     rng = np.random.default_rng(seed)
     os.makedirs(folder, exist_ok=True)
     arrays = {}
-    for (images_file, labels_file), n in zip(cifar10_utils.MNIST_FILES.values(), (num_train, num_test)):
+    for (images_file, labels_file), n in zip(vu_data.MNIST_FILES.values(), (num_train, num_test)):
         images, labels = rng.integers(256, size=(n, 28, 28), dtype=np.uint8), rng.integers(10, size=n, dtype=np.uint8)
         for name, array in ((images_file, images), (labels_file, labels)):
             header = (0x800 + array.ndim).to_bytes(4, 'big') + b''.join(size.to_bytes(4, 'big') for size in array.shape)
@@ -339,11 +340,11 @@ def write_tiny_mnist(folder, num_train=30, num_test=10, seed=0):
 
 def test_mnist_idx_files_load_exactly(tmp_path):
     arrays = write_tiny_mnist(str(tmp_path))
-    train_images, train_labels, test_images, test_labels = cifar10_utils.load_mnist_raw(str(tmp_path))
+    train_images, train_labels, test_images, test_labels = vu_data.load_mnist_raw(str(tmp_path))
     np.testing.assert_array_equal(train_images[:, 0], arrays['train-images-idx3-ubyte'])
     np.testing.assert_array_equal(test_labels, arrays['t10k-labels-idx1-ubyte'])
     assert train_images.shape == (30, 1, 28, 28) and train_labels.dtype == np.int64
-    data = cifar10_utils.get_mnist(str(tmp_path), one_hot=False, validation_size=5)
+    data = vu_data.get_mnist(str(tmp_path), one_hot=False, validation_size=5)
     assert (data['train'].num_examples, data['validation'].num_examples, data['test'].num_examples) == (25, 5, 10)
     np.testing.assert_array_equal(data['validation'].labels, train_labels[:5])
     train = data['train'].images.astype(np.float64)
@@ -357,7 +358,7 @@ def test_corrupt_mnist_file_is_named(tmp_path, damage):
     content = path.read_bytes()
     path.write_bytes(content[:-1] if damage == 'truncate' else (2049).to_bytes(4, 'big') + content[4:])
     with pytest.raises(DataError, match='corrupt MNIST file .*t10k-images-idx3-ubyte'):
-        cifar10_utils.load_mnist_raw(str(tmp_path))
+        vu_data.load_mnist_raw(str(tmp_path))
 
 
 def test_missing_mnist_offline_says_what_to_do(tmp_path, monkeypatch):
@@ -368,22 +369,22 @@ def test_missing_mnist_offline_says_what_to_do(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
     with pytest.raises(DataError) as error:
-        cifar10_utils.get_mnist(str(tmp_path / 'mnist'), download=True)
+        vu_data.get_mnist(str(tmp_path / 'mnist'), download=True)
     message = str(error.value)
     assert 'network unreachable' in message and '--dataset synth' in message and 'train-images-idx3-ubyte' in message
     assert '\n' not in message
 
 
 def test_synth_follows_the_quadratic_form_and_only_data_seed_moves_the_points():
-    data = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=1)
+    data = vu_data.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=1)
     x, labels = data['train'].images.astype(np.float64), data['train'].labels
     q = x[:, 0] ** 2 + 1.5 * x[:, 0] * x[:, 1] + 0.2 * x[:, 1] ** 2  # x^T [[1, 0.5], [1, 0.2]] x written out
     np.testing.assert_array_equal(labels, (q > 0.6).astype(np.int64))
     assert x.shape == (2000, 2) and data['train'].images.dtype == np.float32 and 0.4 < labels.mean() < 0.5
     assert abs(x.mean()) < 0.1 and abs(x.std() - 1) < 0.05
-    other_seed = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=2)
+    other_seed = vu_data.get_synth(num_train=2000, validation_size=500, num_test=500, one_hot=False, seed=2)
     np.testing.assert_array_equal(other_seed['validation'].images, data['validation'].images)
     assert not np.array_equal(other_seed['train'].next_batch(10)[0], data['train'].next_batch(10)[0])
-    other_data = cifar10_utils.get_synth(num_train=2000, validation_size=500, num_test=500, data_seed=1)
+    other_data = vu_data.get_synth(num_train=2000, validation_size=500, num_test=500, data_seed=1)
     assert not np.array_equal(other_data['train'].images, data['train'].images)
-    assert cifar10_utils.get_synth(num_train=10, validation_size=5, num_test=5)['train'].labels.shape == (10, 2)
+    assert vu_data.get_synth(num_train=10, validation_size=5, num_test=5)['train'].labels.shape == (10, 2)

@@ -11,13 +11,15 @@ import pytest
 import torch
 
 import cifar10_utils
+import datasets
 import evaluate
-import torch_utils
+import models
+import run_files
+import torch_data
 import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-import train_utils
 from test_cifar10_utils import write_tiny_cifar10
 
 SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
@@ -113,8 +115,8 @@ def test_a_crafted_model_pt_is_refused_without_running_it(tmp_path, layout):
         expected = 'UnpicklingError'
     assert 'cannot load' in error_of([str(tmp_path)]) and expected in error_of([str(tmp_path)])
     assert not (tmp_path / 'pwned').exists()
-    with pytest.raises(train_utils.ModelFileError):
-        train_mlp_pytorch.load_model(tmp_path / 'model.pt')
+    with pytest.raises(run_files.ModelFileError):
+        models.load(tmp_path / 'model.pt', 'mlp_pytorch')
     assert not (tmp_path / 'pwned').exists()
 
 
@@ -193,12 +195,12 @@ def test_a_run_evaluated_on_mirror_images_too_is_analysed_the_same_way():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 10))  # not mirror-symmetric
     images = torch.randn(5, 3, 4, 4).numpy()
     config = {'channels_last': False, 'amp': False}
-    _, plain = evaluate.predict('convnet', train_convnet_pytorch, model, config, images)
-    _, mirrored = evaluate.predict('convnet', train_convnet_pytorch, model, {**config, 'tta': True}, images)
-    _, six = evaluate.predict('convnet', train_convnet_pytorch, model, {**config, 'tta': True, 'tta_shift': 1}, images)
+    _, plain = models.predict('convnet', model, config, images)
+    _, mirrored = models.predict('convnet', model, {**config, 'tta': True}, images)
+    _, six = models.predict('convnet', model, {**config, 'tta': True, 'tta_shift': 1}, images)
     with torch.inference_mode():
-        expected = torch_utils.predict(model, torch.from_numpy(images), mirror=True).exp().numpy()
-        expected_six = torch_utils.predict(model, torch.from_numpy(images), mirror=True, shift=1).exp().numpy()
+        expected = torch_data.predict(model, torch.from_numpy(images), mirror=True).exp().numpy()
+        expected_six = torch_data.predict(model, torch.from_numpy(images), mirror=True, shift=1).exp().numpy()
     assert np.allclose(mirrored, expected, rtol=1e-5) and not np.allclose(plain, expected, rtol=1e-3)
     assert np.allclose(six, expected_six, rtol=1e-5) and not np.allclose(six, expected, rtol=1e-3)
 
@@ -209,8 +211,8 @@ def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_say
     script, flags = RUNS['convnet']
     metrics = script.main(flags + ['--tta', '--output_dir', str(tmp_path)])
     asked = []
-    predict = torch_utils.predict
-    monkeypatch.setattr(torch_utils, 'predict', lambda *args, **views: asked.append(views) or predict(*args, **views))
+    predict = torch_data.predict
+    monkeypatch.setattr(torch_data, 'predict', lambda *args, **views: asked.append(views) or predict(*args, **views))
     as_run = evaluate.main([str(tmp_path)])
     assert as_run['views'] == {'tta': True, 'tta_shift': 0, 'as_in_the_run': True, 'count': 2}
     assert as_run['test_accuracy'] == metrics['final_test_accuracy']
@@ -219,8 +221,8 @@ def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_say
     one = evaluate.main([str(tmp_path), '--no-tta'])
     assert one['views'] == {'tta': False, 'tta_shift': 0, 'as_in_the_run': False, 'count': 1}
     assert {(views['mirror'], views['shift']) for views in asked} == {(True, 0), (True, 1), (False, 0)}
-    model, config = train_convnet_pytorch.load_model(str(tmp_path / 'model.pt'))
-    test, _ = evaluate.run_split(config)
+    model, config = models.load(str(tmp_path / 'model.pt'), 'convnet')
+    test, _ = datasets.run_split(config)
     with torch.inference_mode():
         predicted = predict(model, torch.from_numpy(test.images), mirror=True, shift=1).argmax(dim=1).numpy()
     assert six['test_accuracy'] == (predicted == test.labels).mean()

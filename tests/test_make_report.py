@@ -10,6 +10,7 @@ import pytest
 
 import cifar10_utils
 import make_report
+import models
 import seed_spread
 import sigmoid_vs_relu
 
@@ -243,12 +244,12 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     for activation in ('sigmoid', 'relu'):
         train_mlp_autodiff.main(['--activation', activation, '--max_steps', '5', '--eval_freq', '5',
                                  '--output_dir', str(results / activation)])
-    model, config = train_mlp_autodiff.load_model(results / 'relu' / 'model.npz')
+    model, config = models.load(results / 'relu' / 'model.npz', 'autodiff')
     model.layers[0].bias.value[:] = -1e3  # every ReLU off at every point
-    train_mlp_autodiff.save_model(model, config, results / 'relu' / 'model.npz')
-    model, config = train_mlp_autodiff.load_model(results / 'sigmoid' / 'model.npz')
+    models.save('autodiff', model, config, (results / 'relu' / 'model.npz').parent)
+    model, config = models.load(results / 'sigmoid' / 'model.npz', 'autodiff')
     model.layers[0].weight.value[:] = model.layers[0].bias.value[:] = 0  # every sigmoid at its steepest
-    train_mlp_autodiff.save_model(model, config, results / 'sigmoid' / 'model.npz')
+    models.save('autodiff', model, config, (results / 'sigmoid' / 'model.npz').parent)
     finals = {('sigmoid', 0.1): (0.9, 0.5), ('sigmoid', 1.28): (0.95, 0.96), ('sigmoid', 12.8): (0.8, 0.7),
               ('relu', 0.1): (0.99, 0.98), ('relu', 1.28): (0.97, 0.99), ('relu', 12.8): (0.55, 0.45)}
     runs = [{'activation': activation, 'learning_rate': learning_rate, 'seed': seed, 'hidden_units': 8,

@@ -54,7 +54,7 @@ def test_options_add_batch_norm_and_dropout_per_hidden_layer():
     model = MLP(3072, [64, 32], 10, neg_slope=0.02, batch_norm=True, dropout=0.3)
     types = [type(layer) for layer in model.layers]
     assert types == [nn.Linear, nn.BatchNorm1d, nn.LeakyReLU, nn.Dropout] * 2 + [nn.Linear]
-    assert 'batch_norm=True' in repr(model)
+    assert 'batch_norm=torch' in repr(model)
 
 
 def test_images_are_flattened_and_wrong_sizes_refused():

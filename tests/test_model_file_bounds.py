@@ -1,5 +1,5 @@
 """A small model or checkpoint file cannot make the loaders allocate more than the file holds, and flags cannot ask
-for a network beyond train_utils.MAX_PARAMETERS: each is a one-line error before the memory is taken (measured
+for a network beyond run_files.MAX_PARAMETERS: each is a one-line error before the memory is taken (measured
 with tracemalloc where numpy would take it; PyTorch's allocator is not traced, so there the network is shown never
 to be built)."""
 import io
@@ -11,10 +11,12 @@ import pytest
 import torch
 
 import evaluate
+import mlp_pytorch
+import models
+import run_files
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-import train_utils
 from command_line import run_main
 
 SMALL = 20 * 2 ** 20  # bytes: far above what refusing a file takes, far below what obeying it would
@@ -44,7 +46,7 @@ def numpy_model(folder, kind, hidden_in_config):
         arrays = {'weight_0': np.zeros((3072, 4)), 'bias_0': np.zeros((1, 4)),
                   'weight_1': np.zeros((4, 10)), 'bias_1': np.zeros((1, 10))}
         config = {'dnn_hidden_units': hidden_in_config, 'activation': 'relu', 'dataset': 'synthetic'}
-    train_utils.save_npz_model(str(folder / 'model.npz'), kind, config, arrays)
+    run_files.save_npz_model(str(folder / 'model.npz'), kind, config, arrays)
 
 
 @pytest.mark.parametrize('hidden', [[30000], [10 ** 9]])
@@ -60,13 +62,13 @@ def test_flags_of_a_larger_network_than_the_file_holds_are_refused_before_it_is_
 @pytest.mark.parametrize('hidden', [[30000], [10 ** 9]])
 def test_flags_of_a_larger_torch_mlp_than_the_file_holds_are_refused_before_it_is_built(tmp_path, monkeypatch,
                                                                                         hidden):
-    model = train_mlp_pytorch.MLP(3072, [4], 10, 0.02)
+    model = mlp_pytorch.MLP(3072, [4], 10, 0.02)
     config = {'dnn_hidden_units': hidden, 'neg_slope': 0.02, 'batch_norm': False, 'dropout': 0.0, 'init': 'normal'}
     torch.save({'kind': 'mlp_pytorch', 'config': config, 'state_dict': model.state_dict()}, tmp_path / 'model.pt')
     built = []
-    monkeypatch.setattr(train_mlp_pytorch, 'MLP', lambda *args, **kwargs: built.append(args))
-    with pytest.raises(train_utils.ModelFileError, match=rf'layer widths \[3072, {hidden[0]}, 10\] make'):
-        train_mlp_pytorch.load_model(tmp_path / 'model.pt')
+    monkeypatch.setattr(mlp_pytorch, 'MLP', lambda *args, **kwargs: built.append(args))
+    with pytest.raises(run_files.ModelFileError, match=rf'layer widths \[3072, {hidden[0]}, 10\] make'):
+        models.load(tmp_path / 'model.pt', 'mlp_pytorch')
     assert built == []
 
 
@@ -122,8 +124,8 @@ def test_a_compressed_model_pt_or_checkpoint_is_refused_before_torch_reads_it(tm
     loads = []
     load = torch.load
     monkeypatch.setattr(torch, 'load', lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
-    with pytest.raises(train_utils.ModelFileError, match='is compressed, where np.savez and torch.save store'):
-        train_mlp_pytorch.load_model(folder / 'model.pt')
+    with pytest.raises(run_files.ModelFileError, match='is compressed, where np.savez and torch.save store'):
+        models.load(folder / 'model.pt', 'mlp_pytorch')
     (folder / 'metrics.json').unlink()  # an interrupted run's folder, as --resume expects
     status, stderr = run_main(train_mlp_pytorch.main, ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq',
                                                        '1', '--batch_size', '50', '--resume', str(folder)], capsys)
@@ -141,12 +143,12 @@ def test_hidden_widths_beyond_the_bound_are_a_one_line_error_before_training(tmp
                                                     '--output_dir', str(tmp_path)], capsys)
     assert status == 1 and len(stderr.splitlines()) == 1, stderr
     assert 'error: --dnn_hidden_units 1000000000 makes' in stderr
-    assert f'expected at most {train_utils.MAX_PARAMETERS:,}' in stderr
+    assert f'expected at most {run_files.MAX_PARAMETERS:,}' in stderr
     assert not (tmp_path / 'metrics.json').exists()
 
 
 def test_the_bound_admits_every_network_the_package_trains():
     from convnet_pytorch import ConvNet
     convnet = sum(parameter.numel() for parameter in ConvNet(3, 10).parameters())
-    assert 10 * convnet <= train_utils.MAX_PARAMETERS
-    assert train_utils.dense_parameters([3072, 100, 10]) == 3072 * 100 + 100 + 100 * 10 + 10
+    assert 10 * convnet <= run_files.MAX_PARAMETERS
+    assert run_files.dense_parameters([3072, 100, 10]) == 3072 * 100 + 100 + 100 * 10 + 10

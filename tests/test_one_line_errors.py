@@ -5,13 +5,16 @@ import os
 import pytest
 
 import cifar10_utils
+import datasets
 import evaluate
 import make_report
+import models
+import run_files
 import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-import train_utils
+import vu_data
 from command_line import run_main
 from test_cifar10_utils import write_tiny_mnist
 
@@ -50,7 +53,7 @@ def test_a_seed_neither_numpy_nor_torch_takes(tmp_path, capsys, script, value):
 def test_a_damaged_metrics_json_is_refused_before_evaluating(tmp_path, monkeypatch, capsys, content):
     train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path)])
     (tmp_path / 'metrics.json').write_text(content)
-    monkeypatch.setattr(evaluate, 'predict', lambda *args: pytest.fail('predicted before reading metrics.json'))
+    monkeypatch.setattr(models, 'predict', lambda *args: pytest.fail('predicted before reading metrics.json'))
     stderr = one_line(*run_main(evaluate.main, [str(tmp_path)], capsys))
     assert stderr.startswith(f'error: {tmp_path / "metrics.json"} is not the metrics.json of a run (')
     assert (tmp_path / 'metrics.json').read_text() == content  # left as it was
@@ -88,7 +91,7 @@ def test_more_threads_than_cpus(capsys):
 
 def test_mnist_images_of_another_size(tmp_path, capsys):
     write_tiny_mnist(str(tmp_path / 'mnist'))
-    images = tmp_path / 'mnist' / cifar10_utils.MNIST_FILES['train'][0]
+    images = tmp_path / 'mnist' / vu_data.MNIST_FILES['train'][0]
     header = (0x803).to_bytes(4, 'big') + b''.join(size.to_bytes(4, 'big') for size in (30, 14, 56))
     images.write_bytes(header + bytes(30 * 14 * 56))  # as many bytes as 28x28, in another shape
     stderr = one_line(*run_main(train_mlp_autodiff.main, ['--dataset', 'mnist', '--data_dir', str(tmp_path / 'mnist'),
@@ -97,7 +100,7 @@ def test_mnist_images_of_another_size(tmp_path, capsys):
 
 
 def test_a_diverged_loss_is_written_as_null_not_as_nan(tmp_path):
-    train_utils.write_json(tmp_path / 'metrics.json', {'loss': [1.0, float('nan'), float('inf')], 'nested': {
+    run_files.write_json(tmp_path / 'metrics.json', {'loss': [1.0, float('nan'), float('inf')], 'nested': {
         'x': -float('inf')}})
     text = (tmp_path / 'metrics.json').read_text()
     assert 'NaN' not in text and 'Infinity' not in text
@@ -122,7 +125,7 @@ def test_a_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch, dataset
     monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
     folder = tmp_path / 'data' / 'cifar10' / 'cifar-10-batches-py' if dataset == 'cifar10' else tmp_path / 'data' / 'm'
     with pytest.raises(cifar10_utils.DataError, match='failed'):
-        cifar10_utils.load_dataset(dataset, str(folder))
+        datasets.load_dataset(dataset, str(folder))
     assert os.listdir(tmp_path) == []
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-import torch_utils
+import optimisers
+import torch_data
 
 
 @pytest.mark.parametrize('schedule,step,expected', [
@@ -14,11 +15,11 @@ import torch_utils
     ('cosine', 0, 1.0), ('cosine', 50, 0.5), ('cosine', 100, 0.0),
 ])
 def test_schedules_without_warmup(schedule, step, expected):
-    assert torch_utils.lr_factor(schedule, step, 100) == pytest.approx(expected)
+    assert optimisers.lr_factor(schedule, step, 100) == pytest.approx(expected)
 
 
 def test_warmup_then_onecycle():
-    factors = [torch_utils.lr_factor('onecycle', step, 110, warmup_steps=10) for step in range(110)]
+    factors = [optimisers.lr_factor('onecycle', step, 110, warmup_steps=10) for step in range(110)]
     assert factors[:3] == pytest.approx([0.1, 0.2, 0.3]) and factors[9] == pytest.approx(1.0)
     assert factors[10] == pytest.approx(1.0) and factors[60] == pytest.approx(0.5, abs=1e-3)
     assert 0 < factors[-1] < 0.01
@@ -28,7 +29,7 @@ def test_warmup_then_onecycle():
 def test_scheduler_sets_the_optimizers_learning_rate():
     parameter = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([parameter], lr=0.5)
-    scheduler = torch_utils.make_scheduler(optimizer, 'step', total_steps=4)
+    scheduler = optimisers.make_scheduler(optimizer, 'step', total_steps=4)
     rates = []
     for _ in range(4):
         rates.append(optimizer.param_groups[0]['lr'])
@@ -53,7 +54,7 @@ def shifts_and_mirrors(images, out, padding=4):
 def test_augment_shifts_by_up_to_4_pixels_with_zero_padding_and_mirrors_and_does_nothing_else():
     torch.manual_seed(0)
     images = torch.randn(400, 3, 8, 8, dtype=torch.float64)
-    matches = shifts_and_mirrors(images, torch_utils.augment(images))
+    matches = shifts_and_mirrors(images, torch_data.augment(images))
     assert all(len(found) == 1 for found in matches)  # a shifted copy, or its mirror image, and nothing else
     dy, dx, mirrored = zip(*(found[0] for found in matches))
     assert set(dy) == set(dx) == set(range(-4, 5))  # every shift up to 4 pixels, both ways, on both axes
@@ -63,7 +64,7 @@ def test_augment_shifts_by_up_to_4_pixels_with_zero_padding_and_mirrors_and_does
 
 def test_device_batches_cover_an_epoch_and_keep_pairs():
     images = torch.arange(10.0).view(10, 1)
-    batches = torch_utils.DeviceBatches(images, torch.arange(10), batch_size=3, seed=0)
+    batches = torch_data.DeviceBatches(images, torch.arange(10), batch_size=3, seed=0)
     seen = []
     for _ in range(3):
         x, y = batches.next_batch()
@@ -71,14 +72,14 @@ def test_device_batches_cover_an_epoch_and_keep_pairs():
         seen += y.tolist()
     assert len(set(seen)) == 9  # one epoch: 3 full batches, the tenth example dropped
     with pytest.raises(ValueError, match='batch_size'):
-        torch_utils.DeviceBatches(images, torch.arange(10), batch_size=11, seed=0)
+        torch_data.DeviceBatches(images, torch.arange(10), batch_size=11, seed=0)
 
 
 def test_evaluate_computes_loss_and_accuracy_in_eval_mode():
     model = torch.nn.Sequential(torch.nn.Dropout(0.9), torch.nn.Identity())
     logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
     labels = torch.tensor([0, 1, 1])
-    loss, accuracy = torch_utils.evaluate(model, logits, labels, batch_size=2)
+    loss, accuracy = torch_data.evaluate(model, logits, labels, batch_size=2)
     assert accuracy == pytest.approx(2 / 3)
     # -log softmax of the label's logit: log(1 + e^-2) for the two right answers, log(1 + e^2) for the wrong one
     assert loss == pytest.approx((2 * math.log(1 + math.exp(-2)) + math.log(1 + math.exp(2))) / 3)
@@ -89,13 +90,13 @@ def test_evaluate_computes_loss_and_accuracy_in_eval_mode():
                                                (True, 'cpu', 'cpu'), (True, 'cuda', 'cuda')])
 def test_device_choice(monkeypatch, gpu, name, expected):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: gpu)
-    assert torch_utils.resolve_device(name) == torch.device(expected)
+    assert torch_data.resolve_device(name) == torch.device(expected)
 
 
 def test_cuda_without_a_gpu_ends_in_one_line(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit, match='^error: --device cuda was asked for, but PyTorch sees no GPU here$'):
-        torch_utils.resolve_device('cuda')
+        torch_data.resolve_device('cuda')
 
 
 def test_predict_with_mirror_averages_the_probabilities_of_each_image_and_its_mirror():
@@ -111,27 +112,27 @@ def test_predict_with_mirror_averages_the_probabilities_of_each_image_and_its_mi
 
     images = x.numpy()
     expected = (probabilities(images) + probabilities(images[..., ::-1])) / 2
-    averaged = torch_utils.predict(model, x, mirror=True).detach().exp().numpy()  # predict answers in float32
+    averaged = torch_data.predict(model, x, mirror=True).detach().exp().numpy()  # predict answers in float32
     assert np.allclose(averaged, expected, rtol=1e-6, atol=0)
     assert not np.allclose(probabilities(images), expected)  # the mirror changes this model's answer
-    assert torch.equal(torch_utils.predict(model, x), model(x).float())
+    assert torch.equal(torch_data.predict(model, x), model(x).float())
 
 
 @pytest.mark.parametrize('dy,dx', [(1, 1), (-1, -1), (2, -3), (0, 4)])
 def test_translate_moves_the_image_with_zeros_filling_in(dy, dx):
     torch.manual_seed(0)
     images = torch.randn(4, 3, 8, 8, dtype=torch.float64)
-    moved = torch_utils.translate(images, dy, dx)
+    moved = torch_data.translate(images, dy, dx)
     assert shifts_and_mirrors(images, moved) == [[(-dy, -dx, False)]] * 4  # the crop (-dy, -dx) of augment's frame
     assert moved.shape == images.shape
 
 
 def test_views_are_the_image_its_diagonal_shifts_and_their_mirrors():
     x = torch.randn(2, 3, 5, 5)
-    shifted = [torch_utils.translate(x, 2, 2), torch_utils.translate(x, -2, -2)]
+    shifted = [torch_data.translate(x, 2, 2), torch_data.translate(x, -2, -2)]
     for mirror, shift, expected in ((False, 0, [x]), (True, 0, [x, x.flip(3)]), (False, 2, [x, *shifted]),
                                     (True, 2, [x, *shifted, x.flip(3), *(view.flip(3) for view in shifted)])):
-        got = torch_utils.views(x, mirror, shift)
+        got = torch_data.views(x, mirror, shift)
         assert len(got) == len(expected) and all(torch.equal(a, b) for a, b in zip(got, expected))
 
 
@@ -139,7 +140,7 @@ def test_predict_with_shift_averages_the_probabilities_of_every_view():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 5)).double()
     x = torch.randn(3, 2, 4, 4, dtype=torch.float64)
-    probabilities = [model(view).softmax(dim=1) for view in torch_utils.views(x, mirror=True, shift=1)]
+    probabilities = [model(view).softmax(dim=1) for view in torch_data.views(x, mirror=True, shift=1)]
     expected = torch.stack(probabilities).mean(dim=0)
-    assert torch.allclose(torch_utils.predict(model, x, mirror=True, shift=1).exp().double(), expected, rtol=1e-6)
-    assert not torch.allclose(torch_utils.predict(model, x, mirror=True).exp().double(), expected, rtol=1e-3)
+    assert torch.allclose(torch_data.predict(model, x, mirror=True, shift=1).exp().double(), expected, rtol=1e-6)
+    assert not torch.allclose(torch_data.predict(model, x, mirror=True).exp().double(), expected, rtol=1e-3)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import cifar10_utils
+import torch_data
 import train_convnet_pytorch
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
 
@@ -103,14 +104,14 @@ def test_bad_flags_give_one_line_errors(flags, capsys):
 def test_bfloat16_counts_as_fast_on_cpus_that_compute_it_natively(monkeypatch, avx512_bf16, amx, fast):
     monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: amx)
-    assert train_convnet_pytorch.bf16_is_fast(torch.device('cpu')) is fast
+    assert torch_data.bf16_is_fast(torch.device('cpu')) is fast
 
 
 @pytest.mark.parametrize('native,fast', [(True, True), (False, False)])
 def test_bfloat16_counts_as_fast_on_gpus_that_compute_it_natively(monkeypatch, native, fast):
     # A T4 or V100 reports bf16 support only when emulation counts.
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda including_emulation=True: native or including_emulation)
-    assert train_convnet_pytorch.bf16_is_fast(torch.device('cuda')) is fast
+    assert torch_data.bf16_is_fast(torch.device('cuda')) is fast
 
 
 @pytest.mark.parametrize('native', [False, True])

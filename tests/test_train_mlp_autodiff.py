@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import autodiff
-import cifar10_utils
+import models
 import train_mlp_autodiff
+import vu_data
 from command_line import run_main
 from test_cifar10_utils import write_tiny_mnist
 
@@ -21,9 +22,9 @@ def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
     for name in ('curves.png', 'decision_boundary.png'):
         assert (tmp_path / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
-    model, _ = train_mlp_autodiff.load_model(tmp_path / 'model.npz')
-    validation = cifar10_utils.get_synth(one_hot=False)['validation']
-    _, accuracy = train_mlp_autodiff.evaluate_split(model, validation)
+    model, _ = models.load(tmp_path / 'model.npz', 'autodiff')
+    validation = vu_data.get_synth(one_hot=False)['validation']
+    _, accuracy = models.evaluate_autodiff(model, validation)
     assert accuracy == saved['validation_accuracy'][-1]  # the saved weights are the last step's
 
 
@@ -40,7 +41,7 @@ def test_the_seed_moves_weights_and_batches_but_not_the_data(tmp_path):
             for seed, name in (('1', 'a'), ('1', 'b'), ('2', 'c'))]
     assert runs[0]['train_loss'] == runs[1]['train_loss'] and runs[0]['test_loss'] == runs[1]['test_loss']
     assert runs[0]['train_loss'] != runs[2]['train_loss']
-    first, other = (train_mlp_autodiff.load_model(tmp_path / name / 'model.npz')[0] for name in 'ac')
+    first, other = (models.load(tmp_path / name / 'model.npz', 'autodiff')[0] for name in 'ac')
     assert not np.array_equal(first.parameters()[0].value, other.parameters()[0].value)
 
 
@@ -51,14 +52,14 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
                                        '--batch_size', '10', '--validation_size', '10', '--dnn_hidden_units', '16',
                                        '--output_dir', str(tmp_path / 'run')])
     assert metrics['status'] == 'completed' and metrics['steps'] == [1, 3, 6]  # 30 images make 3 batches an epoch
-    model, _ = train_mlp_autodiff.load_model(tmp_path / 'run' / 'model.npz')
+    model, _ = models.load(tmp_path / 'run' / 'model.npz', 'autodiff')
     assert [p.shape for p in model.parameters()] == [(784, 16), (1, 16), (16, 10), (1, 10)]
     assert not (tmp_path / 'run' / 'decision_boundary.png').exists()
 
 
 @pytest.mark.parametrize('flags,message', [
     (['--activation', 'tanh'], "invalid choice: 'tanh'"),
-    (['--dataset', 'synthetic'], "invalid choice: 'synthetic'"),
+    (['--dataset', 'synthetic'], "invalid choice: 'fake_cifar10'"),
     (['--dnn_hidden_units', '8,x'], 'comma-separated positive integers'),
     (['--learning_rate', '-1'], 'expected a positive number'),
     (['--batch_size', '0'], 'expected a positive integer'),
@@ -91,7 +92,7 @@ def test_a_sigmoid_network_with_zero_hidden_biases_is_odd_plus_a_constant():
     model = autodiff.MLP(2, [8], 2, seed=0, dtype=np.float64)
     model.layers[1].bias.value[:] = [[0.3, -0.2]]
     x = np.random.default_rng(0).standard_normal((50, 2))
-    total = train_mlp_autodiff.log_probabilities(model, x) + train_mlp_autodiff.log_probabilities(model, -x)
+    total = models.log_probabilities(model, x) + models.log_probabilities(model, -x)
     logit_sums = total[:, 1] - total[:, 0]  # log-softmax differences are logit differences
     np.testing.assert_allclose(logit_sums, logit_sums[0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(logit_sums[0], 2 * (-0.2 - 0.3) + (model.layers[1].weight.value @ [-1, 1]).sum(),
@@ -99,7 +100,7 @@ def test_a_sigmoid_network_with_zero_hidden_biases_is_odd_plus_a_constant():
 
 
 def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_biases():
-    data = cifar10_utils.get_synth(one_hot=False, seed=42)
+    data = vu_data.get_synth(one_hot=False, seed=42)
     majority = 1 - data['validation'].labels.mean()
     accuracies = {}
     for hold_biases_at_zero in (True, False):
@@ -114,7 +115,7 @@ def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_b
                 model.layers[0].bias.value[:] = 0
             loss.zero_grad()
             loss.clear()
-        accuracies[hold_biases_at_zero] = train_mlp_autodiff.evaluate_split(model, data['validation'])[1]
+        accuracies[hold_biases_at_zero] = models.evaluate_autodiff(model, data['validation'])[1]
     assert accuracies[True] == pytest.approx(majority)
     assert accuracies[False] > 0.9
 

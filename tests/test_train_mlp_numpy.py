@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
+import mlp_numpy
 import train_mlp_numpy
-import train_utils
+import trainers
 from command_line import run_main
 from prepared_run import assert_seed_decides, prepare
 from test_cifar10_utils import REAL_COPY
@@ -43,8 +44,8 @@ def test_same_seed_same_curves(tmp_path):
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
     def seed_state(seed):
         _, built = prepare(train_mlp_numpy, tmp_path, ['--seed', str(seed)],
-                           model=(train_mlp_numpy, 'MLP'), data=(train_utils, 'load_data'))
-        train = built['data']['train']
+                           model=(mlp_numpy, 'MLP'), data=(trainers, 'load_data'))
+        train = built['data'][0]['train']
         return ([params['weight'] for params, _ in built['model'].parameters()],
                 [train.next_batch(8)[0] for _ in range(3)], [train.images])
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import cifar10_utils
-import torch_utils
+import run_files
 import train_mlp_numpy
 import train_mlp_pytorch
+import trainers
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, send_sigterm_after
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
@@ -74,14 +75,14 @@ def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
 
 def test_a_killed_run_resumes_from_its_last_evaluation(tmp_path, monkeypatch):
     """A run killed outright (SIGKILL, a reboot) leaves the checkpoint of its last evaluation and no metrics.json."""
-    save = torch_utils.Checkpoint.save
+    save = run_files.Checkpoint.save
 
     def save_and_keep(self, folder, metrics, step):
         save(self, folder, metrics, step)
         if step == 4:
             shutil.copyfile(os.path.join(folder, 'checkpoint.pt'), os.path.join(folder, 'at_step_4.pt'))
 
-    monkeypatch.setattr(torch_utils.Checkpoint, 'save', save_and_keep)
+    monkeypatch.setattr(run_files.Checkpoint, 'save', save_and_keep)
     full, _, _ = interrupted_and_resumed(train_mlp_pytorch, tmp_path, RESUMABLE, stop_after=6)
     part = tmp_path / 'part'
     os.replace(part / 'at_step_4.pt', part / 'checkpoint.pt')
@@ -107,19 +108,19 @@ def test_a_completed_run_is_not_resumed(tmp_path):
 
 def test_a_step_cut_short_leaves_no_checkpoint_and_promises_no_resume(tmp_path, monkeypatch):
     """A second Ctrl-C stops in the middle of a step: nothing consistent to save, so no --resume is offered."""
-    original = train_mlp_pytorch.prepare
+    original = trainers.prepare
 
-    def prepare(args):
-        config, train_step, evaluate, saving = original(args)
+    def prepare(*args, **kwargs):
+        run = original(*args, **kwargs)
 
         def step_cut_short(step):
             os.kill(os.getpid(), signal.SIGINT)  # the first asks to stop after the step
             os.kill(os.getpid(), signal.SIGINT)  # the second stops at once
-            return train_step(step)
+            return run.train_step(step)
 
-        return config, step_cut_short, evaluate, saving
+        return run._replace(train_step=step_cut_short)
 
-    monkeypatch.setattr(train_mlp_pytorch, 'prepare', prepare)
+    monkeypatch.setattr(trainers, 'prepare', prepare)
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--output_dir', str(tmp_path)])
     assert str(error.value.code) == f'interrupted; what was recorded is in {tmp_path}'
@@ -130,7 +131,7 @@ def test_a_step_cut_short_leaves_no_checkpoint_and_promises_no_resume(tmp_path, 
 def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
     flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     with monkeypatch.context() as stopping, pytest.raises(SystemExit):
-        send_sigterm_after(stopping, train_mlp_pytorch, stop_after=2)
+        send_sigterm_after(stopping, stop_after=2)
         train_mlp_pytorch.main(flags)
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--dnn_hidden_units', '50'])
@@ -141,7 +142,7 @@ def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
 def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_path, monkeypatch):
     flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     with monkeypatch.context() as stopping, pytest.raises(SystemExit):
-        send_sigterm_after(stopping, train_mlp_pytorch, stop_after=2)
+        send_sigterm_after(stopping, stop_after=2)
         train_mlp_pytorch.main(flags)
     path = tmp_path / 'checkpoint.pt'
     state = torch.load(path, weights_only=True)
@@ -150,6 +151,6 @@ def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_pa
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--batch_norm'])
     assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --batch_norm None, '
-                                     f'not True; resume it with its own flags')
+                                     f'not torch; resume it with its own flags')
     train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
     assert json.loads((tmp_path / 'metrics.json').read_text())['steps'][-1] == 4

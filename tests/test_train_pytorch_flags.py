@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-import torch_utils
+import optimisers
+import torch_data
 import train_convnet_pytorch
 import train_mlp_pytorch
 from custom_batchnorm import CustomBatchNormManualModule
@@ -109,7 +110,7 @@ def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp
         assert str(error.value.code) == f'error: --nesterov needs --optimizer sgd with a --momentum above 0, not {got}'
     with pytest.raises(ValueError,
                        match='^Nesterov momentum needs the sgd optimizer with a momentum above 0, got adam$'):
-        torch_utils.make_optimizer('adam', [torch.zeros(1, requires_grad=True)], 0.1, nesterov=True)
+        optimisers.make_optimizer('adam', [torch.zeros(1, requires_grad=True)], 0.1, nesterov=True)
 
 
 def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
@@ -124,5 +125,5 @@ def test_tta_shift_evaluates_the_convnet_on_the_shifted_views_too(tmp_path):
     run = prepared('convnet', tmp_path, '--tta', '--tta_shift', '1')
     run.evaluate()
     test_images = run.inputs[0]
-    expected = torch_utils.views(test_images, mirror=True, shift=1)
+    expected = torch_data.views(test_images, mirror=True, shift=1)
     assert len(run.inputs) == 6 and all(torch.equal(a, b) for a, b in zip(run.inputs, expected))

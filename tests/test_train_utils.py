@@ -13,9 +13,11 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 import pytest
 
-import cifar10_utils
+import datasets
+import plots
+import run_files
 import train_mlp_numpy
-import train_utils
+import training_loop
 import tune_mlp_pytorch
 from command_line import run_main
 from prepared_run import send_sigterm_after
@@ -36,7 +38,7 @@ def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, monkeypat
     metrics = {'config': config, 'status': 'completed', 'steps': [1, 2], 'final_test_accuracy': 0.2,
                **{f'{split}_{quantity}': [0.1, 0.2]
                   for split in ('train', 'test') for quantity in ('loss', 'accuracy')}}
-    train_utils.plot_curves(metrics, tmp_path / 'curves.png')
+    plots.plot_curves(metrics, tmp_path / 'curves.png')
     (figure,) = figures
     loss, accuracy = figure.axes
     assert loss.get_ylabel() == 'loss' and accuracy.get_ylabel() == 'accuracy'
@@ -55,9 +57,9 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         raise OSError(28, 'No space left on device')
 
     with pytest.raises(OSError, match='No space left'):
-        train_utils.write_atomically(path, write_half_then_fail)
+        run_files.write_atomically(path, write_half_then_fail)
     assert path.read_text() == '{"the": "old run"}' and os.listdir(tmp_path) == ['metrics.json']
-    train_utils.write_atomically(path, lambda temporary: train_utils.write_json(temporary, {'the': 'new run'}))
+    run_files.write_atomically(path, lambda temporary: run_files.write_json(temporary, {'the': 'new run'}))
     assert json.loads(path.read_text()) == {'the': 'new run'} and os.listdir(tmp_path) == ['metrics.json']
 
 
@@ -110,7 +112,7 @@ def test_overwrite_replaces_the_whole_run(tmp_path):
 
 @pytest.mark.usefixtures('figures_unrendered')
 def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, monkeypatch):
-    send_sigterm_after(monkeypatch, train_mlp_numpy, stop_after=4)
+    send_sigterm_after(monkeypatch, stop_after=4)
     with pytest.raises(SystemExit) as interrupted:
         train_mlp_numpy.main(['--dataset', 'synthetic', '--max_steps', '10', '--eval_freq', '2',
                               '--output_dir', str(tmp_path)])
@@ -123,7 +125,7 @@ def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, 
 
 
 def test_a_second_request_stops_at_once():
-    with train_utils.stop_requests() as requests:
+    with training_loop.stop_requests() as requests:
         os.kill(os.getpid(), signal.SIGTERM)
         assert requests == ['SIGTERM']
         with pytest.raises(KeyboardInterrupt):
@@ -138,45 +140,45 @@ def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
     write_tiny_cifar10(str(folder))
     metrics = train_mlp_numpy.main(['--data_dir', str(folder), '--max_steps', '2', '--batch_size', '5',
                                     '--output_dir', str(tmp_path / 'run')])
-    digest = hashlib.sha256(b''.join((folder / name).read_bytes() for name in cifar10_utils.DATA_FILES['cifar10']))
+    digest = hashlib.sha256(b''.join((folder / name).read_bytes() for name in datasets.DATA_FILES['cifar10']))
     config = metrics['config']
     assert (config['dataset'], config['data_dir'], config['data_fingerprint']) == \
         ('cifar10', str(folder), digest.hexdigest()[:16])
     assert train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path / 'synthetic')])['config']['data_fingerprint'] \
-        == 'generated (synthetic, data_seed 0)'
+        == 'generated (fake_cifar10, data_seed 0)'
 
 
 def test_a_run_without_curves_writes_its_metrics_alone(tmp_path):
-    metrics = train_utils.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
+    metrics = training_loop.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
                                 output_dir=str(tmp_path), curves=False)
     assert metrics['steps'] == [1, 2] and os.listdir(tmp_path) == ['metrics.json']
-    train_utils.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
+    training_loop.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
                       output_dir=str(tmp_path / 'plotted'))
     assert sorted(os.listdir(tmp_path / 'plotted')) == ['curves.png', 'metrics.json']
 
 
 SECOND_REQUEST_DURING_THE_WRITES = '''
 import os, signal, sys
-import train_mlp_numpy, train_utils
+import run_files, train_mlp_numpy, trainers
 
-prepare, write_json = train_mlp_numpy.prepare, train_utils.write_json
+prepare, write_json = trainers.prepare, run_files.write_json
 
-def prepare_then_stop_after_step_2(args):
-    config, train_step, evaluate, saving = prepare(args)
+def prepare_then_stop_after_step_2(*args, **kwargs):
+    run = prepare(*args, **kwargs)
 
     def step(number):
-        result = train_step(number)
+        result = run.train_step(number)
         if number == 2:
             os.kill(os.getpid(), signal.SIGTERM)  # the first request: stop after this step
         return result
 
-    return config, step, evaluate, saving
+    return run._replace(train_step=step)
 
 def second_request_then_write(path, value):
     os.kill(os.getpid(), signal.SIGTERM)  # the second, while the run's files are being written
     write_json(path, value)
 
-train_mlp_numpy.prepare, train_utils.write_json = prepare_then_stop_after_step_2, second_request_then_write
+trainers.prepare, run_files.write_json = prepare_then_stop_after_step_2, second_request_then_write
 train_mlp_numpy.main(sys.argv[1:])
 '''
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 import cifar10_utils
-import evaluate
-import torch_utils
+import datasets
+import models
+import torch_data
 import train_convnet_pytorch
 import tta_study
 
@@ -45,12 +46,12 @@ def run(trained_run, tmp_path):
 
 def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_path, run, monkeypatch):
     loaded = []
-    original = evaluate.run_split
-    monkeypatch.setattr(evaluate, 'run_split',
+    original = datasets.run_split
+    monkeypatch.setattr(datasets, 'run_split',
                         lambda *args, **kwargs: loaded.append(kwargs) or original(*args, **kwargs))
     study = tta_study.main([str(run), '--output_dir', str(tmp_path / 'study')])
     assert loaded == [{'split': 'validation'}]  # and never the test set
-    model, config = train_convnet_pytorch.load_model(str(run / 'model.pt'))
+    model, config = models.load(str(run / 'model.pt'), 'convnet')
     validation, _ = original(config, split='validation')
     # The model fed as the run's flags say: channels-last memory, bfloat16 autocast where the run used it.
     memory_format = torch.channels_last if config['channels_last'] else torch.contiguous_format
@@ -61,7 +62,7 @@ def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_pat
     assert [(c['tta'], c['tta_shift'], c['views']) for c in study['candidates']] == \
         [(False, 0, 1), (True, 0, 2), (False, 1, 3), (True, 1, 6), (False, 2, 3), (True, 2, 6)]
     for candidate in study['candidates']:
-        loss, accuracy = torch_utils.evaluate(model, images, labels, autocast_dtype=autocast_dtype,
+        loss, accuracy = torch_data.evaluate(model, images, labels, autocast_dtype=autocast_dtype,
                                               mirror=candidate['tta'], shift=candidate['tta_shift'])
         assert (candidate['validation_loss'], candidate['validation_accuracy']) == pytest.approx((loss, accuracy))
     assert len({c['validation_loss'] for c in study['candidates']}) == 6  # the views change the predictions

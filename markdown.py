@@ -1,0 +1,47 @@
+"""Markdown for the report and the studies' tables: accuracies, durations, flags as they are typed, how a run's
+config differs from another's, and pipe tables."""
+import run_files
+
+# Config entries that are not a run's recipe: where or how fast it went (run_files.LOGISTICS), how often it was
+# looked at, and what its data was (a data statement says that).
+NOT_RECIPE = {*run_files.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'data_fingerprint'}
+
+
+def accuracy(value):
+    return '—' if value is None else f'{value:.4f}'
+
+
+def duration(seconds):
+    return f'{seconds:.1f} s' if seconds < 120 else f'{seconds / 60:.1f} min'
+
+
+def table(header, rows):
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    return '\n'.join(lines + ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows])
+
+
+def flag_value(value):
+    if value is None:
+        return '—'
+    if isinstance(value, list):
+        return ','.join(str(v) for v in value) or "''"
+    return f'{value:g}' if isinstance(value, float) else str(value)
+
+
+def as_flag(flag, value):
+    """A flag as it is typed: on/off flags bare, the others with their value."""
+    if value in ('True', 'False'):
+        return f'`--{flag}`' if value == 'True' else f'no `--{flag}`'
+    return f'`--{flag} {value}`'
+
+
+def config_changes(config, reference):
+    """(flag, reference value, value) for every training flag that differs, in config's order."""
+    return [(key, flag_value(reference.get(key)), flag_value(value)) for key, value in config.items()
+            if key not in NOT_RECIPE and reference.get(key) != value]
+
+
+def status(metrics, emphasis=''):
+    """'diverged at step 12', 'interrupted', ...: how a run that did not complete ended."""
+    step = f' at step {metrics["diverged_at_step"]}' if 'diverged_at_step' in metrics else ''
+    return f'{emphasis}{metrics["status"]}{emphasis}{step}'

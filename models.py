@@ -1,0 +1,221 @@
+"""Every kind of model the package trains, in one place: how each is built from a run's config, saved into its
+run folder, loaded back safely (never unpickling code), and asked for class probabilities, in the batches its
+training evaluated in, so that a reloaded model scores exactly what its run recorded.
+
+    path, kind = models.find('results/mlp_numpy')
+    model, config = models.load(path, kind)
+    predicted, probabilities = models.predict(kind, model, config, images)
+
+The kinds: 'mlp_numpy' (mlp_numpy.MLP), 'autodiff' (autodiff.MLP), 'mlp_pytorch' (mlp_pytorch.MLP) and 'convnet'
+(convnet_pytorch.ConvNet). The PyTorch kinds import torch when used, so that the NumPy ones run without it.
+"""
+import os
+
+import numpy as np
+from tqdm import tqdm
+
+import autodiff
+import mlp_numpy
+import run_files
+from run_files import ModelFileError
+
+KINDS = ('mlp_numpy', 'autodiff', 'mlp_pytorch', 'convnet')
+FILES = {'mlp_numpy': 'model.npz', 'autodiff': 'model.npz', 'mlp_pytorch': 'model.pt', 'convnet': 'model.pt'}
+# Images per evaluation batch; None: a split in one product. The ConvNet's few hundred beat batches of 1000 by
+# about 30% on the CPU (cache-sized activations).
+EVAL_BATCH = {'mlp_numpy': None, 'autodiff': 1000, 'mlp_pytorch': 1000, 'convnet': 200}
+NAMES = {'mlp_numpy': 'the NumPy MLP', 'autodiff': "the autodiff engine's MLP", 'mlp_pytorch': 'the PyTorch MLP',
+         'convnet': 'the ConvNet'}
+
+
+def build(kind, config, n_inputs, n_classes, seed=None, dtype=np.float32):
+    """A freshly initialised model of `kind` for a run's config (its flags), taking n_inputs values per example."""
+    hidden = config['dnn_hidden_units'] if kind != 'convnet' else None
+    if kind == 'mlp_numpy':
+        return mlp_numpy.MLP(n_inputs, hidden, n_classes, config['neg_slope'], init=config.get('init', 'normal'),
+                             seed=seed, dtype=dtype)
+    if kind == 'autodiff':
+        return autodiff.MLP(n_inputs, hidden, n_classes, activation=config['activation'], seed=seed, dtype=dtype)
+    if kind == 'mlp_pytorch':
+        from mlp_pytorch import MLP
+        return MLP(n_inputs, hidden, n_classes, config['neg_slope'], batch_norm=config['batch_norm'],
+                   dropout=config['dropout'], init=config['init'])
+    if kind == 'convnet':
+        from convnet_pytorch import ConvNet
+        return ConvNet(3, n_classes, batch_norm=config['batch_norm'])
+    raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
+
+
+def _numpy_arrays(kind, model):
+    """{'weight_<i>', 'bias_<i>'} of a NumPy kind's layers, as its model.npz stores them (the autodiff MLP's weights
+    are (inputs, outputs), the NumPy MLP's (outputs, inputs), as each computes)."""
+    if kind == 'mlp_numpy':
+        return {f'{name}_{i}': params[name] for i, (params, _) in enumerate(model.parameters()) for name in params}
+    return {f'{name}_{i}': getattr(layer, name).value for i, layer in enumerate(model.layers)
+            for name in ('weight', 'bias')}
+
+
+def save(kind, model, config, folder):
+    """The model and its run's config into folder/FILES[kind], atomically."""
+    path = os.path.join(folder, FILES[kind])
+    if FILES[kind] == 'model.npz':
+        run_files.save_npz_model(path, kind, dict(config), _numpy_arrays(kind, model))
+    else:
+        run_files.save_torch_model(path, kind, dict(config), model)
+
+
+def find(folder):
+    """(path, kind) of a run folder's model file; a ModelFileError when there is none, two, or one of no kind here."""
+    names = sorted(set(FILES.values()))
+    paths = [os.path.join(folder, name) for name in names if os.path.exists(os.path.join(folder, name))]
+    if not paths:
+        raise ModelFileError(f'{folder} holds no model ({" or ".join(names)}); a training script of this project '
+                             f'writes one at the end of a run')
+    if len(paths) > 1:
+        raise ModelFileError(f'{folder} holds both {" and ".join(names)}, the models of two runs; expected one, '
+                             f'beside the metrics.json of its run')
+    kind = (run_files.load_npz_model(paths[0])[0] if paths[0].endswith('.npz')
+            else run_files.load_torch_file(paths[0])['kind'])
+    if kind not in KINDS:
+        raise ModelFileError(f'{paths[0]} holds a model of unknown kind {kind!r}; expected one of {", ".join(KINDS)}')
+    return paths[0], kind
+
+
+def load(path, kind):
+    """(the model of `kind` in path, in eval mode for PyTorch, the run's config); a ModelFileError when the file
+    cannot be read, holds another kind, or does not fit the network its config describes (checked before anything
+    larger than the file is built)."""
+    if FILES[kind] == 'model.npz':
+        held, config, arrays = run_files.load_npz_model(path)
+    else:
+        loaded = run_files.load_torch_file(path)
+        held, config = loaded['kind'], loaded['config']
+    if held != kind:
+        raise ModelFileError(f'{path} holds a {held} model, not {NAMES[kind]}')
+    with run_files.model_file_errors(path):
+        if FILES[kind] == 'model.npz':
+            return _load_numpy(kind, path, config, arrays), config
+        return _load_torch(kind, path, config, loaded['state_dict']), config
+
+
+def _load_numpy(kind, path, config, arrays):
+    hidden = config['dnn_hidden_units']
+    first, last = arrays['weight_0'], arrays[f'bias_{len(hidden)}']
+    # The NumPy MLP's weights are (outputs, inputs), the autodiff MLP's (inputs, outputs); biases likewise.
+    n_inputs, n_classes = (first.shape[1], last.shape[0]) if kind == 'mlp_numpy' else (first.shape[0], last.shape[1])
+    run_files.check_parameter_count(path, [n_inputs, *hidden, n_classes],
+                                    sum(array.size for name, array in arrays.items()
+                                        if name.startswith(('weight_', 'bias_'))))
+    model = build(kind, config, n_inputs, n_classes, seed=0, dtype=first.dtype)
+    for name, expected in _numpy_arrays(kind, model).items():
+        if arrays[name].shape != expected.shape:
+            raise ValueError(f'{name} is {arrays[name].shape}, not {expected.shape}')
+    if kind == 'mlp_numpy':
+        for i, (params, _) in enumerate(model.parameters()):
+            for name in params:
+                params[name] = arrays[f'{name}_{i}']
+    else:
+        for i, layer in enumerate(model.layers):
+            for name in ('weight', 'bias'):
+                getattr(layer, name).value = arrays[f'{name}_{i}']
+    return model
+
+
+def _load_torch(kind, path, config, state_dict):
+    import torch
+    if kind == 'mlp_pytorch':
+        weights = [value for value in state_dict.values() if value.ndim == 2]
+        run_files.check_parameter_count(path, [weights[0].shape[1], *config['dnn_hidden_units'], weights[-1].shape[0]],
+                                        sum(weight.numel() + len(weight) for weight in weights))
+        model = build(kind, config, weights[0].shape[1], weights[-1].shape[0])
+    else:
+        model = build(kind, config, 3 * 32 * 32, 10)
+    run_files.load_state(model, state_dict, path)
+    if kind == 'convnet':
+        model = model.to(memory_format=torch.channels_last if config['channels_last'] else torch.contiguous_format)
+    return model.eval()
+
+
+def n_inputs(kind, model):
+    """How many values per example the model takes."""
+    if kind == 'convnet':
+        return 3 * 32 * 32
+    return model.n_inputs if kind == 'mlp_pytorch' else model.layers[0].in_features
+
+
+def first_layer(kind, model):
+    """The first layer's weights as (units, inputs), to show them as images; None for the ConvNet."""
+    if kind == 'mlp_numpy':
+        return model.layers[0].params['weight']
+    if kind == 'autodiff':
+        return model.layers[0].weight.value.T
+    if kind == 'mlp_pytorch':
+        return model.layers[0].weight.detach().cpu().numpy()
+    return None
+
+
+def log_probabilities(model, x):
+    """The autodiff MLP's output on a batch of inputs (n, ...) as a plain (n, classes) array; the graph is cleared."""
+    out = model(autodiff.TensorNode(x.reshape(len(x), -1), requires_grad=False))
+    out.clear()
+    return out.value
+
+
+def evaluate_autodiff(model, dataset):
+    """(mean cross-entropy, accuracy) of the autodiff MLP over a whole split, in batches of EVAL_BATCH."""
+    total_loss = correct = 0.0
+    batch = EVAL_BATCH['autodiff']
+    for start in range(0, dataset.num_examples, batch):
+        labels = dataset.labels[start:start + batch]
+        out = log_probabilities(model, dataset.images[start:start + batch])
+        total_loss -= out[np.arange(len(labels)), labels].sum()
+        correct += (out.argmax(axis=1) == labels).sum()
+    return total_loss / dataset.num_examples, correct / dataset.num_examples
+
+
+def blocked_hidden_units(model, x, below=0.01):
+    """Over the points x, for the autodiff MLP: (hidden units whose activation passes less than `below` of the
+    gradient at every point, all hidden units, share of (unit, point) pairs below it). The derivative is the
+    activation op's own backward."""
+    node, derivatives = autodiff.TensorNode(x, requires_grad=False), []
+    for layer in model.layers[:-1]:
+        node = autodiff.ACTIVATIONS[model.activation].do_forward(layer(node))
+        derivatives.append(node.source.op.backward(node.source.context, np.ones_like(node.value)))
+    node.clear()
+    blocked = np.concatenate(derivatives, axis=1) < below
+    return int(blocked.all(axis=0).sum()), blocked.shape[1], float(blocked.mean())
+
+
+def as_model_input(config, images, device='cpu'):
+    """(images (N, C, H, W) as a tensor on device in the memory format of a PyTorch run's config, the bfloat16 dtype
+    when the run trained under autocast or else None): what its evaluations fed the model."""
+    import torch
+    memory_format = torch.channels_last if config.get('channels_last') else torch.contiguous_format
+    return (torch.from_numpy(images).to(device).contiguous(memory_format=memory_format),
+            torch.bfloat16 if config.get('amp') else None)
+
+
+def predict(kind, model, config, images, device='cpu'):
+    """(predicted classes, class probabilities (N, classes)). The predictions are the argmax of what the run's
+    evaluation takes it of (probabilities, log-probabilities or logits), in its batches and dtype, so that on the
+    machine and device the run was trained on the accuracy equals the run's final test accuracy. For the ConvNet,
+    config's tta and tta_shift name the views averaged over (torch_data.views)."""
+    batch_size = EVAL_BATCH[kind] or len(images)
+    starts = tqdm(range(0, len(images), batch_size), desc='predicting', unit='batch', dynamic_ncols=True)
+    if kind == 'mlp_numpy':
+        flat = images.reshape(len(images), -1)
+        probabilities = np.concatenate([model.forward(flat[start:start + batch_size]) for start in starts])
+        return probabilities.argmax(axis=1), probabilities
+    if kind == 'autodiff':
+        scores = np.concatenate([log_probabilities(model, images[start:start + batch_size]) for start in starts])
+        return scores.argmax(axis=1), np.exp(scores)
+    import torch
+
+    import torch_data
+    model.to(device)
+    x, autocast_dtype = as_model_input(config, images, device)
+    with torch.inference_mode():
+        logits = torch.cat([torch_data.predict(model, x[start:start + batch_size], autocast_dtype,
+                                               mirror=config.get('tta', False), shift=config.get('tta_shift', 0))
+                            for start in starts])
+    return logits.argmax(dim=1).cpu().numpy(), torch.softmax(logits, dim=1).cpu().numpy()

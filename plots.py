@@ -1,0 +1,337 @@
+"""Every figure the package draws: a run's curves, decision boundaries, confusion matrices, image grids, and the
+studies' figures. matplotlib is imported when a figure is drawn, with the Agg backend (no screen needed)."""
+import os
+
+import numpy as np
+
+import models
+import vu_data
+
+
+def curve_labels(config):
+    """Legends of the loss and the accuracy curves, per split.
+
+    The training curves are measured on the current batch, as dropout and augmentation change it, and with label
+    smoothing the training loss is not the plain cross-entropy of the held-out splits.
+    """
+    changes = ([f'dropout {config["dropout"]:g}'] if config.get('dropout') else []) + \
+              (['crops and flips'] if config.get('augment') else [])
+    batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
+    smoothing = config.get('label_smoothing')
+    train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
+    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': 'validation: cross-entropy',
+                     'test': 'test: cross-entropy, whole set'},
+            'accuracy': {'train': f'train: {batch}', 'validation': 'validation', 'test': 'test: whole set'}}
+
+
+def plot_curves(metrics, path):
+    """Loss and accuracy against step, one line per split, side by side."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
+    labels = curve_labels(metrics['config'])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, quantity in zip(axes, ('loss', 'accuracy')):
+        for split in splits:
+            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[quantity][split])
+        ax.set_xlabel('training step')
+        ax.set_ylabel(quantity)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize='small')
+    title = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if metrics.get('final_test_accuracy') is not None:
+        title += f': final test accuracy {metrics["final_test_accuracy"]:.3f}'
+    if metrics.get('status') not in (None, 'completed'):
+        title += f' ({metrics["status"]})'
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_decision_boundaries(panels, x, labels, path, split='validation', num_points=2000, extent=3.5):
+    """One panel per (title, model) on synth: the model's probability of class 1 over the plane, its decision
+    boundary (solid), the true boundary x^T Q x = 0.6 (dashed), and the first num_points of (x, labels), which
+    are points of `split`."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    axis = np.linspace(-extent, extent, 241, dtype=np.float32)
+    grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+    quadratic_form = np.einsum('bi,ij,bj->b', grid, vu_data.SYNTH_QUADRATIC_FORM, grid)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels) + 1, 5.2), squeeze=False, layout='constrained')
+    for ax, (title, model) in zip(axes[0], panels):
+        probability = np.exp(models.log_probabilities(model, grid)[:, 1]).reshape(len(axis), len(axis))
+        image = ax.contourf(axis, axis, probability, levels=np.linspace(0, 1, 11), cmap='RdBu_r', alpha=0.7)
+        ax.contour(axis, axis, probability, levels=[0.5], colors='black', linewidths=1.5)
+        ax.contour(axis, axis, quadratic_form.reshape(len(axis), len(axis)), levels=[vu_data.SYNTH_THRESHOLD],
+                   colors='black', linestyles='dashed', linewidths=1)
+        ax.scatter(*x[:num_points].T, c=np.where(labels[:num_points] == 1, '#67000d', '#08306b'), s=3,
+                   edgecolors='none')
+        ax.set(title=title, xlabel='$x_1$', ylabel='$x_2$', xlim=(-extent, extent), ylim=(-extent, extent),
+               aspect='equal')
+    fig.colorbar(image, ax=axes[0].tolist(), label='predicted probability of class 1')
+    fig.legend([Line2D([], [], color='black', linewidth=1.5), Line2D([], [], color='black', linestyle='dashed'),
+                Line2D([], [], color='#67000d', marker='.', linestyle='none'),
+                Line2D([], [], color='#08306b', marker='.', linestyle='none')],
+               ['the network\'s boundary (p = 0.5)', f'the true boundary, $x^T Q x = {vu_data.SYNTH_THRESHOLD}$',
+                f'{split} point of class 1', 'of class 0'], loc='outside lower center', ncol=2, fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(analysis, path, title):
+    """The confusion matrix: colours are each true class's shares (rows sum to 1), numbers are counts."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    confusion, classes = np.array(analysis['confusion_matrix']), analysis['classes']
+    shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(classes), 0.6 + 0.7 * len(classes)))
+    image = ax.imshow(shares, cmap='Blues', vmin=0, vmax=1)
+    for (true, guess), count in np.ndenumerate(confusion):
+        ax.text(guess, true, str(count), ha='center', va='center', fontsize=8,
+                color='white' if shares[true, guess] > 0.5 else 'black')
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right')
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel='predicted class', ylabel='true class', title=title)
+    fig.colorbar(image, ax=ax, label='share of the true class')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def as_picture(image, stretch):
+    """(C, H, W) -> (H, W, C) in [0, 1] for imshow: uint8 pixels as they are, or (stretch) any values stretched to
+    the image's own range."""
+    image = image.astype(np.float64)
+    image = (image - image.min()) / max(image.max() - image.min(), 1e-12) if stretch else image / 255
+    return image.transpose(1, 2, 0) if image.shape[0] == 3 else image[0]
+
+
+def plot_images(images, captions, path, title, columns=8, stretch=False):
+    """A grid of (C, H, W) images, each with its caption underneath (see as_picture for stretch). Drawn as one
+    mosaic in one axes: a hundred axes take seconds to draw."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    pictures = [as_picture(image, stretch) for image in images]
+    height, width = pictures[0].shape[:2]
+    lines = max(caption.count('\n') + 1 for caption in captions)
+    cell_width, cell_height = width + 4, height + 5 * lines + 2  # a caption line takes about 5 pixels' height
+    rows = -(-len(pictures) // columns)
+    mosaic = np.ones((rows * cell_height, columns * cell_width, *pictures[0].shape[2:]))
+    fig, ax = plt.subplots(figsize=(1.3 * columns, 1.3 * rows * cell_height / cell_width + 0.4), layout='constrained')
+    for i, (picture, caption) in enumerate(zip(pictures, captions)):
+        top, left = (i // columns) * cell_height, (i % columns) * cell_width + 2
+        mosaic[top:top + height, left:left + width] = picture
+        ax.text(left + width / 2, top + height + 1, caption, ha='center', va='top', fontsize=7)
+    ax.imshow(mosaic, cmap='gray', vmin=0, vmax=1, interpolation='nearest')
+    ax.axis('off')
+    ax.set_title(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_sweep(runs, output_dir):
+    """The learning-rate sweep's two figures into output_dir: best validation accuracy per rate, and the training
+    loss of every rate against step."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    finished = [run for run in runs if run['status'] == 'completed']
+    diverged = [run for run in runs if run['status'] == 'diverged']
+    ax.plot([run['learning_rate'] for run in finished], [run['best_validation_accuracy'] for run in finished],
+            'o-', label='best validation accuracy')
+    if diverged:
+        ax.plot([run['learning_rate'] for run in diverged], [0.0] * len(diverged), 'rx', markersize=10,
+                mew=2, label='diverged (loss not finite)')
+    ax.axhline(0.1, color='grey', linestyle=':', label='chance')
+    ax.set_xscale('log')
+    ax.set_xlabel('learning rate (plain SGD)')
+    ax.set_ylabel('best validation accuracy')
+    ax.set_ylim(-0.03, max([0.5] + [run['best_validation_accuracy'] or 0 for run in runs]) + 0.05)
+    ax.grid(alpha=0.3, which='both')
+    ax.legend()
+    ax.set_title('Learning-rate sweep: MLP 3072-128-10, ReLU, batch 128')
+    fig.tight_layout()
+    fig.savefig(os.path.join(output_dir, 'validation_accuracy_vs_learning_rate.png'), dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    colors = plt.cm.tab10(np.arange(len(runs)) % 10)
+    top = 4.0  # diverging losses explode; the axis stops here and marks where they left it
+    for run, color in zip(runs, colors):
+        label = f'lr {run["learning_rate"]:g}'
+        if run['status'] == 'diverged':
+            label += f' (diverged at step {run["diverged_at_step"]})'
+            ax.plot([run['diverged_at_step']], [top], 'x', color=color, markersize=10, mew=2.5, clip_on=False)
+        ax.plot(run['steps'], np.minimum(run['train_loss'], top), color=color, label=label)
+    ax.set_xscale('log')
+    ax.set_ylim(0, top)
+    ax.set_xlabel('training step (log scale)')
+    ax.set_ylabel('training loss (current batch)')
+    ax.grid(alpha=0.3, which='both')
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title('Training loss of every learning rate', pad=14)
+    fig.tight_layout()
+    fig.savefig(os.path.join(output_dir, 'training_loss_per_learning_rate.png'), dpi=110)
+    plt.close(fig)
+
+
+def plot_seed_spread(study, path):
+    """Test accuracy of every seed against step, and the final accuracies against the assignment's figure."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    runs, stats, expectation = study['runs'], study['final_test_accuracy'], study['assignment_expectation']
+    fig, (curves, finals) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={'width_ratios': [2, 1]})
+    # From the second evaluation on: the first, after one step, sits at chance and would squash the rest.
+    steps = runs[0]['steps'][1:]
+    for run in runs:
+        curves.plot(steps, run['test_accuracy'][1:], color='tab:blue', alpha=0.25, linewidth=1)
+    curves.plot(steps, np.mean([run['test_accuracy'][1:] for run in runs], axis=0), color='tab:blue',
+                linewidth=2.5, label=f'mean of {len(runs)} seeds')
+    for ax in (curves, finals):
+        ax.axhline(expectation, color='tab:red', linestyle='--', label=f'assignment: "around {expectation}"')
+        ax.grid(alpha=0.3)
+    curves.set_xlabel('training step')
+    curves.set_ylabel('test accuracy (whole test set)')
+    curves.legend(loc='lower right')
+    curves.set_title('Test accuracy of every seed')
+
+    seeds = [run['seed'] for run in runs]
+    final = [run['final_test_accuracy'] for run in runs]
+    finals.plot(seeds, final, 'o', color='tab:blue', label='final test accuracy')
+    finals.axhline(stats['mean'], color='black', label=f'mean {stats["mean"]:.4f}')
+    finals.axhspan(stats['mean'] - stats['std'], stats['mean'] + stats['std'], color='grey', alpha=0.2,
+                   label=f'± one std ({stats["std"]:.4f})')
+    finals.set_xlabel('seed')
+    finals.set_ylabel('test accuracy after the last step')
+    finals.legend(fontsize=8, loc='lower left')
+    finals.set_title('Final test accuracy per seed')
+    fig.suptitle(f'NumPy MLP, default flags, {len(runs)} seeds')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_autodiff_seeds(study, path):
+    """The final validation accuracy of every run, one column per activation and learning rate."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    jitter = np.random.default_rng(0)
+    for i, group in enumerate(study['groups']):
+        finals = [run['final_validation_accuracy'] for run in study['runs']
+                  if (run['activation'], run['learning_rate']) == (group['activation'], group['learning_rate'])]
+        color = 'tab:blue' if group['activation'] == 'sigmoid' else 'tab:orange'
+        ax.plot(i + jitter.uniform(-0.12, 0.12, len(finals)), finals, 'o', color=color, alpha=0.7)
+    majority = study['validation_majority_share']
+    ax.axhline(majority, color='grey', linestyle='--', label=f'always the majority class ({majority:.4f})')
+    ax.axhline(1 - majority, color='grey', linestyle=':', label=f'always the minority class ({1 - majority:.4f})')
+    ax.set_xticks(range(len(study['groups'])),
+                  [f'{group["activation"]}\nlearning rate {group["learning_rate"]:g}' for group in study['groups']])
+    ax.set_ylabel('final validation accuracy')
+    ax.set_title(f'{len(study["config"]["seeds"])} seeds per column; 1.28 and 12.8 are vugrad\'s 0.01 and 0.1 '
+                 f'(its loss is summed over the batch of 128)', fontsize=10)
+    ax.grid(alpha=0.3, axis='y')
+    ax.legend(fontsize=8, loc='center left')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_sigmoid_vs_relu(metrics, path):
+    """Training loss, test accuracy, first-layer gradient norm over training, gradient norm per layer at step 0."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    axes = axes.ravel()
+    for (name, run), color in zip(metrics['runs'].items(), ('tab:orange', 'tab:blue')):
+        norms = np.array(run['weight_grad_norms'])
+        axes[0].plot(run['steps'], run['train_loss'], color=color, label=name)
+        axes[1].plot(run['steps'], run['test_accuracy'], color=color, label=name)
+        axes[2].semilogy(run['steps'], norms[:, 0], color=color, label=name)
+        axes[3].semilogy(np.arange(1, norms.shape[1] + 1), norms[0], 'o-', color=color, label=name)
+    labels = [('training step', 'cross-entropy (whole training set)'), ('training step', 'test accuracy'),
+              ('training step', r'first layer: $\|\partial L/\partial W^{(1)}\|_F$'),
+              ('layer $l$ (1 = input side)', r'$\|\partial L/\partial W^{(l)}\|_F$ at step 0')]
+    for ax, (xlabel, ylabel) in zip(axes, labels):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, which='both')
+        ax.legend()
+    config = metrics['config']
+    fig.suptitle(f'Two spirals, {config["depth"]} hidden layers of {config["width"]}, same Kaiming init, '
+                 f'SGD lr {config["learning_rate"]:g}, batch {config["batch_size"]}')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_tta_study(study, path):
+    """Validation accuracy of every candidate, the chosen one marked."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    candidates = study['candidates']
+    labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n'
+              f'({c["views"]} view{"s" * (c["views"] > 1)})' for c in candidates]
+    accuracies = [c['validation_accuracy'] for c in candidates]
+    colours = ['tab:orange' if c == study['chosen'] else 'tab:blue' for c in candidates]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    # Points, not bars: the axis does not start at 0, the candidates differ by tenths of a point.
+    ax.scatter(range(len(candidates)), accuracies, color=colours, s=60, zorder=3)
+    for x, accuracy in enumerate(accuracies):
+        ax.annotate(f'{accuracy:.4f}', (x, accuracy), textcoords='offset points', xytext=(0, 8), ha='center',
+                    fontsize=8)
+    ax.set_xticks(range(len(candidates)), labels, fontsize=8)
+    low, high = min(accuracies), max(accuracies)
+    margin = max(high - low, 0.002)
+    ax.set_ylim(low - margin, high + margin)
+    ax.set_ylabel(f'validation accuracy ({study["num_validation"]} images)')
+    ax.set_title(f'{study["config"]["run_dir"]}: test-time views averaged over (orange: chosen)')
+    ax.grid(axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_lr_schedule(config, path):
+    """The learning rate of a PyTorch run of config (its metrics.json's) against epoch, recomputed at every step with
+    the function its training used (optimisers.lr_factor)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from optimisers import lr_factor
+    total = config['max_steps']
+    steps_per_epoch = config.get('steps_per_epoch')  # not recorded by every run: then against steps
+    steps = np.arange(total)
+    rates = [config['learning_rate'] * lr_factor(config['lr_schedule'], step, total, config['warmup_steps'])
+             for step in steps]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(steps / steps_per_epoch if steps_per_epoch else steps, rates)
+    ax.set_xlabel('epoch' if steps_per_epoch else 'training step')
+    ax.set_ylabel('learning rate')
+    ax.set_title(f'{config["lr_schedule"]} schedule, {config["warmup_steps"]} warm-up steps, '
+                 f'peak {config["learning_rate"]:g}')
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
