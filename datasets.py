@@ -1,7 +1,7 @@
 """The datasets the training scripts take by name: what each is, its default folder and class names, how to load
 it, and a fingerprint that tells one copy of its files from another.
 
-'fake_cifar10' is the CIFAR-shaped stand-in of cifar10_utils (formerly named 'synthetic', a name still accepted);
+'fake_cifar10' is the CIFAR-shaped stand-in of cifar10_utils (the name 'synthetic' is accepted for it too);
 'synth' is VU's two-feature set.
 """
 import hashlib

@@ -10,7 +10,7 @@ import train_convnet_pytorch
 import train_mlp_pytorch
 from custom_batchnorm import CustomBatchNormManualModule
 from prepared_run import TorchRun
-from test_torch_utils import shifts_and_mirrors
+from test_torch_data import shifts_and_mirrors
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
@@ -115,7 +115,7 @@ def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp
 
 def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
     plain, mirrored = (prepared('convnet', tmp_path, *flags) for flags in ([], ['--tta']))
-    plain.evaluate(), mirrored.evaluate()  # what the mirrored evaluation computes is test_torch_utils' concern
+    plain.evaluate(), mirrored.evaluate()  # what the mirrored evaluation computes is test_torch_data. concern
     test_images = plain.inputs[0]
     assert torch.equal(mirrored.inputs[0], test_images)  # the same seed: the same weights and test set
     assert torch.equal(mirrored.inputs[1], test_images.flip(3)) and len(plain.inputs) == 1

@@ -67,7 +67,7 @@ TINY = ['--dataset', 'synthetic', '--max_steps', '3', '--eval_freq', '3']
 SCRIPTS = {  # every script that writes a run or a study, and flags that keep it short
     'train_mlp_numpy.py': TINY, 'train_mlp_pytorch.py': TINY, 'train_convnet_pytorch.py': TINY + ['--threads', '1'],
     'train_mlp_autodiff.py': ['--max_steps', '3'],
-    'sweep_learning_rate.py': ['--dataset', 'synthetic', '--learning_rates', '0.1', '--epochs', '0.1'],
+    'experiments/sweep_learning_rate.py': ['--dataset', 'synthetic', '--learning_rates', '0.1', '--epochs', '0.1'],
     'experiments/seed_spread.py': ['--dataset', 'synthetic', '--seeds', '0', '--max_steps', '3'],
     'experiments/autodiff_seeds.py': ['--seeds', '0', '--max_steps', '3'],
     'experiments/sigmoid_vs_relu.py': ['--max_steps', '2', '--num_points', '20', '--batch_size', '10'],
