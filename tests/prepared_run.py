@@ -112,7 +112,7 @@ def interrupted_and_resumed(script, output_dir, flags, stop_after, num_test=32):
     """script.main() on the tiny synthetic set (64 training images, num_test test images): straight through into
     output_dir/full, and into output_dir/part stopped by SIGTERM after step stop_after, then continued with
     --resume. Returns (the full run's metrics, the resumed run's, the interrupted run's exit message)."""
-    flags = ['--dataset', 'synthetic', *flags]
+    flags = ['--dataset', 'fake_cifar10', *flags]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cifar10_utils, 'get_synthetic',
                       functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))

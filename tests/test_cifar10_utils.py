@@ -288,7 +288,7 @@ def test_failed_download_says_where_to_put_the_data(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
     folder = str(tmp_path / cifar10_utils.CIFAR10_FOLDER)
-    with pytest.raises(DataError, match=r'downloading .*cifar-10-python.tar.gz failed.*--dataset synthetic'):
+    with pytest.raises(DataError, match=r'downloading .*cifar-10-python.tar.gz failed.*--dataset fake_cifar10'):
         get_cifar10(folder, download=True)
 
 

@@ -22,7 +22,7 @@ import train_mlp_numpy
 import train_mlp_pytorch
 from test_cifar10_utils import write_tiny_cifar10
 
-SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
+SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
 RUNS = {  # model kind: (script, flags)
     'mlp_numpy': (train_mlp_numpy, SYNTHETIC + ['--init', 'kaiming']),
     'mlp_pytorch': (train_mlp_pytorch, SYNTHETIC + ['--batch_norm', '--dropout', '0.1', '--optimizer', 'adam']),
@@ -184,7 +184,7 @@ def test_a_malformed_model_file_is_a_one_line_error(tmp_path, make):
 def test_a_malformed_checkpoint_is_a_one_line_error_on_resume(tmp_path):
     torch.save({'kind': 'mlp_pytorch', 'config': {'max_steps': 4}}, tmp_path / 'checkpoint.pt')
     with pytest.raises(SystemExit) as error:
-        train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--resume', str(tmp_path)])
+        train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '4', '--resume', str(tmp_path)])
     message = str(error.value.code)
     assert message.startswith(f'error: --resume: {tmp_path / "checkpoint.pt"} does not hold the model') \
         and '\n' not in message

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 import mlp_numpy
+from custom_batchnorm import CustomBatchNormManualModule
 from mlp_pytorch import MLP
 from modules import CrossEntropyModule
 
@@ -75,3 +76,16 @@ def test_bad_arguments_are_refused(kwargs):
     arguments = dict(n_inputs=10, n_hidden=[5], n_classes=3, neg_slope=0.02) | kwargs
     with pytest.raises(ValueError):
         MLP(**arguments)
+
+
+def test_the_custom_batch_norm_is_the_hand_written_module_and_trains_like_torchs():
+    torch.manual_seed(0)
+    custom = MLP(12, [8], 3, neg_slope=0.02, batch_norm='custom', init='kaiming')
+    torch.manual_seed(0)
+    ours = MLP(12, [8], 3, neg_slope=0.02, batch_norm='torch', init='kaiming')
+    assert isinstance(custom.layers[1], CustomBatchNormManualModule) and isinstance(ours.layers[1], nn.BatchNorm1d)
+    x = torch.randn(16, 12, dtype=torch.float64)
+    custom, ours = custom.double(), ours.double()
+    torch.testing.assert_close(custom(x), ours(x))  # the same affine start (gamma 1, beta 0), the same statistics
+    with pytest.raises(ValueError, match="batch_norm must be one of \\('none', 'torch', 'custom'\\)"):
+        MLP(12, [8], 3, neg_slope=0.02, batch_norm='group')

@@ -117,7 +117,7 @@ def test_a_compressed_model_npz_is_refused_unread(tmp_path):
 
 def test_a_compressed_model_pt_or_checkpoint_is_refused_before_torch_reads_it(tmp_path, monkeypatch, capsys):
     folder = tmp_path / 'run'
-    train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50',
+    train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50',
                             '--output_dir', str(folder)])
     for name in ('model.pt', 'checkpoint.pt'):
         recompressed(folder / name)
@@ -127,15 +127,15 @@ def test_a_compressed_model_pt_or_checkpoint_is_refused_before_torch_reads_it(tm
     with pytest.raises(run_files.ModelFileError, match='is compressed, where np.savez and torch.save store'):
         models.load(folder / 'model.pt', 'mlp_pytorch')
     (folder / 'metrics.json').unlink()  # an interrupted run's folder, as --resume expects
-    status, stderr = run_main(train_mlp_pytorch.main, ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq',
+    status, stderr = run_main(train_mlp_pytorch.main, ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq',
                                                        '1', '--batch_size', '50', '--resume', str(folder)], capsys)
     assert status == 1 and stderr.startswith('error: --resume: cannot load') and 'is compressed' in stderr
     assert loads == []
 
 
 @pytest.mark.parametrize('script, flags', [
-    (train_mlp_numpy, ['--dataset', 'synthetic']),
-    (train_mlp_pytorch, ['--dataset', 'synthetic']),
+    (train_mlp_numpy, ['--dataset', 'fake_cifar10']),
+    (train_mlp_pytorch, ['--dataset', 'fake_cifar10']),
     (train_mlp_autodiff, []),
 ], ids=['numpy', 'pytorch', 'autodiff'])
 def test_hidden_widths_beyond_the_bound_are_a_one_line_error_before_training(tmp_path, script, flags, capsys):

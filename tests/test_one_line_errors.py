@@ -18,7 +18,7 @@ import vu_data
 from command_line import run_main
 from test_cifar10_utils import write_tiny_mnist
 
-TINY = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
+TINY = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
 
 
 def one_line(status, stderr, expected_status=1):

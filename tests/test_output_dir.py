@@ -21,7 +21,7 @@ from command_line import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
 shutil_usage = collections.namedtuple('usage', 'total used free')
-TINY = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
+TINY = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # the files' names matter here, not their pictures
 

@@ -9,7 +9,7 @@ import seed_spread
 
 @pytest.mark.usefixtures('run_curves_unrendered')
 def test_summary_equals_the_runs_of_every_seed(tmp_path):
-    study = seed_spread.main(['--dataset', 'synthetic', '--seeds', '3,7,11', '--max_steps', '30',
+    study = seed_spread.main(['--dataset', 'fake_cifar10', '--seeds', '3,7,11', '--max_steps', '30',
                               '--output_dir', str(tmp_path)])
     assert [run['seed'] for run in study['runs']] == [3, 7, 11]
     finals = []

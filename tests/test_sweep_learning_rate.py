@@ -9,7 +9,7 @@ from command_line import run_main
 
 @pytest.mark.usefixtures('run_curves_unrendered')
 def test_tiny_sweep_with_a_huge_learning_rate(tmp_path):
-    sweep = sweep_learning_rate.main(['--dataset', 'synthetic', '--learning_rates', '1e-6,0.2,1e30',
+    sweep = sweep_learning_rate.main(['--dataset', 'fake_cifar10', '--learning_rates', '1e-6,0.2,1e30',
                                       '--epochs', '2', '--validation_size', '500', '--output_dir', str(tmp_path)])
     runs = {run['learning_rate']: run for run in sweep['runs']}
     assert runs[1e30]['status'] == 'diverged' and runs[1e30]['diverged_at_step'] >= 1

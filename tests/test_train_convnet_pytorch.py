@@ -11,7 +11,7 @@ import train_convnet_pytorch
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
-RUN = ['--dataset', 'synthetic', '--batch_size', '4', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
+RUN = ['--dataset', 'fake_cifar10', '--batch_size', '4', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
     assert config['timing']['train_steps'] == 2 and config['timing']['train_images_per_second'] > 0
 
     # A quarter of an epoch of 32 // 4 = 8 steps is the same 2 steps.
-    again = train_convnet_pytorch.main(['--dataset', 'synthetic', '--batch_size', '4', '--epochs', '0.25',
+    again = train_convnet_pytorch.main(['--dataset', 'fake_cifar10', '--batch_size', '4', '--epochs', '0.25',
                                         '--eval_freq', '1', '--threads', '1',
                                         '--output_dir', str(tmp_path / 'again')])
     assert again['config']['max_steps'] == 2

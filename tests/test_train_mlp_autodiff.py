@@ -59,7 +59,7 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
 
 @pytest.mark.parametrize('flags,message', [
     (['--activation', 'tanh'], "invalid choice: 'tanh'"),
-    (['--dataset', 'synthetic'], "invalid choice: 'fake_cifar10'"),
+    (['--dataset', 'fake_cifar10'], "invalid choice: 'fake_cifar10'"),
     (['--dnn_hidden_units', '8,x'], 'comma-separated positive integers'),
     (['--learning_rate', '-1'], 'expected a positive number'),
     (['--batch_size', '0'], 'expected a positive integer'),

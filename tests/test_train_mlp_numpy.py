@@ -15,7 +15,7 @@ from prepared_run import assert_seed_decides, prepare
 from test_cifar10_utils import REAL_COPY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '150', '--eval_freq', '50', '--batch_size', '100']
+SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '150', '--eval_freq', '50', '--batch_size', '100']
 
 
 def test_synthetic_run_beats_chance_and_writes_metrics_and_curves(tmp_path):
@@ -69,7 +69,7 @@ def test_logistic_regression_with_empty_hidden_units(tmp_path):
     (['--dataset', 'mnist'], "invalid choice: 'mnist'"),
 ])
 def test_bad_flags_give_one_line_errors(flags, message, capsys):
-    status, stderr = run_main(train_mlp_numpy.main, ['--dataset', 'synthetic', *flags], capsys)
+    status, stderr = run_main(train_mlp_numpy.main, ['--dataset', 'fake_cifar10', *flags], capsys)
     assert status != 0
     assert message in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
@@ -93,7 +93,7 @@ def test_missing_data_offline_gives_one_line_error(tmp_path, monkeypatch, capsys
     status, stderr = run_main(train_mlp_numpy.main, ['--data_dir', folder, '--output_dir', str(tmp_path / 'run')],
                               capsys)
     assert status != 0
-    assert 'synthetic' in stderr and folder in stderr
+    assert '--dataset fake_cifar10' in stderr and folder in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
 
 
@@ -101,7 +101,7 @@ def test_missing_data_offline_gives_one_line_error(tmp_path, monkeypatch, capsys
                             'ignore:invalid value encountered:RuntimeWarning')  # how a loss stops being finite
 @pytest.mark.usefixtures('figures_unrendered')
 def test_divergence_stops_the_run_and_keeps_what_was_recorded(tmp_path, capsys):
-    status, stderr = run_main(train_mlp_numpy.main, ['--dataset', 'synthetic', '--learning_rate', '1e30',
+    status, stderr = run_main(train_mlp_numpy.main, ['--dataset', 'fake_cifar10', '--learning_rate', '1e30',
                                                      '--max_steps', '200', '--eval_freq', '1',
                                                      '--output_dir', str(tmp_path)], capsys)
     assert status == 1

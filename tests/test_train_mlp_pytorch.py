@@ -18,7 +18,7 @@ from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interru
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
-SYNTHETIC = ['--dataset', 'synthetic', '--max_steps', '300', '--eval_freq', '100']
+SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '300', '--eval_freq', '100']
 
 
 def test_default_flags_agree_with_the_numpy_run(tmp_path):
@@ -35,7 +35,7 @@ def test_default_flags_agree_with_the_numpy_run(tmp_path):
 
 def test_tuning_flags_lower_the_loss_and_record_validation(tmp_path):
     metrics = train_mlp_pytorch.main([
-        '--dataset', 'synthetic', '--max_steps', '60', '--eval_freq', '20', '--dnn_hidden_units', '64,32',
+        '--dataset', 'fake_cifar10', '--max_steps', '60', '--eval_freq', '20', '--dnn_hidden_units', '64,32',
         '--optimizer', 'adamw', '--learning_rate', '1e-3', '--weight_decay', '0.01', '--batch_norm',
         '--dropout', '0.1', '--init', 'kaiming', '--label_smoothing', '0.1', '--augment',
         '--lr_schedule', 'cosine', '--warmup_steps', '10', '--validation_size', '500',
@@ -48,7 +48,7 @@ def test_tuning_flags_lower_the_loss_and_record_validation(tmp_path):
 
 
 def test_epochs_replace_max_steps(tmp_path):
-    metrics = train_mlp_pytorch.main(['--dataset', 'synthetic', '--epochs', '2', '--batch_size', '500',
+    metrics = train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--epochs', '2', '--batch_size', '500',
                                       '--output_dir', str(tmp_path)])
     assert metrics['steps'][-1] == 2 * (5000 // 500) == metrics['config']['max_steps']
 
@@ -90,13 +90,13 @@ def test_a_killed_run_resumes_from_its_last_evaluation(tmp_path, monkeypatch):
     with monkeypatch.context() as tiny:
         tiny.setattr(cifar10_utils, 'get_synthetic',
                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
-        resumed = train_mlp_pytorch.main(['--dataset', 'synthetic', *RESUMABLE, '--resume', str(part)])
+        resumed = train_mlp_pytorch.main(['--dataset', 'fake_cifar10', *RESUMABLE, '--resume', str(part)])
     assert_same_run(full, resumed)
     assert resumed['resumed_after_steps'] == [4]
 
 
 def test_a_completed_run_is_not_resumed(tmp_path):
-    flags = ['--dataset', 'synthetic', '--max_steps', '2', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    flags = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     train_mlp_pytorch.main(flags)
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
@@ -122,14 +122,14 @@ def test_a_step_cut_short_leaves_no_checkpoint_and_promises_no_resume(tmp_path, 
 
     monkeypatch.setattr(trainers, 'prepare', prepare)
     with pytest.raises(SystemExit) as error:
-        train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--output_dir', str(tmp_path)])
+        train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '4', '--output_dir', str(tmp_path)])
     assert str(error.value.code) == f'interrupted; what was recorded is in {tmp_path}'
     assert not (tmp_path / 'checkpoint.pt').exists()
     assert json.loads((tmp_path / 'metrics.json').read_text())['interrupted_after_step'] == 0
 
 
 def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
-    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    flags = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     with monkeypatch.context() as stopping, pytest.raises(SystemExit):
         send_sigterm_after(stopping, stop_after=2)
         train_mlp_pytorch.main(flags)
@@ -140,7 +140,7 @@ def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
 
 
 def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_path, monkeypatch):
-    flags = ['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    flags = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
     with monkeypatch.context() as stopping, pytest.raises(SystemExit):
         send_sigterm_after(stopping, stop_after=2)
         train_mlp_pytorch.main(flags)

@@ -63,12 +63,12 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
     assert json.loads(path.read_text()) == {'the': 'new run'} and os.listdir(tmp_path) == ['metrics.json']
 
 
-TINY = ['--dataset', 'synthetic', '--max_steps', '3', '--eval_freq', '3']
+TINY = ['--dataset', 'fake_cifar10', '--max_steps', '3', '--eval_freq', '3']
 SCRIPTS = {  # every script that writes a run or a study, and flags that keep it short
     'train_mlp_numpy.py': TINY, 'train_mlp_pytorch.py': TINY, 'train_convnet_pytorch.py': TINY + ['--threads', '1'],
     'train_mlp_autodiff.py': ['--max_steps', '3'],
-    'experiments/sweep_learning_rate.py': ['--dataset', 'synthetic', '--learning_rates', '0.1', '--epochs', '0.1'],
-    'experiments/seed_spread.py': ['--dataset', 'synthetic', '--seeds', '0', '--max_steps', '3'],
+    'experiments/sweep_learning_rate.py': ['--dataset', 'fake_cifar10', '--learning_rates', '0.1', '--epochs', '0.1'],
+    'experiments/seed_spread.py': ['--dataset', 'fake_cifar10', '--seeds', '0', '--max_steps', '3'],
     'experiments/autodiff_seeds.py': ['--seeds', '0', '--max_steps', '3'],
     'experiments/sigmoid_vs_relu.py': ['--max_steps', '2', '--num_points', '20', '--batch_size', '10'],
 }
@@ -90,7 +90,7 @@ def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path, capsys)
     stage.mkdir(parents=True)
     (stage / 'metrics.json').write_text('{}')
     status, stderr = run_main(tune_mlp_pytorch.main, ['--only', 'baseline', '--output_dir', str(tmp_path), '--extra',
-                                                      '--dataset', 'synthetic', '--max_steps', '2'], capsys)
+                                                      '--dataset', 'fake_cifar10', '--max_steps', '2'], capsys)
     assert status != 0 and 'already holds a run (metrics.json); pass --overwrite' in stderr
     assert (stage / 'metrics.json').read_text() == '{}'
 
@@ -114,7 +114,7 @@ def test_overwrite_replaces_the_whole_run(tmp_path):
 def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, monkeypatch):
     send_sigterm_after(monkeypatch, stop_after=4)
     with pytest.raises(SystemExit) as interrupted:
-        train_mlp_numpy.main(['--dataset', 'synthetic', '--max_steps', '10', '--eval_freq', '2',
+        train_mlp_numpy.main(['--dataset', 'fake_cifar10', '--max_steps', '10', '--eval_freq', '2',
                               '--output_dir', str(tmp_path)])
     assert str(interrupted.value.code) == f'interrupted; what was recorded is in {tmp_path}'
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
@@ -186,7 +186,7 @@ train_mlp_numpy.main(sys.argv[1:])
 def test_a_second_request_during_the_final_writes_stops_cleanly_in_one_line(tmp_path):
     # In a process of its own: the default SIGTERM handler, were it back, would kill the process it arrives in.
     folder = tmp_path / 'run'
-    result = subprocess.run([sys.executable, '-c', SECOND_REQUEST_DURING_THE_WRITES, '--dataset', 'synthetic',
+    result = subprocess.run([sys.executable, '-c', SECOND_REQUEST_DURING_THE_WRITES, '--dataset', 'fake_cifar10',
                              '--max_steps', '5', '--eval_freq', '1', '--output_dir', str(folder)],
                             cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr

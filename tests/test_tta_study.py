@@ -33,7 +33,7 @@ def trained_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp('tta') / 'run'
     with pytest.MonkeyPatch.context() as patch:
         use_small_synthetic(patch)
-        train_convnet_pytorch.main(['--dataset', 'synthetic', '--validation_size', '8', '--max_steps', '3',
+        train_convnet_pytorch.main(['--dataset', 'fake_cifar10', '--validation_size', '8', '--max_steps', '3',
                                     '--batch_size', '8', '--threads', '1', '--output_dir', str(folder)])
     return folder
 
@@ -77,7 +77,7 @@ def test_the_choice_is_the_highest_accuracy_and_fewer_views_on_a_tie():
 
 
 def test_a_run_without_a_validation_split_is_a_one_line_error(tmp_path):
-    train_convnet_pytorch.main(['--dataset', 'synthetic', '--max_steps', '1', '--batch_size', '8', '--threads', '1',
+    train_convnet_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '1', '--batch_size', '8', '--threads', '1',
                                 '--output_dir', str(tmp_path / 'run')])
     with pytest.raises(SystemExit, match='^error: the run holds out no validation split; train it with '
                                          '--validation_size$'):

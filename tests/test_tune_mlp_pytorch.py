@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks
 ROOT = Path(__file__).resolve().parent.parent
 
 # Every stage's flags give way to these: 2 steps of a tiny network, at a learning rate that makes the loss diverge.
-EXTRA = ['--dataset', 'synthetic', '--validation_size', '100', '--epochs', '1', '--dnn_hidden_units', '8',
+EXTRA = ['--dataset', 'fake_cifar10', '--validation_size', '100', '--epochs', '1', '--dnn_hidden_units', '8',
          '--eval_freq', '1', '--learning_rate', '1e30']
 
 

@@ -1,0 +1,54 @@
+"""The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
+import pytest
+
+import flags
+import trainers
+from command_line import run_main
+
+
+def test_a_config_is_read_only_and_replace_makes_a_new_one():
+    config = flags.Config({'seed': 1}, max_steps=10)
+    assert (config.seed, config['max_steps'], dict(config)) == (1, 10, {'seed': 1, 'max_steps': 10})
+    with pytest.raises(AttributeError, match='frozen'):
+        config.seed = 2
+    with pytest.raises(TypeError):
+        config['seed'] = 2
+    changed = config.replace(seed=2, data_fingerprint='x')
+    assert (config.seed, changed.seed, list(changed)) == (1, 2, ['seed', 'max_steps', 'data_fingerprint'])
+
+
+def test_settling_turns_epochs_into_steps_without_changing_the_parsed_flags(tmp_path):
+    parsed = trainers.parse_flags('mlp_numpy', ['--dataset', 'fake_cifar10', '--epochs', '2', '--batch_size', '100',
+                                                '--output_dir', str(tmp_path)])
+    run = trainers.prepare('mlp_numpy', config=parsed)
+    assert (parsed.max_steps, 'data_fingerprint' in parsed) == (1500, False)
+    assert (run.config.max_steps, run.config.data_fingerprint) == \
+        (2 * 5000 // 100, 'generated (fake_cifar10, data_seed 0)')
+
+
+@pytest.mark.parametrize('kind', trainers.SCRIPTS)
+def test_the_old_name_of_the_cifar_shaped_stand_in_is_taken_for_the_new_one(kind):
+    if kind == 'autodiff':  # VU's script trains on synth, MNIST and CIFAR-10 only
+        assert trainers.parse_flags(kind, ['--dataset', 'synth']).dataset == 'synth'
+    else:
+        assert trainers.parse_flags(kind, ['--dataset', 'synthetic']).dataset == 'fake_cifar10'
+
+
+@pytest.mark.parametrize('kind, argv, expected', [
+    ('mlp_pytorch', [], 'none'), ('mlp_pytorch', ['--batch_norm'], 'torch'),
+    ('mlp_pytorch', ['--batch_norm', 'custom'], 'custom'), ('convnet', [], 'torch'),
+    ('convnet', ['--batch_norm', 'custom'], 'custom'), ('convnet', ['--batch_norm'], 'torch'),
+])
+def test_batch_norm_means_the_same_in_both_pytorch_scripts(kind, argv, expected):
+    assert trainers.parse_flags(kind, argv).batch_norm == expected
+
+
+@pytest.mark.parametrize('kind', ['mlp_pytorch', 'convnet'])
+def test_every_pytorch_script_takes_threads_and_the_no_form_of_its_switches(kind):
+    config = trainers.parse_flags(kind, ['--threads', '1', '--augment', '--no-augment'])
+    assert (config.threads, config.augment) == (1, False)
+
+
+def test_a_bad_batch_norm_is_a_one_line_error(capsys):
+    status, stderr = run_main(lambda argv: trainers.parse_flags('convnet', argv), ['--batch_norm', 'none'], capsys)
+    assert status == 2 and "invalid choice: 'none'" in stderr and len(stderr.splitlines()) == 1
