@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from custom_batchnorm import CustomBatchNormManualModule
 
-BATCH_NORMS = ('torch', 'custom')
+BATCH_NORMS = ('none', 'torch', 'custom')
 
 
 class AutocastSafeBatchNorm(CustomBatchNormManualModule):
@@ -29,11 +29,12 @@ class AutocastSafeBatchNorm(CustomBatchNormManualModule):
 
 
 def conv_block(in_channels, out_channels, batch_norm='torch'):
-    """Conv2d 3x3 (stride 1, padding 1, with bias) -> batch norm -> ReLU.
+    """Conv2d 3x3 (stride 1, padding 1, with bias) -> batch norm (an identity with batch_norm='none') -> ReLU.
 
     (N, in_channels, H, W) -> (N, out_channels, H, W).
     """
-    norm = nn.BatchNorm2d if batch_norm == 'torch' else AutocastSafeBatchNorm
+    norms = {'none': lambda channels: nn.Identity(), 'torch': nn.BatchNorm2d, 'custom': AutocastSafeBatchNorm}
+    norm = norms[batch_norm]
     return nn.Sequential(OrderedDict([
         ('conv', nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)),
         ('bn', norm(out_channels)),
@@ -54,7 +55,7 @@ class ConvNet(nn.Sequential):
         n_channels: channels of the input images (3 for CIFAR-10).
         n_classes: number of classes (10 for CIFAR-10).
         batch_norm: 'torch' for nn.BatchNorm2d, 'custom' for the project's own
-            CustomBatchNormManualModule (custom_batchnorm.py).
+            CustomBatchNormManualModule (custom_batchnorm.py), 'none' for none.
     """
 
     def __init__(self, n_channels, n_classes, batch_norm='torch'):

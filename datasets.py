@@ -17,7 +17,7 @@ DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
                                         'whatever --seed)',
                         'mnist': 'MNIST', 'synth': "VU's two-feature synthetic set (the same points whatever --seed)"}
 DATASETS = tuple(DATASET_DESCRIPTIONS)
-# Earlier names, still accepted wherever a dataset is named (flags, the configs of saved runs).
+# Other names accepted for a dataset wherever one is named (flags, the configs of saved runs).
 ALIASES = {'synthetic': 'fake_cifar10'}
 CLASS_NAMES = {'cifar10': CLASSES, 'fake_cifar10': CLASSES, 'mnist': tuple('0123456789'),
                'synth': ('class 0', 'class 1')}
@@ -29,6 +29,14 @@ DATA_FILES = {'cifar10': TRAIN_FILES + [TEST_FILE], 'mnist': [name for pair in M
 def canonical(name):
     """A dataset's name as DATASETS spells it: an alias (ALIASES) becomes the name it stands for."""
     return ALIASES.get(name, name)
+
+
+def canonical_fingerprint(fingerprint):
+    """A recorded fingerprint with a generated set's alias (ALIASES) spelt as the name it stands for."""
+    for alias, name in ALIASES.items():
+        if fingerprint and fingerprint.startswith(f'generated ({alias},'):
+            return fingerprint.replace(f'({alias},', f'({name},', 1)
+    return fingerprint
 
 
 def raw_test_images(name, data_dir):
@@ -88,8 +96,8 @@ def run_split(config, dataset=None, data_dir=None, split='test'):
     splits = load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
                           validation_size=config.get('validation_size', 0))
     digest = fingerprint(dataset, data_dir)
-    recorded = config.get('data_fingerprint')
-    if recorded and dataset == trained_on and recorded != digest and not recorded.startswith('generated'):
+    recorded = canonical_fingerprint(config.get('data_fingerprint'))
+    if recorded and dataset == trained_on and recorded != digest:
         raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data the run was '
                         f'trained on ({recorded}); give --data_dir the run\'s copy')
     if split == 'validation' and not splits[split].num_examples:

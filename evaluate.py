@@ -67,7 +67,7 @@ def read_final_test_accuracy(run_dir):
         return metrics.get('final_test_accuracy')
     except (ValueError, AttributeError, OSError) as error:
         raise run_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
-                                         f'{error}); move it away to evaluate the model alone') from None
+                                       f'{error}); move it away to evaluate the model alone') from None
 
 
 def check_analysis_replaced(run_dir, data, overwrite):
@@ -77,24 +77,24 @@ def check_analysis_replaced(run_dir, data, overwrite):
     try:
         with open(path) as f:
             earlier = json.load(f)['data']
-    except (OSError, ValueError, KeyError, TypeError):  # none, or not one of ours: nothing of value to keep
+        earlier = {**earlier, 'dataset': datasets.canonical(earlier['dataset']),
+                   'fingerprint': datasets.canonical_fingerprint(earlier['fingerprint'])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or not ours: nothing of value to keep
         return
     if earlier != data and not overwrite:
         sys.exit(f'error: {path} analyses {earlier.get("dataset")} in {earlier.get("data_dir")}, not '
                  f'{data["dataset"]} in {data["data_dir"]}; pass --overwrite to replace it')
 
 
-
 def parse_args(argv=None):
     parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', help='a run folder: its model.npz or model.pt, and metrics.json')
-    parser.add_argument('--dataset', type=flags.dataset_name, choices=datasets.DATASETS, default=None,
-                        help="the data to evaluate on (default: the run's)")
+    parser.add_argument('--dataset', type=flags.dataset_name(datasets.DATASETS), choices=datasets.DATASETS,
+                        default=None, help="the data to evaluate on (default: the run's)")
     parser.add_argument('--data_dir', default=None, help="its folder (default: the run's, or the dataset's default)")
     parser.add_argument('--device', choices=flags.DEVICES, default='auto',
                         help='for the PyTorch models; auto takes the GPU when there is one')
-    parser.add_argument('--threads', type=flags.thread_count, default=None,
-                        help="for the PyTorch models: CPU threads (default: PyTorch's, one per core)")
+    flags.add_threads_argument(parser)
     parser.add_argument('--overwrite', action='store_true',
                         help="replace an analysis of other data than this one's in the run folder")
     parser.add_argument('--tta', action=argparse.BooleanOptionalAction, default=None,

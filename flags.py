@@ -151,9 +151,12 @@ def _number(text, kind):
                                          f'got {text!r}') from None
 
 
-def dataset_name(text):
-    """A dataset's name, an earlier spelling (datasets.ALIASES) taken for the name it stands for."""
-    return datasets.canonical(text)
+def dataset_name(names):
+    """The argparse type of a flag that names one of `names`: another name for one of them (datasets.ALIASES) is
+    taken for it; anything else is left for argparse to refuse as the user typed it."""
+    def dataset(text):
+        return datasets.canonical(text) if datasets.canonical(text) in names else text
+    return dataset
 
 
 def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_freq, output_dir,
@@ -172,7 +175,7 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     parser.add_argument('--data_dir', default=None,
                         help=f'the data folder, downloaded when missing; default: {", ".join(default_folders)}')
     aliases = ', '.join(f'{old} for {new}' for old, new in datasets.ALIASES.items() if new in dataset_names)
-    parser.add_argument('--dataset', type=dataset_name, choices=dataset_names, default=dataset_names[0],
+    parser.add_argument('--dataset', type=dataset_name(dataset_names), choices=dataset_names, default=dataset_names[0],
                         help='; '.join(f'{name}: {datasets.DATASET_DESCRIPTIONS[name]}' for name in dataset_names)
                         + (f' (also accepted: {aliases})' if aliases else ''))
     parser.add_argument('--preprocess', choices=PREPROCESSING, default='mean_image',
@@ -181,7 +184,7 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
                         help='hold out this many of the first training images as a validation split')
     parser.add_argument('--seed', type=seed, default=42,
                         help='random seed of the initialisation, the batch order and augmentation or dropout; '
-                             'the synthetic data stays the same')
+                             'generated data (fake_cifar10, synth) stays the same')
     parser.add_argument('--output_dir', default=output_dir,
                         help='where the run goes: metrics.json, curves.png and the trained model')
     parser.add_argument('--overwrite', action='store_true', help='replace the run that --output_dir already holds')
@@ -202,12 +205,16 @@ def add_mlp_arguments(parser, output_dir):
 def add_torch_arguments(parser):
     """The flags of every script that trains with PyTorch: --device, --threads and --resume."""
     parser.add_argument('--device', choices=DEVICES, default='auto', help='auto takes the GPU when there is one')
-    parser.add_argument('--threads', type=thread_count, default=None,
-                        help="CPU threads (default: PyTorch's, one per core); 1 is much faster on a machine whose "
-                             "cores other processes keep busy")
+    add_threads_argument(parser)
     parser.add_argument('--resume', metavar='RUN_DIR', default=None,
                         help='continue the interrupted run in RUN_DIR, with the same flags (RUN_DIR replaces '
                              '--output_dir)')
+
+
+def add_threads_argument(parser):
+    parser.add_argument('--threads', type=thread_count, default=None,
+                        help="PyTorch's CPU threads (default: PyTorch's, one per core); 1 is much faster on a machine "
+                             "whose cores other processes keep busy")
 
 
 def add_optimiser_arguments(parser, *, optimizer, momentum):
@@ -226,8 +233,8 @@ def add_optimiser_arguments(parser, *, optimizer, momentum):
                         help='steps of linear warm-up before the schedule')
 
 
-def add_batch_norm_argument(parser, default, choices=BATCH_NORMS):
-    """--batch_norm {none,torch,custom}; a bare --batch_norm means torch, as the MLP's switch did."""
-    parser.add_argument('--batch_norm', nargs='?', const='torch', choices=choices, default=default,
+def add_batch_norm_argument(parser, default):
+    """--batch_norm {none,torch,custom}; a bare --batch_norm means torch."""
+    parser.add_argument('--batch_norm', nargs='?', const='torch', choices=BATCH_NORMS, default=default,
                         help="batch norm after every hidden linear or convolutional layer: none, PyTorch's, or the "
                              "project's CustomBatchNormManualModule (a bare --batch_norm: torch)")

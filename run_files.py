@@ -17,6 +17,8 @@ import zipfile
 
 import numpy as np
 
+import datasets
+
 # What a run leaves in its folder: a folder holding one of the first four holds a run, and --overwrite removes them
 # all first, so that nothing of the old run (its model, its analysis) stays beside the new one.
 RUN_FILES = ('metrics.json', 'checkpoint.pt', 'model.pt', 'model.npz', 'curves.png', 'analysis.json',
@@ -305,6 +307,16 @@ def load_state(module, state_dict, path):
                              f'{str(error).strip().splitlines()[0]}') from None
 
 
+def _as_compared(name, value):
+    """A setting's value as a resumed run compares it: --batch_norm's booleans as the choices they mean (False:
+    'none', True: 'torch'), a dataset and a generated set's fingerprint under the names datasets.DATASETS uses."""
+    if name == 'batch_norm' and isinstance(value, bool):
+        return 'torch' if value else 'none'
+    if name == 'dataset':
+        return datasets.canonical(value)
+    return datasets.canonical_fingerprint(value) if name == 'data_fingerprint' else value
+
+
 class Checkpoint:
     """What a PyTorch run needs to go on exactly where it stopped: model, optimiser, scheduler, the batch order and
     every random generator the run draws from (augmentation and dropout use torch's global one), with the metrics
@@ -340,7 +352,7 @@ class Checkpoint:
             if state['step'] >= state['config']['max_steps']:
                 raise ModelFileError(f'the run in {folder} has completed; there is nothing to resume')
             for name in sorted((state['config'].keys() | self.config.keys()) - set(LOGISTICS)):
-                value, ours = state['config'].get(name), self.config.get(name)
+                value, ours = (_as_compared(name, config.get(name)) for config in (state['config'], self.config))
                 if name not in state['config'] and ours in (None, False, 'none'):
                     continue
                 if ours != value:

@@ -128,7 +128,8 @@ def predict(model, x, autocast_dtype=None, mirror=False, shift=0):
     """The model's logits for a batch x of images (N, C, H, W), in float32; under bfloat16 autocast when
     autocast_dtype says so. With mirror or shift (test-time augmentation, as VGG was evaluated), the log of the
     class probabilities averaged over the views of each image (see views): logits of that average for softmax,
-    cross-entropy and argmax alike. evaluate and evaluate.py go through here, so that both see the same numbers."""
+    cross-entropy and argmax alike. evaluate and models.predict (evaluate.py) go through here, so that both see the
+    same numbers."""
     batch = views(x, mirror, shift)
     with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
         logits = [model(view).float() for view in batch]

@@ -76,7 +76,7 @@ def _add_convnet_arguments(parser, output_dir):
     flags.add_optimiser_arguments(parser, optimizer='adam', momentum=0.9)
     parser.add_argument('--nesterov', action=flags.argparse.BooleanOptionalAction, default=False,
                         help="for sgd with momentum: Nesterov's momentum, the gradient taken at the look-ahead point")
-    flags.add_batch_norm_argument(parser, default='torch', choices=('torch', 'custom'))
+    flags.add_batch_norm_argument(parser, default='torch')
     switch = flags.argparse.BooleanOptionalAction
     parser.add_argument('--tta', action=switch, default=False,
                         help='evaluate each image and its mirror image and average the predicted probabilities '
@@ -165,17 +165,18 @@ def run(kind, argv=None, past_divergence=False, curves=True):
     return train(prepare(kind, argv), past_divergence, curves)
 
 
-def held_out(data, flatten):
-    """{split: (inputs, labels)} of the evaluation splits (validation when there is one, then test)."""
-    return {name: (data[name].images.reshape(data[name].num_examples, -1) if flatten else data[name].images,
-                   data[name].labels) for name in training_loop.held_out_splits(data)}
+def flat_held_out(data):
+    """{split: (inputs flattened to (N, values), labels)} of the evaluation splits (validation when there is one,
+    then test)."""
+    return {name: (data[name].images.reshape(data[name].num_examples, -1), data[name].labels)
+            for name in training_loop.held_out_splits(data)}
 
 
 def _mlp_numpy(config):
     run_files.prepare_output_dir(config.output_dir, config.overwrite)
     data, fingerprint = load_data(config, one_hot=True)
     config = settle(config, data, fingerprint)
-    train_set, splits = data['train'], held_out(data, flatten=True)
+    train_set, splits = data['train'], flat_held_out(data)
     n_inputs, n_classes = int(np.prod(train_set.images.shape[1:])), train_set.labels.shape[1]
     parameters = run_files.check_network_size([n_inputs, *config.dnn_hidden_units, n_classes])
     run_files.check_room(config.output_dir, 4 * parameters, copies=2)

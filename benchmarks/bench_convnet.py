@@ -111,8 +111,7 @@ def main(argv=None):
     parser.add_argument('--batch_size', type=flags.positive_int, default=32)
     parser.add_argument('--device', choices=('all', 'cpu', 'cuda'), default='all',
                         help='all: the CPU, and CUDA when there is a GPU')
-    parser.add_argument('--threads', type=flags.thread_count, default=None,
-                        help="CPU threads (default: PyTorch's choice, one per core)")
+    flags.add_threads_argument(parser)
     parser.add_argument('--profile', action='store_true',
                         help='also print where one block of our steps spends its time (torch.profiler)')
     args = parser.parse_args(argv)

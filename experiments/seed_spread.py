@@ -30,7 +30,8 @@ def build_parser():
                         default=list(range(20)), help='comma-separated seeds (default: 0, 1, ..., 19)')
     parser.add_argument('--max_steps', type=flags.positive_int, default=None,
                         help="train_mlp_numpy.py's default when not given")
-    parser.add_argument('--dataset', type=flags.dataset_name, choices=datasets.CIFAR10_DATASETS, default='cifar10')
+    parser.add_argument('--dataset', type=flags.dataset_name(datasets.CIFAR10_DATASETS),
+                        choices=datasets.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_numpy.py's default when not given")
     parser.add_argument('--output_dir', default='runs/mlp_numpy_seeds')
     parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')

@@ -39,7 +39,8 @@ def build_parser():
                         help='comma-separated learning rates (default: 1e-6, 1e-5, ..., 100)')
     parser.add_argument('--epochs', type=flags.positive_float, default=5)
     parser.add_argument('--validation_size', type=flags.positive_int, default=5000)
-    parser.add_argument('--dataset', type=flags.dataset_name, choices=datasets.CIFAR10_DATASETS, default='cifar10')
+    parser.add_argument('--dataset', type=flags.dataset_name(datasets.CIFAR10_DATASETS),
+                        choices=datasets.CIFAR10_DATASETS, default='cifar10')
     parser.add_argument('--data_dir', default=None, help="train_mlp_pytorch.py's default when not given")
     parser.add_argument('--seed', type=flags.seed, default=42)
     parser.add_argument('--output_dir', default='runs/lr_sweep')

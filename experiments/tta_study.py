@@ -34,8 +34,7 @@ def build_parser():
     parser.add_argument('run_dir', help='a ConvNet run trained with --validation_size: its model.pt')
     parser.add_argument('--output_dir', default='runs/convnet_tta_study')
     parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')
-    parser.add_argument('--threads', type=flags.thread_count, default=None,
-                        help="CPU threads (default: PyTorch's, one per core)")
+    flags.add_threads_argument(parser)
     return parser
 
 

@@ -68,8 +68,9 @@ def run(argv=None):
             stage_flags += ['--output_dir', str(tuning.stage_dir(args.output_dir, name))]
             configs[name] = (stage_flags, trainers.parse_flags(
                 'mlp_pytorch', stage_flags + ['--overwrite'] * args.overwrite + args.extra))
+    why = {name: reason for name, reason, _ in tuning.STAGES}
     for name, (stage_flags, config) in configs.items():
-        print(f'== {name}: python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
+        print(f'== {name}: {why[name]}\n   python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
         trainers.train(trainers.prepare('mlp_pytorch', config=config), past_divergence=True)
     return write_table(args.output_dir)
 

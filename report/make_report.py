@@ -59,7 +59,7 @@ class Results:
 
     def load(self, *parts, dataset='cifar10', name='metrics.json'):
         """results_dir/<parts>/<name> as a dict; NotYetRun when it does not exist. A run trained on another dataset
-        than the block's (a synthetic smoke run in a CIFAR-10 block) is a ValueError; dataset=None checks nothing."""
+        than the block's (a fake_cifar10 smoke run in a CIFAR-10 block) is a ValueError; dataset=None checks nothing."""
         path = self.results_dir.joinpath(*parts, name)
         if not path.exists():
             raise NotYetRun('/'.join([*parts, name]))

@@ -5,6 +5,7 @@ import torch.nn as nn
 
 import cifar10_utils
 from convnet_pytorch import ConvNet, conv_block
+from custom_batchnorm import CustomBatchNormManualModule
 
 # Table 1: name, kernel, stride, padding, channels in, channels out.
 TABLE_1 = [
@@ -149,3 +150,9 @@ def test_custom_batch_norm_keeps_float32_statistics_under_bfloat16_autocast():
 def test_unknown_batch_norm_is_refused():
     with pytest.raises(ValueError, match='batch_norm'):
         ConvNet(3, 10, batch_norm='mine')
+
+
+def test_batch_norm_none_leaves_the_blocks_without_a_norm():
+    model = ConvNet(3, 10, batch_norm='none')
+    assert not any(isinstance(module, (nn.BatchNorm2d, CustomBatchNormManualModule)) for module in model.modules())
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)

@@ -154,3 +154,26 @@ def test_an_analysis_on_other_data_is_replaced_only_with_overwrite(tmp_path, cap
                      '--overwrite to replace it\n'
     assert (run / 'analysis.json').read_text() == kept
     assert evaluate.main([str(run), '--data_dir', str(second), '--overwrite'])['data']['data_dir'] == str(second)
+
+
+@pytest.mark.usefixtures('figures_unrendered')
+def test_a_run_and_analysis_recorded_under_the_old_name_of_the_stand_in_are_evaluated_again(tmp_path):
+    run = tmp_path / 'run'
+    train_mlp_numpy.main(TINY + ['--output_dir', str(run)])
+    evaluate.main([str(run)])
+    for name in ('metrics.json', 'analysis.json'):  # as a run under the stand-in's other name recorded them
+        text = (run / name).read_text().replace('fake_cifar10', 'synthetic')
+        (run / name).write_text(text)
+    assert evaluate.main([str(run)])['data']['dataset'] == 'fake_cifar10'  # no --overwrite asked for
+
+
+@pytest.mark.parametrize('recorded, accepted', [('generated (synthetic, data_seed 0)', True),
+                                                ('generated (fake_cifar10, data_seed 0)', True),
+                                                ('generated (fake_cifar10, data_seed 7)', False)])
+def test_a_generated_sets_recorded_fingerprint_must_match_under_either_name(recorded, accepted):
+    config = {'dataset': 'synthetic', 'data_fingerprint': recorded, 'preprocess': 'mean_image'}
+    if accepted:
+        assert datasets.run_split(config)[1]['fingerprint'] == 'generated (fake_cifar10, data_seed 0)'
+    else:
+        with pytest.raises(cifar10_utils.DataError, match='is not the data the run was trained on'):
+            datasets.run_split(config)

@@ -60,6 +60,7 @@ def test_a_tiny_mnist_folder_trains(tmp_path):
 @pytest.mark.parametrize('flags,message', [
     (['--activation', 'tanh'], "invalid choice: 'tanh'"),
     (['--dataset', 'fake_cifar10'], "invalid choice: 'fake_cifar10'"),
+    (['--dataset', 'synthetic'], "invalid choice: 'synthetic'"),
     (['--dnn_hidden_units', '8,x'], 'comma-separated positive integers'),
     (['--learning_rate', '-1'], 'expected a positive number'),
     (['--batch_size', '0'], 'expected a positive integer'),

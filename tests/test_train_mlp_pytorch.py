@@ -139,18 +139,37 @@ def test_resuming_with_other_flags_names_the_flag(tmp_path, monkeypatch):
                                      f'[100], not [50]; resume it with its own flags')
 
 
-def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_path, monkeypatch):
-    flags = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(tmp_path)]
-    with monkeypatch.context() as stopping, pytest.raises(SystemExit):
+def edited_checkpoint(folder, patch, edit):
+    """A run of 4 steps into folder stopped after step 2, its checkpoint's state changed by edit(state); returns its
+    flags."""
+    flags = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--output_dir', str(folder)]
+    with patch.context() as stopping, pytest.raises(SystemExit):
         send_sigterm_after(stopping, stop_after=2)
         train_mlp_pytorch.main(flags)
-    path = tmp_path / 'checkpoint.pt'
-    state = torch.load(path, weights_only=True)
-    del state['config']['batch_norm']  # as if --batch_norm had been added after the checkpoint was written
-    torch.save(state, path)
+    state = torch.load(folder / 'checkpoint.pt', weights_only=True)
+    edit(state)
+    torch.save(state, folder / 'checkpoint.pt')
+    return flags
+
+
+def test_a_checkpoint_that_predates_a_flag_resumes_only_with_the_flag_off(tmp_path, monkeypatch):
+    # as if --batch_norm had been added after the checkpoint was written
+    flags = edited_checkpoint(tmp_path, monkeypatch, lambda state: state['config'].pop('batch_norm'))
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--batch_norm'])
     assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --batch_norm None, '
                                      f'not torch; resume it with its own flags')
     train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
     assert json.loads((tmp_path / 'metrics.json').read_text())['steps'][-1] == 4
+
+
+def test_a_checkpoint_with_the_old_spellings_of_batch_norm_and_the_dataset_resumes(tmp_path, monkeypatch):
+    def as_spelt_before(state):
+        assert (state['config']['batch_norm'], state['config']['dataset']) == ('none', 'fake_cifar10')
+        state['config'].update(batch_norm=False, dataset='synthetic',
+                               data_fingerprint='generated (synthetic, data_seed 0)')
+
+    edited_checkpoint(tmp_path, monkeypatch, as_spelt_before)
+    resumed = train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2',
+                                      '--resume', str(tmp_path)])
+    assert resumed['steps'][-1] == 4
