@@ -26,8 +26,8 @@ class MLP:
         self.layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
             hidden = LeakyReLUModule(neg_slope) if activation == 'leaky_relu' else SigmoidModule()
-            self.layers += [LinearModule(fan_in, fan_out, init, rng, dtype), hidden]
-        self.layers += [LinearModule(widths[-2], widths[-1], init, rng, dtype), SoftMaxModule()]
+            self.layers += [LinearModule(fan_in, fan_out, init=init, rng=rng, dtype=dtype), hidden]
+        self.layers += [LinearModule(widths[-2], widths[-1], init=init, rng=rng, dtype=dtype), SoftMaxModule()]
 
     def forward(self, x):
         """x: (batch, n_inputs) -> class probabilities (batch, n_classes)."""
@@ -43,6 +43,11 @@ class MLP:
         for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
         return self.layers[0].backward(dout, input_grad=input_grad)
+
+    def clear_cache(self):
+        """Forget what every layer kept for backward."""
+        for layer in self.layers:
+            layer.clear_cache()
 
     def parameters(self):
         """(params, grads) dict pairs of the layers that have parameters."""

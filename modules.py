@@ -1,7 +1,8 @@
 """NumPy layers, each a forward/backward pair with a hand-derived, vectorised backward.
 
 Arrays are batch-major: x has shape (batch, features). A module keeps what its backward needs
-from the last forward call, so call forward, then backward, once per step.
+from the last forward call, so call forward, then backward, once per step; clear_cache() drops it
+(a saved model then holds no batch).
 Parameters are float32 unless another dtype is asked for (the gradient checks use float64);
 no operation here upcasts float32 input to float64.
 """
@@ -10,20 +11,30 @@ import numpy as np
 INITS = ('normal', 'kaiming')
 
 
-class LinearModule:
+class _Cached:
+    """What every module shares: clear_cache() forgets what the last forward kept for backward."""
+
+    def clear_cache(self):
+        for name in ('x', 'positive', 'out'):
+            self.__dict__.pop(name, None)
+
+
+class LinearModule(_Cached):
     """y = x W^T + b.
 
     params['weight']: (out_features, in_features), params['bias']: (out_features,);
     grads has the same keys and shapes after backward.
     init='normal' draws the weights from N(0, 1e-4^2) as the assignment asks; init='kaiming'
-    uses N(0, 2 / in_features), which keeps the activations' scale through ReLU-like layers.
+    uses N(0, 2 / in_features), which keeps the activations' scale through ReLU-like layers, or
+    N(0, 1 / in_features) for the input_layer, whose inputs have not passed through one.
     """
 
-    def __init__(self, in_features, out_features, init='normal', rng=None, dtype=np.float32):
+    def __init__(self, in_features, out_features, input_layer=False, *, init='normal', rng=None,
+                 dtype=np.float32):
         if init not in INITS:
             raise ValueError(f'init must be one of {INITS}, got {init!r}')
-        self.in_features, self.out_features = in_features, out_features
-        std = 1e-4 if init == 'normal' else np.sqrt(2 / in_features)
+        self.in_features, self.out_features, self.input_layer = in_features, out_features, input_layer
+        std = 1e-4 if init == 'normal' else np.sqrt((1 if input_layer else 2) / in_features)
         rng = np.random.default_rng() if rng is None else rng
         self.params = {'weight': (std * rng.standard_normal((out_features, in_features))).astype(dtype),
                        'bias': np.zeros(out_features, dtype=dtype)}
@@ -49,7 +60,7 @@ class LinearModule:
         return f'LinearModule(in_features={self.in_features}, out_features={self.out_features})'
 
 
-class LeakyReLUModule:
+class LeakyReLUModule(_Cached):
     """y = x for x > 0, neg_slope * x otherwise (element-wise, any shape)."""
 
     def __init__(self, neg_slope):
@@ -79,7 +90,31 @@ class ReLUModule(LeakyReLUModule):
         return 'ReLUModule()'
 
 
-class SigmoidModule:
+RELUModule = ReLUModule  # the spelling of BGU's template
+
+
+class ELUModule(_Cached):
+    """y = x for x > 0, alpha (exp(x) - 1) otherwise (element-wise, any shape)."""
+
+    def __init__(self, alpha=1.0):
+        if not alpha >= 0:
+            raise ValueError(f'alpha must be >= 0, got {alpha}')
+        self.alpha = alpha
+
+    def forward(self, x):
+        self.x = x
+        # expm1 of the negative part only: exp of a large positive x would overflow where it is not used.
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, dout):
+        """dy/dx is 1 for x > 0 and alpha exp(x) = y + alpha otherwise."""
+        return dout * np.where(self.x > 0, 1, self.alpha * np.exp(np.minimum(self.x, 0)))
+
+    def __repr__(self):
+        return f'ELUModule(alpha={self.alpha})'
+
+
+class SigmoidModule(_Cached):
     """y = 1 / (1 + exp(-x)) (element-wise, any shape)."""
 
     def forward(self, x):
@@ -94,7 +129,7 @@ class SigmoidModule:
         return 'SigmoidModule()'
 
 
-class SoftMaxModule:
+class SoftMaxModule(_Cached):
     """Row-wise softmax: x (batch, classes) -> probabilities (batch, classes)."""
 
     def forward(self, x):
@@ -111,8 +146,9 @@ class SoftMaxModule:
         return 'SoftMaxModule()'
 
 
-class CrossEntropyModule:
-    """L = -(1/B) sum_i sum_k t_ik log x_ik for probabilities x and one-hot targets t, both (B, classes).
+class CrossEntropyModule(_Cached):
+    """L = -(1/B) sum_i sum_k t_ik log x_ik for probabilities x (B, classes) and targets t: one-hot (B, classes), or
+    the class indices (B,) that mean the same one-hot rows.
 
     Probabilities are clipped at `eps` from below, so an exact 0 gives a large but finite loss
     and gradient instead of inf.
@@ -121,19 +157,26 @@ class CrossEntropyModule:
     def __init__(self, eps=1e-12):
         self.eps = eps
 
-    def _check(self, x, y):
+    def _one_hot(self, x, y):
+        """The targets as one-hot rows of x's shape and dtype; a ValueError names the shapes expected."""
+        if x.ndim == 2 and y.shape == (len(x),) and np.issubdtype(y.dtype, np.integer):
+            if len(y) and not 0 <= y.min() <= y.max() < x.shape[1]:
+                raise ValueError(f'CrossEntropyModule expected class indices in [0, {x.shape[1]}), got '
+                                 f'{y.min()} to {y.max()}')
+            one_hot = np.zeros_like(x)
+            one_hot[np.arange(len(y)), y] = 1
+            return one_hot
         if x.ndim != 2 or x.shape != y.shape:
-            raise ValueError(f'CrossEntropyModule expected probabilities and one-hot targets of one shape '
-                             f'(batch, classes), got {x.shape} and {y.shape}')
+            raise ValueError(f'CrossEntropyModule expected probabilities (batch, classes) and one-hot targets of '
+                             f'the same shape or class indices (batch,), got {x.shape} and {y.shape}')
+        return y
 
     def forward(self, x, y):
-        self._check(x, y)
-        return -(y * np.log(np.maximum(x, self.eps))).sum() / len(x)
+        return -(self._one_hot(x, y) * np.log(np.maximum(x, self.eps))).sum() / len(x)
 
     def backward(self, x, y):
         """dL/dx: (batch, classes)."""
-        self._check(x, y)
-        return -y / (np.maximum(x, self.eps) * len(x))
+        return -self._one_hot(x, y) / (np.maximum(x, self.eps) * len(x))
 
     def __repr__(self):
         return f'CrossEntropyModule(eps={self.eps})'

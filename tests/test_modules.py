@@ -4,7 +4,17 @@ import pytest
 import torch
 
 from gradient_check import numerical_gradient, relative_error
-from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, ReLUModule, SigmoidModule, SoftMaxModule
+from mlp_numpy import MLP
+from modules import (
+    CrossEntropyModule,
+    ELUModule,
+    LeakyReLUModule,
+    LinearModule,
+    RELUModule,
+    ReLUModule,
+    SigmoidModule,
+    SoftMaxModule,
+)
 
 TOL = 1e-7
 
@@ -24,6 +34,8 @@ ELEMENTWISE = {
     'leaky_relu': (lambda: LeakyReLUModule(0.1), lambda x: torch.nn.functional.leaky_relu(x, 0.1)),
     'relu': (ReLUModule, torch.relu),
     'sigmoid': (SigmoidModule, torch.sigmoid),
+    'elu': (ELUModule, torch.nn.functional.elu),
+    'elu_alpha': (lambda: ELUModule(0.5), lambda x: torch.nn.functional.elu(x, 0.5)),
     'softmax': (SoftMaxModule, lambda x: torch.softmax(x, dim=1)),
 }
 
@@ -174,3 +186,35 @@ def test_float32_stays_float32(rng):
     assert dx.dtype == np.float32
     assert all(grad.dtype == np.float32 for grad in layer.grads.values())
     assert SigmoidModule().forward(x).dtype == np.float32
+
+
+def test_cross_entropy_takes_class_indices_for_the_one_hot_rows_they_mean(rng):
+    x = SoftMaxModule().forward(rng.standard_normal((6, 4)))
+    labels = rng.integers(4, size=6)
+    one_hot, module = np.eye(4)[labels], CrossEntropyModule()
+    assert module.forward(x, labels) == module.forward(x, one_hot)
+    np.testing.assert_array_equal(module.backward(x, labels), module.backward(x, one_hot))
+    with pytest.raises(ValueError, match=r'class indices in \[0, 4\), got 0 to 4'):
+        module.forward(x, np.array([0, 1, 2, 3, 4, 0]))
+    with pytest.raises(ValueError, match=r'or class indices \(batch,\), got \(6, 4\) and \(5,\)'):
+        module.forward(x, labels[:5])
+
+
+def test_clear_cache_drops_what_backward_kept_and_nothing_else(rng):
+    model = MLP(5, [4], 3, 0.02, seed=0, dtype=np.float64)
+    x = rng.standard_normal((7, 5))
+    model.backward(CrossEntropyModule().backward(model.forward(x), rng.integers(3, size=7)))
+    weights = [params['weight'].copy() for params, _ in model.parameters()]
+    model.clear_cache()
+    assert not any(hasattr(layer, name) for layer in model.layers for name in ('x', 'positive', 'out'))
+    assert all(np.array_equal(w, params['weight']) for w, (params, _) in zip(weights, model.parameters()))
+    np.testing.assert_array_equal(model.forward(x), MLP(5, [4], 3, 0.02, seed=0, dtype=np.float64).forward(x))
+    ELUModule().clear_cache()  # nothing kept yet: nothing to drop
+
+
+def test_a_kaiming_input_layer_draws_half_the_variance_of_a_hidden_one():
+    rng = np.random.default_rng(0)
+    hidden = LinearModule(2000, 500, init='kaiming', rng=rng).params['weight'].std()
+    first = LinearModule(2000, 500, input_layer=True, init='kaiming', rng=rng).params['weight'].std()
+    assert abs(hidden - np.sqrt(2 / 2000)) < 1e-2 * hidden and abs(first - np.sqrt(1 / 2000)) < 1e-2 * first
+    assert RELUModule is ReLUModule and LinearModule(3, 2, input_layer=True).params['weight'].std() < 1e-3
