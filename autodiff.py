@@ -27,23 +27,27 @@ class TensorNode:
     """A value in the graph: .value (array), .grad (dL/dvalue, same shape and dtype), .source (OpNode or None).
 
     requires_grad=False marks data and constants: their .grad is None and backward computes nothing for
-    them. An op's output requires a gradient when any of its inputs does.
+    them. An op's output requires a gradient when any of its inputs does. name is a label for repr, as in vugrad.
     """
 
     __array_ufunc__ = None  # array + node is a TypeError, not an object array of nodes
 
-    def __init__(self, value, source=None, requires_grad=True):
+    def __init__(self, value, source=None, name=None, *, requires_grad=True):
         # The array itself, not a copy: updating a parameter's value in place (SGD) is seen by the next forward.
         value = np.asarray(value)
         if value.dtype.kind != 'f':
             value = value.astype(np.float64)
         self.value = value
-        self.source = source
+        self.source, self.name = source, name
         self.requires_grad = requires_grad
         self.grad = np.zeros(value.shape, value.dtype) if requires_grad else None
 
     @property
     def shape(self):
+        return self.value.shape
+
+    def size(self):
+        """The value's shape, as vugrad's TensorNode.size() gives it."""
         return self.value.shape
 
     def backward(self):
@@ -120,7 +124,8 @@ class TensorNode:
 
     def __repr__(self):
         source = 'leaf' if self.source is None else f'source={self.source.op.__name__}'
-        return f'TensorNode(shape={self.shape}, dtype={self.value.dtype}, {source})'
+        name = '' if self.name is None else f'name={self.name!r}, '
+        return f'TensorNode({name}shape={self.shape}, dtype={self.value.dtype}, {source})'
 
 
 class OpNode:
@@ -200,9 +205,9 @@ class Op:
         requires_grad = any(context['needs_input_grad'])
         op_node = OpNode(cls, context, inputs)
         if isinstance(outputs, tuple):
-            op_node.outputs = [TensorNode(value, op_node, requires_grad) for value in outputs]
+            op_node.outputs = [TensorNode(value, op_node, requires_grad=requires_grad) for value in outputs]
             return tuple(op_node.outputs)
-        op_node.outputs = [TensorNode(outputs, op_node, requires_grad)]
+        op_node.outputs = [TensorNode(outputs, op_node, requires_grad=requires_grad)]
         return op_node.outputs[0]
 
 
@@ -255,6 +260,9 @@ class Subtract(Op):
         return grad, -grad
 
 
+Sub = Subtract  # vugrad's name
+
+
 class Multiply(Op):
     """a * b, element-wise."""
 
@@ -300,9 +308,66 @@ class MatrixMultiply(Op):
     @staticmethod
     def backward(context, grad):
         # A first layer's input is data, whose gradient would cost a third of the layer's backward for nothing.
+        # Transposing the last two axes serves BatchMM's batches of matrices too.
         needs_a, needs_b = context['needs_input_grad']
-        return (grad @ context['b'].T if needs_a else None,
-                context['a'].T @ grad if needs_b else None)
+        return (grad @ np.swapaxes(context['b'], -1, -2) if needs_a else None,
+                np.swapaxes(context['a'], -1, -2) @ grad if needs_b else None)
+
+
+class BatchMM(MatrixMultiply):
+    """A batch of matrix products: a (b, n, m) @ b (b, m, p) -> (b, n, p); dL/da = G b^T, dL/db = a^T G per matrix
+    (MatrixMultiply's backward)."""
+
+    @staticmethod
+    def forward(context, a, b):
+        if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+            raise ValueError(f'BatchMM expects (b, n, m) and (b, m, p), got {a.shape} and {b.shape}')
+        context['a'], context['b'] = a, b
+        return a @ b
+
+
+class Id(Op):
+    """The identity: y = x."""
+
+    @staticmethod
+    def forward(context, x):
+        return x.copy()  # a new array, as every other op's output is
+
+    @staticmethod
+    def backward(context, grad):
+        return grad
+
+
+class RowSum(Op):
+    """The sum of each row of a matrix: x (n, m) -> (n,)."""
+
+    @staticmethod
+    def forward(context, x):
+        _matrix('RowSum', x)
+        context['columns'] = x.shape[1]
+        return x.sum(axis=1)
+
+    @staticmethod
+    def backward(context, grad):
+        return np.repeat(grad[:, None], context['columns'], axis=1)
+
+
+class RowMax(Op):
+    """The largest element of each row of a matrix: x (n, m) -> (n,). The gradient goes to the first largest
+    element of a row (a subgradient where several tie)."""
+
+    @staticmethod
+    def forward(context, x):
+        _matrix('RowMax', x)
+        at = (np.arange(len(x)), x.argmax(axis=1))
+        context['shape'], context['at'] = x.shape, at
+        return x[at]
+
+    @staticmethod
+    def backward(context, grad):
+        grad_x = np.zeros(context['shape'], grad.dtype)
+        grad_x[context['at']] = grad
+        return grad_x
 
 
 class Sum(Op):

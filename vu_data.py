@@ -92,6 +92,14 @@ def synth_points(n, rng):
     return x.astype(np.float32), labels.astype(np.int64)
 
 
+def load_synth(num_train=60_000, num_val=10_000, seed=0):
+    """VU's synth set as vugrad's load_synth returns it: ((x_train, y_train), (x_val, y_val), number of classes),
+    x (n, 2) float32 and y (n,) int64, the points drawn from seed."""
+    splits = get_synth(num_train=num_train, validation_size=num_val, num_test=0, one_hot=False, data_seed=seed)
+    train, validation = splits['train'], splits['validation']
+    return (train.images, train.labels), (validation.images, validation.labels), SYNTH_CLASSES
+
+
 def get_synth(num_train=60_000, validation_size=10_000, num_test=10_000, one_hot=True, seed=0, data_seed=0):
     """VU's two-feature synthetic set as {'train', 'validation', 'test'} DataSets, features as drawn (no preprocessing).
 

@@ -54,6 +54,10 @@ def op_cases(n, m):
         'Sigmoid': ([(n, m)], {}, torch.sigmoid),
         'ReLU': ([(n, m)], {}, torch.relu),
         'LogSoftmax': ([(n, m)], {}, lambda x: torch.log_softmax(x, dim=1)),
+        'BatchMM': ([(2, n, m), (2, m, 2)], {}, torch.bmm),
+        'Id': ([(n, m)], {}, lambda x: x.clone()),
+        'RowSum': ([(n, m)], {}, lambda x: x.sum(dim=1)),
+        'RowMax': ([(n, m)], {}, lambda x: x.max(dim=1).values),
     }
 
 
@@ -397,3 +401,22 @@ def test_matrix_multiply_skips_the_gradient_nobody_wants(monkeypatch):
     np.testing.assert_array_equal(w.grad, np.full((3, 4), 2.0))
     assert Divide.do_forward(TensorNode(np.ones(2)), TensorNode(np.ones(2))).requires_grad
     assert not Multiply.do_forward(x, x).requires_grad
+
+
+def test_vugrads_names_are_served():
+    node = TensorNode(np.ones((2, 3)), name='x')
+    assert node.size() == (2, 3) and node.name == 'x' and "name='x'" in repr(node) and node.source is None
+    assert autodiff.Sub is autodiff.Subtract and (node - node).source.op is autodiff.Sub
+    with pytest.raises(ValueError, match=r'BatchMM expects \(b, n, m\) and \(b, m, p\), got \(2, 3\) and'):
+        autodiff.BatchMM.do_forward(node, node)
+    with pytest.raises(ValueError, match='RowMax expects a matrix'):
+        autodiff.RowMax.do_forward(TensorNode(np.ones(3)))
+
+
+def test_load_synth_gives_vugrads_tuple_of_the_synth_points():
+    import vu_data
+    (x_train, y_train), (x_val, y_val), classes = vu_data.load_synth(num_train=500, num_val=200)
+    splits = vu_data.get_synth(num_train=500, validation_size=200, num_test=0, one_hot=False)
+    assert classes == 2 and x_train.shape == (500, 2) and y_val.shape == (200,)
+    np.testing.assert_array_equal(x_train, splits['train'].images)
+    np.testing.assert_array_equal(y_val, splits['validation'].labels)
