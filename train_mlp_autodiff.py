@@ -1,6 +1,7 @@
 """Train the autodiff engine's MLP with mini-batch SGD: the VU variant's experiment (question 9).
 
-    python train_mlp_autodiff.py                         # VU's setting: synth data, one hidden layer of sigmoids
+    python train_mlp_autodiff.py                         # VU's data and network (synth, one hidden layer of sigmoids)
+    python train_mlp_autodiff.py --learning_rate 1.28    # with vugrad's default step (0.01 on its summed loss)
     python train_mlp_autodiff.py --activation relu       # the same with the ReLU op
     python train_mlp_autodiff.py --dataset mnist --epochs 5 --output_dir runs/mnist
 
