@@ -33,6 +33,8 @@ class TensorNode:
     __array_ufunc__ = None  # array + node is a TypeError, not an object array of nodes
 
     def __init__(self, value, source=None, name=None, *, requires_grad=True):
+        if name is not None and not isinstance(name, str):  # TensorNode(x, None, False) meant requires_grad=False
+            raise TypeError(f'name must be a string or None, got {name!r}; pass requires_grad= by name')
         # The array itself, not a copy: updating a parameter's value in place (SGD) is seen by the next forward.
         value = np.asarray(value)
         if value.dtype.kind != 'f':

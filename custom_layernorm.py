@@ -16,6 +16,7 @@ Input and output are (B, C) with C = n_neurons.
 """
 import torch
 import torch.nn as nn
+from torch.autograd.function import once_differentiable
 
 __all__ = ["CustomLayerNormAutograd", "CustomLayerNormManualFunction", "CustomLayerNormManualModule"]
 
@@ -40,6 +41,7 @@ class CustomLayerNormManualFunction(torch.autograd.Function):
         return x_hat * gamma + beta
 
     @staticmethod
+    @once_differentiable  # the backward is not itself differentiated: a second derivative is refused, not wrong
     def backward(ctx, grad_output):
         """dL/dout (B, C) -> dL/dinput (B, C), dL/dgamma (C,), dL/dbeta (C,), None for eps.
 

@@ -1,8 +1,8 @@
 """NumPy layers, each a forward/backward pair with a hand-derived, vectorised backward.
 
 Arrays are batch-major: x has shape (batch, features). A module keeps what its backward needs
-from the last forward call, so call forward, then backward, once per step; clear_cache() drops it
-(a saved model then holds no batch).
+from the last forward call, so call forward, then backward, once per step; clear_cache() drops what
+it kept (the gradients stay).
 Parameters are float32 unless another dtype is asked for (the gradient checks use float64);
 no operation here upcasts float32 input to float64.
 """
@@ -33,6 +33,8 @@ class LinearModule(_Cached):
                  dtype=np.float32):
         if init not in INITS:
             raise ValueError(f'init must be one of {INITS}, got {init!r}')
+        if not isinstance(input_layer, bool):  # LinearModule(n, m, 'kaiming') meant init='kaiming'
+            raise TypeError(f'input_layer must be True or False, got {input_layer!r}; pass init= by name')
         self.in_features, self.out_features, self.input_layer = in_features, out_features, input_layer
         std = 1e-4 if init == 'normal' else np.sqrt((1 if input_layer else 2) / in_features)
         rng = np.random.default_rng() if rng is None else rng
@@ -148,7 +150,7 @@ class SoftMaxModule(_Cached):
 
 class CrossEntropyModule(_Cached):
     """L = -(1/B) sum_i sum_k t_ik log x_ik for probabilities x (B, classes) and targets t: one-hot (B, classes), or
-    the class indices (B,) that mean the same one-hot rows.
+    the integer class indices (B,) that mean the same one-hot rows.
 
     Probabilities are clipped at `eps` from below, so an exact 0 gives a large but finite loss
     and gradient instead of inf.
@@ -159,6 +161,7 @@ class CrossEntropyModule(_Cached):
 
     def _one_hot(self, x, y):
         """The targets as one-hot rows of x's shape and dtype; a ValueError names the shapes expected."""
+        y = np.asarray(y)
         if x.ndim == 2 and y.shape == (len(x),) and np.issubdtype(y.dtype, np.integer):
             if len(y) and not 0 <= y.min() <= y.max() < x.shape[1]:
                 raise ValueError(f'CrossEntropyModule expected class indices in [0, {x.shape[1]}), got '
@@ -168,7 +171,8 @@ class CrossEntropyModule(_Cached):
             return one_hot
         if x.ndim != 2 or x.shape != y.shape:
             raise ValueError(f'CrossEntropyModule expected probabilities (batch, classes) and one-hot targets of '
-                             f'the same shape or class indices (batch,), got {x.shape} and {y.shape}')
+                             f'the same shape or integer class indices (batch,), got {x.shape} and {y.shape} '
+                             f'{y.dtype}')
         return y
 
     def forward(self, x, y):

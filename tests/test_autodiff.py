@@ -420,3 +420,8 @@ def test_load_synth_gives_vugrads_tuple_of_the_synth_points():
     assert classes == 2 and x_train.shape == (500, 2) and y_val.shape == (200,)
     np.testing.assert_array_equal(x_train, splits['train'].images)
     np.testing.assert_array_equal(y_val, splits['validation'].labels)
+
+
+def test_a_positional_requires_grad_is_refused_rather_than_taken_for_a_name():
+    with pytest.raises(TypeError, match='name must be a string or None, got False; pass requires_grad= by name'):
+        TensorNode(np.ones(2), None, False)

@@ -54,3 +54,10 @@ def test_only_the_gradients_asked_for_are_computed(monkeypatch):
 def test_a_wrong_shape_names_the_one_expected(shape):
     with pytest.raises(ValueError, match=r'expected an input of shape \(B, 5\)'):
         CustomLayerNormManualModule(5)(torch.randn(*shape))
+
+
+def test_a_second_derivative_is_refused_rather_than_wrong():
+    x, gamma, beta = inputs()
+    grad, = torch.autograd.grad(CustomLayerNormManualFunction.apply(x, gamma, beta).pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match='once_differentiable'):
+        grad.sum().backward()

@@ -196,7 +196,7 @@ def test_cross_entropy_takes_class_indices_for_the_one_hot_rows_they_mean(rng):
     np.testing.assert_array_equal(module.backward(x, labels), module.backward(x, one_hot))
     with pytest.raises(ValueError, match=r'class indices in \[0, 4\), got 0 to 4'):
         module.forward(x, np.array([0, 1, 2, 3, 4, 0]))
-    with pytest.raises(ValueError, match=r'or class indices \(batch,\), got \(6, 4\) and \(5,\)'):
+    with pytest.raises(ValueError, match=r'or integer class indices \(batch,\), got \(6, 4\) and \(5,\) int64'):
         module.forward(x, labels[:5])
 
 
@@ -218,3 +218,8 @@ def test_a_kaiming_input_layer_draws_half_the_variance_of_a_hidden_one():
     first = LinearModule(2000, 500, input_layer=True, init='kaiming', rng=rng).params['weight'].std()
     assert abs(hidden - np.sqrt(2 / 2000)) < 1e-2 * hidden and abs(first - np.sqrt(1 / 2000)) < 1e-2 * first
     assert RELUModule is ReLUModule and LinearModule(3, 2, input_layer=True).params['weight'].std() < 1e-3
+
+
+def test_a_positional_init_is_refused_rather_than_taken_for_input_layer():
+    with pytest.raises(TypeError, match="input_layer must be True or False, got 'kaiming'; pass init= by name"):
+        LinearModule(5, 3, 'kaiming')
