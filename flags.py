@@ -155,7 +155,8 @@ def dataset_name(names):
     """The argparse type of a flag that names one of `names`: another name for one of them (datasets.ALIASES) is
     taken for it; anything else is left for argparse to refuse as the user typed it."""
     def dataset(text):
-        return datasets.canonical(text) if datasets.canonical(text) in names else text
+        name = datasets.canonical(text)
+        return name if name in names else text
     return dataset
 
 

@@ -8,6 +8,14 @@ import models
 import vu_data
 
 
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, which needs no screen; imported when the first figure is drawn."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def curve_labels(config):
     """Legends of the loss and the accuracy curves, per split.
 
@@ -26,9 +34,7 @@ def curve_labels(config):
 
 def plot_curves(metrics, path):
     """Loss and accuracy against step, one line per split, side by side."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
     labels = curve_labels(metrics['config'])
@@ -55,9 +61,7 @@ def plot_decision_boundaries(panels, x, labels, path, split='validation', num_po
     """One panel per (title, model) on synth: the model's probability of class 1 over the plane, its decision
     boundary (solid), the true boundary x^T Q x = 0.6 (dashed), and the first num_points of (x, labels), which
     are points of `split`."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     from matplotlib.lines import Line2D
 
     axis = np.linspace(-extent, extent, 241, dtype=np.float32)
@@ -86,9 +90,7 @@ def plot_decision_boundaries(panels, x, labels, path, split='validation', num_po
 
 def plot_confusion(analysis, path, title):
     """The confusion matrix: colours are each true class's shares (rows sum to 1), numbers are counts."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     confusion, classes = np.array(analysis['confusion_matrix']), analysis['classes']
     shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
@@ -117,9 +119,7 @@ def as_picture(image, stretch):
 def plot_images(images, captions, path, title, columns=8, stretch=False):
     """A grid of (C, H, W) images, each with its caption underneath (see as_picture for stretch). Drawn as one
     mosaic in one axes: a hundred axes take seconds to draw."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     pictures = [as_picture(image, stretch) for image in images]
     height, width = pictures[0].shape[:2]
@@ -142,9 +142,7 @@ def plot_images(images, captions, path, title, columns=8, stretch=False):
 def plot_sweep(runs, output_dir):
     """The learning-rate sweep's two figures into output_dir: best validation accuracy per rate, and the training
     loss of every rate against step."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     finished = [run for run in runs if run['status'] == 'completed']
@@ -189,9 +187,7 @@ def plot_sweep(runs, output_dir):
 
 def plot_seed_spread(study, path):
     """Test accuracy of every seed against step, and the final accuracies against the assignment's figure."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     runs, stats, expectation = study['runs'], study['final_test_accuracy'], study['assignment_expectation']
     fig, (curves, finals) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={'width_ratios': [2, 1]})
@@ -227,9 +223,7 @@ def plot_seed_spread(study, path):
 
 def plot_autodiff_seeds(study, path):
     """The final validation accuracy of every run, one column per activation and learning rate."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 4))
     jitter = np.random.default_rng(0)
@@ -255,9 +249,7 @@ def plot_autodiff_seeds(study, path):
 
 def plot_sigmoid_vs_relu(metrics, path):
     """Training loss, test accuracy, first-layer gradient norm over training, gradient norm per layer at step 0."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     axes = axes.ravel()
@@ -285,9 +277,7 @@ def plot_sigmoid_vs_relu(metrics, path):
 
 def plot_tta_study(study, path):
     """Validation accuracy of every candidate, the chosen one marked."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     candidates = study['candidates']
     labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n'
@@ -315,9 +305,7 @@ def plot_tta_study(study, path):
 def plot_lr_schedule(config, path):
     """The learning rate of a PyTorch run of config (its metrics.json's) against epoch, recomputed at every step with
     the function its training used (optimisers.lr_factor)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     from optimisers import lr_factor
     total = config['max_steps']

@@ -13,10 +13,12 @@ A run goes through these steps, each once, in this order:
 """
 import os
 import sys
+import time
 from collections import namedtuple
 
 import numpy as np
 
+import autodiff
 import datasets
 import flags
 import models
@@ -60,7 +62,7 @@ def build_parser(kind):
     elif kind == 'convnet':
         _add_convnet_arguments(parser, output_dir)
     else:
-        parser.add_argument('--activation', choices=tuple(models.autodiff.ACTIVATIONS), default='sigmoid',
+        parser.add_argument('--activation', choices=tuple(autodiff.ACTIVATIONS), default='sigmoid',
                             help='the hidden layers\' nonlinearity')
         parser.add_argument('--dnn_hidden_units', type=flags.int_list, default=None,
                             help='comma-separated hidden layer widths; default: one layer, four times the input size')
@@ -139,10 +141,12 @@ def load_data(config, one_hot):
 
 def settle(config, data, fingerprint, **derived):
     """The config completed from the data: --epochs as max_steps (the incomplete last batch of an epoch is dropped),
-    the data's fingerprint, and what the kind derives (derived); a new frozen Config."""
+    an --eval_freq left open as once per epoch, the data's fingerprint, and what the kind derives (derived); a new
+    frozen Config."""
     steps_per_epoch = data['train'].num_examples // config.batch_size
     max_steps = config.max_steps if config.epochs is None else max(1, round(config.epochs * steps_per_epoch))
-    return config.replace(max_steps=max_steps, data_fingerprint=fingerprint, **derived)
+    return config.replace(max_steps=max_steps, eval_freq=config.eval_freq or steps_per_epoch,
+                          data_fingerprint=fingerprint, **derived)
 
 
 def prepare(kind, argv=None, config=None):
@@ -210,8 +214,7 @@ def _autodiff(config):
     train_set = data['train']
     n_inputs, n_classes = int(np.prod(train_set.images.shape[1:])), AUTODIFF_CLASSES[config.dataset]
     hidden = [4 * n_inputs] if config.dnn_hidden_units is None else config.dnn_hidden_units
-    per_epoch = train_set.num_examples // config.batch_size
-    config = settle(config, data, fingerprint, eval_freq=config.eval_freq or per_epoch, dnn_hidden_units=hidden)
+    config = settle(config, data, fingerprint, dnn_hidden_units=hidden)
     parameters = run_files.check_network_size([n_inputs, *hidden, n_classes])
     run_files.check_room(config.output_dir, 8 * parameters, copies=2)
     model = models.build('autodiff', config, n_inputs, n_classes, seed=config.seed)
@@ -220,8 +223,8 @@ def _autodiff(config):
         x, labels = train_set.next_batch(config.batch_size)
         # A diverging run overflows on its way to NaN; the loop reports the NaN, so the warnings add nothing.
         with np.errstate(over='ignore', invalid='ignore'):
-            out = model(models.autodiff.TensorNode(x.reshape(len(x), n_inputs), requires_grad=False))
-            loss = models.autodiff.logceloss(out, labels)
+            out = model(autodiff.TensorNode(x.reshape(len(x), n_inputs), requires_grad=False))
+            loss = autodiff.logceloss(out, labels)
             loss.backward()
             for parameter in model.parameters():
                 parameter.value -= config.learning_rate * parameter.grad
@@ -346,8 +349,6 @@ def _convnet(config):
 
 def _convnet_step(config, forward, batches, optimizer, scheduler, loss_function, memory_format, timing):
     """The ConvNet's train_step, which also keeps `timing` (its steps, seconds and images per second) up to date."""
-    import time
-
     import torch
 
     import torch_data
