@@ -1,6 +1,6 @@
 """CIFAR-10 in the official python layout, and a synthetic twin with the same interface.
 
-    data = get_cifar10('cifar10/cifar-10-batches-py')
+    data = load_cifar10('cifar10/cifar-10-batches-py')   # get_cifar10, as the UvA 2018-2020 templates call it
     x, t = data['train'].next_batch(200)   # x: (200, 3, 32, 32) float32, t: (200, 10) one-hot float32
 
 Every split is a `DataSet`; preprocessing subtracts the mean image of the training split
@@ -261,8 +261,8 @@ def dense_to_one_hot(labels, num_classes=len(CLASSES)):
     return one_hot
 
 
-def get_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True, validation_size=0,
-                preprocess='mean_image', download=False, seed=0):
+def load_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True, validation_size=0,
+                 preprocess='mean_image', download=False, seed=0):
     """Load CIFAR-10 from `data_dir` into {'train', 'validation', 'test'} DataSets.
 
     With download=True a missing folder is fetched first (see download_cifar10).
@@ -276,6 +276,11 @@ def get_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True, 
         download_cifar10(data_dir)
     return make_splits(*load_cifar10_raw(data_dir), one_hot=one_hot, validation_size=validation_size,
                        preprocess_method=preprocess, seed=seed)
+
+
+# The name the templates of UvA 2018 to 2020 call it by. The faces of the later offerings give the name to their
+# own loader (torch_data.cifar10_datasets), so the project's code calls load_cifar10.
+get_cifar10 = load_cifar10
 
 
 def synthetic_raw(num_train=5000, num_test=1000, seed=0):
@@ -304,9 +309,9 @@ SYNTHETIC_SIZES = {'num_train': 5000, 'num_test': 1000}
 
 def get_synthetic(num_train=SYNTHETIC_SIZES['num_train'], num_test=SYNTHETIC_SIZES['num_test'], one_hot=True,
                   validation_size=0, preprocess='mean_image', seed=0, data_seed=0):
-    """A small stand-in for get_cifar10 with the same splits, shapes and dtypes.
+    """A small stand-in for load_cifar10 with the same splits, shapes and dtypes.
 
-    seed orders the batches, as for get_cifar10; data_seed draws the images. The training scripts leave
+    seed orders the batches, as for load_cifar10; data_seed draws the images. The training scripts leave
     data_seed alone, so that their --seed changes the initialisation and the batch order, not the data.
     """
     raw = [array.copy() for array in _drawn_synthetic_raw(num_train, num_test, data_seed)]

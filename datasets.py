@@ -69,7 +69,7 @@ def load_dataset(name, data_dir, **kwargs):
     CIFAR-shaped stand-in), or 'synth' (VU's two-feature set; it has no preprocessing)."""
     name = canonical(name)
     if name == 'cifar10':
-        return cifar10_utils.get_cifar10(data_dir, download=True, **kwargs)
+        return cifar10_utils.load_cifar10(data_dir, download=True, **kwargs)
     if name == 'fake_cifar10':
         return cifar10_utils.get_synthetic(**kwargs)
     if name == 'mnist':

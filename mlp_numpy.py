@@ -1,9 +1,9 @@
 """A multi-layer perceptron built from the NumPy modules in modules.py."""
 import numpy as np
 
-from modules import LeakyReLUModule, LinearModule, SigmoidModule, SoftMaxModule
+from modules import ELUModule, LeakyReLUModule, LinearModule, ReLUModule, SigmoidModule, SoftMaxModule
 
-ACTIVATIONS = ('leaky_relu', 'sigmoid')
+ACTIVATIONS = {'leaky_relu': LeakyReLUModule, 'relu': ReLUModule, 'elu': ELUModule, 'sigmoid': SigmoidModule}
 
 
 class MLP:
@@ -11,23 +11,29 @@ class MLP:
 
     n_inputs: features per sample; n_hidden: list of hidden layer widths (empty for
     multinomial logistic regression); n_classes: number of outputs; neg_slope: LeakyReLU slope
-    (0 gives ReLU); activation='sigmoid' puts SigmoidModule in the hidden layers instead.
+    (the default 0 gives ReLU, UvA 2018's network); activation='relu', 'elu' or 'sigmoid' puts ReLUModule,
+    ELUModule or SigmoidModule in the hidden layers instead. input_layer=True tells the first LinearModule it sees
+    the raw inputs (with init='kaiming' it draws N(0, 1 / n_inputs) there), as the templates from UvA 2021 on
+    build it.
     The seed alone fixes the weights, whatever the activation.
     """
 
-    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, init='normal', seed=None, dtype=np.float32,
-                 activation='leaky_relu'):
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, init='normal', seed=None, dtype=np.float32,
+                 activation='leaky_relu', input_layer=False):
         widths = [n_inputs, *n_hidden, n_classes]
         if any(int(width) != width or width < 1 for width in widths):
             raise ValueError(f'layer widths must be positive integers, got {widths}')
         if activation not in ACTIVATIONS:
-            raise ValueError(f'activation must be one of {ACTIVATIONS}, got {activation!r}')
-        rng = np.random.default_rng(seed)
+            raise ValueError(f'activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}')
+        # Without a seed, from NumPy's global generator: np.random.seed fixes the weights, as the templates expect.
+        rng = np.random.default_rng(np.random.randint(2 ** 31) if seed is None else seed)
         self.layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
-            hidden = LeakyReLUModule(neg_slope) if activation == 'leaky_relu' else SigmoidModule()
-            self.layers += [LinearModule(fan_in, fan_out, init=init, rng=rng, dtype=dtype), hidden]
-        self.layers += [LinearModule(widths[-2], widths[-1], init=init, rng=rng, dtype=dtype), SoftMaxModule()]
+            hidden = LeakyReLUModule(neg_slope) if activation == 'leaky_relu' else ACTIVATIONS[activation]()
+            self.layers += [LinearModule(fan_in, fan_out, input_layer and not self.layers, init=init, rng=rng,
+                                         dtype=dtype), hidden]
+        self.layers += [LinearModule(widths[-2], widths[-1], input_layer and not self.layers, init=init, rng=rng,
+                                     dtype=dtype), SoftMaxModule()]
 
     def forward(self, x):
         """x: (batch, n_inputs) -> class probabilities (batch, n_classes)."""
@@ -60,9 +66,11 @@ class MLP:
 def accuracy(predictions, targets):
     """Fraction of rows whose largest prediction is the target class.
 
-    predictions: (batch, classes) scores or probabilities; targets: (batch, classes) one-hot.
+    predictions: (batch, classes) scores or probabilities; targets: (batch, classes) one-hot, or the class indices
+    (batch,) as the templates from UvA 2021 on give them.
     """
-    return float((predictions.argmax(axis=1) == targets.argmax(axis=1)).mean())
+    targets = np.asarray(targets)
+    return float((predictions.argmax(axis=1) == (targets.argmax(axis=1) if targets.ndim == 2 else targets)).mean())
 
 
 def sgd_step(model, learning_rate):

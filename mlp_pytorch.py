@@ -5,10 +5,14 @@ from custom_batchnorm import CustomBatchNormManualModule
 
 INITS = ('normal', 'kaiming')
 BATCH_NORMS = {'none': None, 'torch': nn.BatchNorm1d, 'custom': CustomBatchNormManualModule}
+ACTIVATIONS = {'leaky_relu': nn.LeakyReLU, 'relu': nn.ReLU, 'elu': nn.ELU}
 
 
 class MLP(nn.Module):
     """Per hidden layer Linear, (batch norm), LeakyReLU, (Dropout); then a final Linear.
+
+    neg_slope: LeakyReLU's slope (the default 0 gives ReLU); activation='relu' or 'elu' puts nn.ReLU or nn.ELU
+    (alpha 1) there instead, the weights of init='kaiming' drawn as for ReLU.
 
     batch_norm: 'none', 'torch' (nn.BatchNorm1d) or 'custom' (custom_batchnorm.CustomBatchNormManualModule);
     False and True are taken for 'none' and 'torch'.
@@ -19,10 +23,13 @@ class MLP(nn.Module):
     instead, a = neg_slope (PyTorch's LeakyReLU gain; mlp_numpy uses 2 / fan_in, a 0.04% difference at 0.02).
     """
 
-    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope, batch_norm='none', dropout=0.0, init='normal'):
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, batch_norm='none', dropout=0.0, init='normal',
+                 activation='leaky_relu'):
         super().__init__()
         if init not in INITS:
             raise ValueError(f'init must be one of {INITS}, got {init!r}')
+        if activation not in ACTIVATIONS:
+            raise ValueError(f'activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}')
         batch_norm = {False: 'none', True: 'torch'}.get(batch_norm, batch_norm)
         if batch_norm not in BATCH_NORMS:
             raise ValueError(f'batch_norm must be one of {tuple(BATCH_NORMS)}, got {batch_norm!r}')
@@ -32,13 +39,14 @@ class MLP(nn.Module):
         if any(int(width) != width or width < 1 for width in widths):
             raise ValueError(f'layer widths must be positive integers, got {widths}')
         self.n_inputs, self.n_hidden, self.n_classes = n_inputs, list(n_hidden), n_classes
-        self.neg_slope, self.batch_norm, self.dropout = neg_slope, batch_norm, dropout
+        self.neg_slope, self.batch_norm, self.dropout, self.activation = neg_slope, batch_norm, dropout, activation
+        gain_slope = neg_slope if activation == 'leaky_relu' else 0.0
         layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
             layers.append(nn.Linear(fan_in, fan_out))
             if BATCH_NORMS[batch_norm]:
                 layers.append(BATCH_NORMS[batch_norm](fan_out))
-            layers.append(nn.LeakyReLU(neg_slope))
+            layers.append(nn.LeakyReLU(neg_slope) if activation == 'leaky_relu' else ACTIVATIONS[activation]())
             if dropout:
                 layers.append(nn.Dropout(dropout))
         layers.append(nn.Linear(widths[-2], widths[-1]))
@@ -48,7 +56,7 @@ class MLP(nn.Module):
                 if init == 'normal':
                     nn.init.normal_(layer.weight, std=1e-4)
                 else:
-                    nn.init.kaiming_normal_(layer.weight, a=neg_slope, nonlinearity='leaky_relu')
+                    nn.init.kaiming_normal_(layer.weight, a=gain_slope, nonlinearity='leaky_relu')
                 nn.init.zeros_(layer.bias)
 
     def forward(self, x):
@@ -60,6 +68,8 @@ class MLP(nn.Module):
         return self.layers(x)
 
     def extra_repr(self):
-        return (f'n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_classes={self.n_classes}, '
-                f'neg_slope={self.neg_slope}, batch_norm={self.batch_norm}, dropout={self.dropout}')
+        activation = (f'neg_slope={self.neg_slope}' if self.activation == 'leaky_relu'
+                      else f'activation={self.activation}')
+        return (f'n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_classes={self.n_classes}, {activation}, '
+                f'batch_norm={self.batch_norm}, dropout={self.dropout}')
 

@@ -32,14 +32,15 @@ def build(kind, config, n_inputs, n_classes, seed=None, dtype=np.float32):
     """A freshly initialised model of `kind` for a run's config (its flags), taking n_inputs values per example."""
     hidden = config['dnn_hidden_units'] if kind != 'convnet' else None
     if kind == 'mlp_numpy':
-        return mlp_numpy.MLP(n_inputs, hidden, n_classes, config['neg_slope'], init=config.get('init', 'normal'),
-                             seed=seed, dtype=dtype)
+        return mlp_numpy.MLP(n_inputs, hidden, n_classes, neg_slope=config['neg_slope'],
+                             init=config.get('init', 'normal'), seed=seed, dtype=dtype,
+                             activation=config.get('activation', 'leaky_relu'), input_layer=False)
     if kind == 'autodiff':
         return autodiff.MLP(n_inputs, hidden, n_classes, activation=config['activation'], seed=seed, dtype=dtype)
     if kind == 'mlp_pytorch':
         from mlp_pytorch import MLP
-        return MLP(n_inputs, hidden, n_classes, config['neg_slope'], batch_norm=config['batch_norm'],
-                   dropout=config['dropout'], init=config['init'])
+        return MLP(n_inputs, hidden, n_classes, neg_slope=config['neg_slope'], batch_norm=config['batch_norm'],
+                   dropout=config['dropout'], init=config['init'], activation=config.get('activation', 'leaky_relu'))
     if kind == 'convnet':
         from convnet_pytorch import ConvNet
         return ConvNet(3, n_classes, batch_norm=config['batch_norm'])

@@ -37,7 +37,8 @@ class LinearModule(_Cached):
             raise TypeError(f'input_layer must be True or False, got {input_layer!r}; pass init= by name')
         self.in_features, self.out_features, self.input_layer = in_features, out_features, input_layer
         std = 1e-4 if init == 'normal' else np.sqrt((1 if input_layer else 2) / in_features)
-        rng = np.random.default_rng() if rng is None else rng
+        # Without an rng, from NumPy's global generator: np.random.seed fixes the weights, as the templates expect.
+        rng = np.random.default_rng(np.random.randint(2 ** 31)) if rng is None else rng
         self.params = {'weight': (std * rng.standard_normal((out_features, in_features))).astype(dtype),
                        'bias': np.zeros(out_features, dtype=dtype)}
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}

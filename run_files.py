@@ -309,9 +309,12 @@ def load_state(module, state_dict, path):
 
 def _as_compared(name, value):
     """A setting's value as a resumed run compares it: --batch_norm's booleans as the choices they mean (False:
-    'none', True: 'torch'), a dataset and a generated set's fingerprint under the names datasets.DATASETS uses."""
+    'none', True: 'torch'), no activation as LeakyReLU, a dataset and a generated set's fingerprint under the names
+    datasets.DATASETS uses."""
     if name == 'batch_norm' and isinstance(value, bool):
         return 'torch' if value else 'none'
+    if name == 'activation' and value is None:  # the runs from before --activation had only LeakyReLU
+        return 'leaky_relu'
     if name == 'dataset':
         return datasets.canonical(value)
     return datasets.canonical_fingerprint(value) if name == 'data_fingerprint' else value

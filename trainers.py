@@ -46,8 +46,9 @@ AUTODIFF_EPOCHS = 20
 Prepared = namedtuple('Prepared', 'kind config train_step evaluate saving record model data')
 
 
-def build_parser(kind):
-    """The flags of kind's training script, with its defaults."""
+def build_parser(kind, defaults=None):
+    """The flags of kind's training script, with its defaults (those of `defaults` replacing them: an offering's face
+    that trains another network with the same script)."""
     parser = flags.ArgumentParser(prog=f'{SCRIPTS[kind]}.py', description=DESCRIPTIONS[kind])
     output_dir = f'runs/{SCRIPTS[kind]}'
     if kind == 'mlp_numpy':
@@ -69,6 +70,7 @@ def build_parser(kind):
         flags.add_common_arguments(parser, learning_rate=0.1, max_steps=None, batch_size=128, eval_freq=None,
                                    output_dir=output_dir, dataset_names=AUTODIFF_DATASETS)
         parser.set_defaults(preprocess=None, validation_size=None)
+    parser.set_defaults(**defaults or {})
     return parser
 
 
@@ -99,10 +101,10 @@ def _add_convnet_arguments(parser, output_dir):
     flags.add_torch_arguments(parser)
 
 
-def parse_flags(kind, argv=None):
+def parse_flags(kind, argv=None, defaults=None):
     """kind's flags as a frozen Config: the dataset's default folder, VU's defaults per dataset for the autodiff
     MLP, and the run folder of --resume filled in. A flag that contradicts another ends the program in one line."""
-    values = vars(build_parser(kind).parse_args(argv))
+    values = vars(build_parser(kind, defaults).parse_args(argv))
     if kind == 'autodiff':
         if values['max_steps'] is None and values['epochs'] is None:
             values['epochs'] = AUTODIFF_EPOCHS
@@ -164,9 +166,10 @@ def train(prepared, past_divergence=False, curves=True):
                 **prepared.saving)
 
 
-def run(kind, argv=None, past_divergence=False, curves=True):
-    """What `python <kind's script> argv` does: prepare, then train; returns the run's metrics."""
-    return train(prepare(kind, argv), past_divergence, curves)
+def run(kind, argv=None, past_divergence=False, curves=True, defaults=None):
+    """What `python <kind's script> argv` does: prepare, then train; returns the run's metrics. defaults: flag
+    defaults of an offering's face (build_parser)."""
+    return train(prepare(kind, config=parse_flags(kind, argv, defaults)), past_divergence, curves)
 
 
 def flat_held_out(data):

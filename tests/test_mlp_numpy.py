@@ -5,7 +5,15 @@ import torch
 
 from gradient_check import numerical_gradient, relative_error
 from mlp_numpy import MLP
-from modules import CrossEntropyModule, LeakyReLUModule, LinearModule, SigmoidModule, SoftMaxModule
+from modules import (
+    CrossEntropyModule,
+    ELUModule,
+    LeakyReLUModule,
+    LinearModule,
+    ReLUModule,
+    SigmoidModule,
+    SoftMaxModule,
+)
 
 
 def model_and_batch(n_hidden, batch=3, n_inputs=6, n_classes=4, seed=0, activation='leaky_relu'):
@@ -27,8 +35,9 @@ def loss_and_gradients(model, x, t):
 
 
 @pytest.mark.parametrize('n_hidden,batch,activation', [([5, 4], 3, 'leaky_relu'), ([7], 1, 'leaky_relu'),
-                                                       ([], 2, 'leaky_relu'), ([5, 4], 3, 'sigmoid')],
-                         ids=['two hidden layers', 'batch of one', 'logistic regression', 'sigmoid'])
+                                                       ([], 2, 'leaky_relu'), ([5, 4], 3, 'sigmoid'),
+                                                       ([5, 4], 3, 'elu'), ([5, 4], 3, 'relu')],
+                         ids=['two hidden layers', 'batch of one', 'logistic regression', 'sigmoid', 'elu', 'relu'])
 def test_mlp_gradients_match_finite_differences(n_hidden, batch, activation):
     model, x, t = model_and_batch(n_hidden, batch, activation=activation)
     _, dx = loss_and_gradients(model, x, t)
@@ -70,6 +79,29 @@ def test_sigmoid_hidden_layers_and_bad_activation():
         LinearModule, SigmoidModule, LinearModule, SoftMaxModule]
     with pytest.raises(ValueError, match='activation must be one of'):
         MLP(6, [5], 4, 0.0, activation='tanh')
+
+
+def test_the_templates_forms_of_the_mlp():
+    # UvA 2018: MLP(n_inputs, n_hidden, n_classes) is ReLU; UvA 2020 on name their activation
+    assert [type(layer) for layer in MLP(6, [5], 4).layers][1] is LeakyReLUModule
+    assert MLP(6, [5], 4).layers[1].neg_slope == 0
+    assert type(MLP(6, [5], 4, activation='relu').layers[1]) is ReLUModule
+    assert type(MLP(6, [5], 4, activation='elu').layers[1]) is ELUModule
+    # input_layer: the first layer's Kaiming scale is 1 / fan_in, the others' 2 / fan_in
+    model = MLP(2000, [1000, 1000], 4, init='kaiming', seed=0, input_layer=True)
+    stds = [params['weight'].std() for params, _ in model.parameters()]
+    assert stds[0] == pytest.approx((1 / 2000) ** 0.5, rel=0.02)
+    assert stds[1] == pytest.approx((2 / 1000) ** 0.5, rel=0.02)
+    assert MLP(2000, [10], 4, init='kaiming', seed=0).parameters()[0][0]['weight'].std() == \
+        pytest.approx((2 / 2000) ** 0.5, rel=0.02)
+
+
+def test_without_a_seed_the_weights_come_from_numpys_global_generator():
+    np.random.seed(3)
+    first = MLP(6, [5], 4).parameters()[0][0]['weight']
+    np.random.seed(3)
+    assert np.array_equal(MLP(6, [5], 4).parameters()[0][0]['weight'], first)
+    assert not np.array_equal(MLP(6, [5], 4).parameters()[0][0]['weight'], first)
 
 
 def test_layer_structure():

@@ -173,3 +173,19 @@ def test_a_checkpoint_with_the_old_spellings_of_batch_norm_and_the_dataset_resum
     resumed = train_mlp_pytorch.main(['--dataset', 'synthetic', '--max_steps', '4', '--eval_freq', '2',
                                       '--resume', str(tmp_path)])
     assert resumed['steps'][-1] == 4
+
+
+def test_a_checkpoint_from_before_activation_resumes_as_the_leaky_relu_it_trained(tmp_path, monkeypatch):
+    flags = edited_checkpoint(tmp_path, monkeypatch, lambda state: state['config'].pop('activation'))
+    with pytest.raises(SystemExit) as error:
+        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path), '--activation', 'elu'])
+    assert str(error.value.code) == (f'error: --resume: the run in {tmp_path} was trained with --activation '
+                                     f'leaky_relu, not elu; resume it with its own flags')
+    assert train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])['steps'][-1] == 4
+
+
+def test_activation_elu_trains_the_elu_network(tmp_path):
+    metrics = train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '2', '--activation', 'elu',
+                                      '--output_dir', str(tmp_path)])
+    model = torch.load(tmp_path / 'model.pt', weights_only=True)
+    assert metrics['config']['activation'] == 'elu' and model['config']['activation'] == 'elu'
