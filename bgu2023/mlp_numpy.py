@@ -1,0 +1,10 @@
+"""BGU 2023's mlp_numpy.py: UvA 2021's (ReLU, Kaiming, float64; RELUModule is the root's spelling too)."""
+import os
+import sys
+
+_root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _root_dir not in sys.path:  # the root's modules, found behind this folder's
+    sys.path.append(_root_dir)
+import offerings
+
+offerings.as_file_of(globals(), 'uva2021')

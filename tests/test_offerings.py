@@ -1,0 +1,400 @@
+"""Every offering's template interface, as that offering's student and staff call it from the folder serving it
+(offerings.py): the signatures, central-difference checks of every module's backward in float64, the MLPs'
+activations, the 2021+ loaders, train() contracts and flags, and the UvA 2020 scripts' ELU."""
+import contextlib
+import importlib
+import json
+import os
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import offerings
+from gradient_check import numerical_gradient, relative_error
+
+ROOT = offerings.ROOT
+EPOCH_TEMPLATES = ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'bgu2023')
+ONE_HOT_TARGETS = ('uva2018', 'uva2019', 'uva2020')
+# the hidden activation of each template's MLPs: y(-1), as the NumPy MLP computes it
+HIDDEN_AT_MINUS_ONE = {'uva2018': 0.0, 'uva2019': -0.02, 'uva2020': np.expm1(-1.0), 'uva2021': 0.0,
+                       'uva2022': np.expm1(-1.0), 'uva2023': np.expm1(-1.0), 'uva2024': np.expm1(-1.0),
+                       'bgu2023': 0.0}
+TORCH_ACTIVATION = {'uva2018': torch.nn.LeakyReLU, 'uva2019': torch.nn.LeakyReLU, 'uva2020': torch.nn.ELU,
+                    'uva2021': torch.nn.ReLU, 'uva2022': torch.nn.ELU, 'uva2023': torch.nn.ELU,
+                    'uva2024': torch.nn.ELU, 'bgu2023': torch.nn.ReLU}
+TEMPLATE_FILES = {
+    'uva2020': ['modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py', 'train_mlp_pytorch.py',
+                'custom_layernorm.py', 'convnet_pytorch.py', 'train_convnet_pytorch.py', 'cifar10_utils.py'],
+    **{name: ['modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py', 'train_mlp_pytorch.py',
+              'cifar10_utils.py'] for name in EPOCH_TEMPLATES},
+}
+
+
+def _is_project_module(module):
+    path = getattr(module, '__file__', None) or ''
+    return path.startswith(ROOT + os.sep) and 'site-packages' not in path
+
+
+@contextlib.contextmanager
+def working_in(offering):
+    """Import as a student of `offering` working in its folder: that folder first on sys.path, every project module
+    imported anew from there (or from the root behind it); sys.modules and sys.path as they were afterwards."""
+    saved_path = list(sys.path)
+    saved_modules = {name: sys.modules.pop(name) for name, module in list(sys.modules.items())
+                     if _is_project_module(module)}
+    sys.path.insert(0, offerings.folder(offering))
+    try:
+        yield importlib.import_module
+    finally:
+        # Only the project's modules go back: a library's, imported meanwhile, stays (torch registers some once).
+        for name, module in list(sys.modules.items()):
+            if _is_project_module(module):
+                del sys.modules[name]
+        sys.modules.update(saved_modules)
+        sys.path[:] = saved_path
+
+
+@pytest.fixture(params=[name for name in offerings.OFFERINGS if name != 'vu2021'])
+def uva_or_bgu(request):
+    with working_in(request.param) as load:
+        yield request.param, load
+
+
+def test_every_offering_is_served_from_its_folder_with_every_file_of_its_template():
+    for offering, files in TEMPLATE_FILES.items():
+        for name in files:
+            assert os.path.isfile(os.path.join(offerings.folder(offering), name)), (offering, name)
+    for offering in set(offerings.OFFERINGS) - set(TEMPLATE_FILES):
+        assert offerings.folder(offering) == os.path.join(ROOT, '')
+    with pytest.raises(ValueError, match='expected one of uva2018'):
+        offerings.folder('uva2017')
+
+
+def test_a_face_defines_no_forward_or_backward_of_its_own():
+    for folder in {offerings.folder(name) for name in TEMPLATE_FILES}:
+        for name in os.listdir(folder):
+            if name.endswith('.py'):
+                text = open(os.path.join(folder, name)).read()
+                assert 'def forward' not in text and 'def backward' not in text, name
+
+
+def test_the_faces_modules_are_the_folders_and_the_rest_the_roots():
+    with working_in('bgu2023') as load:
+        assert load('mlp_numpy').__file__ == os.path.join(ROOT, 'bgu2023', 'mlp_numpy.py')
+        assert load('training_loop').__file__ == os.path.join(ROOT, 'training_loop.py')
+        # the root's code sees the face: models.build makes the face's MLP, with the root's settings
+        models = load('models')
+        config = {'dnn_hidden_units': [4], 'neg_slope': 0.02, 'init': 'normal'}
+        model = models.build('mlp_numpy', config, 6, 3, seed=0)
+        assert type(model) is load('mlp_numpy').MLP and model.layers[0].params['weight'].dtype == np.float32
+        assert model.layers[1].forward(np.array([-1.0]))[0] == pytest.approx(-0.02)
+    assert importlib.import_module('mlp_numpy').__file__ == os.path.join(ROOT, 'mlp_numpy.py')
+
+
+def _targets(offering, batch, classes, rng):
+    labels = rng.integers(classes, size=batch)
+    return np.eye(classes)[labels] if offering in ONE_HOT_TARGETS else labels
+
+
+def _check_backward(module, x, dout, params=None):
+    """The module's backward against central differences of sum(forward(x) * dout), for x and each parameter, within
+    the staff's relative error of 1e-5."""
+    module.forward(x)
+    dx = module.backward(dout)
+    assert relative_error(dx, numerical_gradient(lambda: (module.forward(x) * dout).sum(), x)) < 1e-5
+    for name in params or ():
+        value = module.params[name]
+        numeric = numerical_gradient(lambda: (module.forward(x) * dout).sum(), value)
+        assert relative_error(module.grads[name], numeric) < 1e-5, name
+
+
+def test_every_modules_backward_passes_central_differences_as_the_template_calls_it(uva_or_bgu):
+    offering, load = uva_or_bgu
+    modules = load('modules')
+    rng = np.random.default_rng(0)
+    x, dout = rng.standard_normal((7, 5)), rng.standard_normal((7, 4))
+    linear = modules.LinearModule(5, 4)
+    if offering in EPOCH_TEMPLATES:  # Kaiming's scale in float64, so that the staff's float64 checks hold
+        linear = modules.LinearModule(5, 4, input_layer=True)
+        assert linear.params['weight'].dtype == np.float64 and 0.1 < linear.params['weight'].std() < 2
+    linear.params['weight'] = linear.params['weight'].astype(np.float64)
+    linear.params['bias'] = rng.standard_normal(4)
+    _check_backward(linear, x, dout, ['weight', 'bias'])
+    activations = {'uva2018': modules.ReLUModule(), 'uva2019': modules.LeakyReLUModule(0.02),
+                   'uva2020': modules.ELUModule(), 'uva2021': modules.ReLUModule(),
+                   'uva2022': modules.ELUModule(), 'uva2023': modules.ELUModule(),
+                   'uva2024': modules.ELUModule(0.5), 'bgu2023': modules.RELUModule()}
+    _check_backward(activations[offering], x, rng.standard_normal((7, 5)))
+    _check_backward(modules.SoftMaxModule(), x, rng.standard_normal((7, 5)))
+    probabilities = modules.SoftMaxModule().forward(x)
+    targets = _targets(offering, 7, 5, rng)
+    loss = modules.CrossEntropyModule()
+    numeric = numerical_gradient(lambda: loss.forward(probabilities, targets), probabilities)
+    assert relative_error(loss.backward(probabilities, targets), numeric) < 1e-6
+
+
+def test_clear_cache_leaves_no_batch_behind(uva_or_bgu):
+    offering, load = uva_or_bgu
+    mlp = _numpy_mlp(offering, load)
+    x = np.random.default_rng(0).standard_normal((11, 6))
+    mlp.backward(mlp.forward(x))
+    mlp.clear_cache()
+    kept = [value for layer in mlp.layers for value in vars(layer).values()
+            if isinstance(value, np.ndarray) and value.shape[:1] == (11,)]
+    assert kept == [] and all(layer.grads['weight'].any() for layer in mlp.layers if hasattr(layer, 'grads'))
+
+
+def _numpy_mlp(offering, load, **kwargs):
+    mlp_numpy = load('mlp_numpy')
+    if offering == 'uva2019':
+        return mlp_numpy.MLP(6, [5, 4], 3, 0.02, **kwargs)
+    return mlp_numpy.MLP(6, [5, 4], 3, **kwargs)
+
+
+def test_the_numpy_mlp_has_the_templates_activation_and_its_gradients_pass_central_differences(uva_or_bgu):
+    offering, load = uva_or_bgu
+    np.random.seed(0)  # the 2021+ templates draw the weights from NumPy's global generator
+    mlp = _numpy_mlp(offering, load)
+    assert mlp.layers[1].forward(np.array([-1.0]))[0] == pytest.approx(HIDDEN_AT_MINUS_ONE[offering])
+    np.random.seed(0)
+    assert np.array_equal(_numpy_mlp(offering, load).layers[0].params['weight'], mlp.layers[0].params['weight'])
+    if offering not in EPOCH_TEMPLATES:  # the root's MLP is float32 unless asked
+        mlp = _numpy_mlp(offering, load, dtype=np.float64, init='kaiming', seed=0)
+    rng = np.random.default_rng(1)
+    x, targets = rng.standard_normal((7, 6)), _targets(offering, 7, 3, rng)
+    loss_module = load('modules').CrossEntropyModule()
+
+    def loss():
+        return loss_module.forward(mlp.forward(x), targets)
+
+    probabilities = mlp.forward(x)
+    mlp.backward(loss_module.backward(probabilities, targets))
+    for params, grads in mlp.parameters():
+        for name in params:
+            assert relative_error(grads[name], numerical_gradient(loss, params[name])) < 1e-5
+
+
+def test_the_pytorch_mlp_takes_the_templates_arguments(uva_or_bgu):
+    offering, load = uva_or_bgu
+    MLP = load('mlp_pytorch').MLP
+    x = torch.randn(8, 3, 2, 2)
+    if offering in EPOCH_TEMPLATES:
+        plain, normed = MLP(12, [6], 10), MLP(12, [6], 10, use_batch_norm=True)
+        assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
+        assert any(isinstance(m, torch.nn.BatchNorm1d) for m in normed.modules())
+        assert normed(x).shape == (8, 10)
+    else:
+        plain = MLP(12, [6], 10, 0.02) if offering == 'uva2019' else MLP(12, [6], 10)
+    assert plain(x).shape == (8, 10)
+    assert [type(m) for m in plain.modules() if type(m) in set(TORCH_ACTIVATION.values())] == \
+        [TORCH_ACTIVATION[offering]]
+
+
+def test_uva2020_has_the_layer_norm_in_its_three_forms():
+    with working_in('uva2020') as load:
+        layernorm = load('custom_layernorm')
+        x = torch.randn(4, 6, dtype=torch.float64)
+        expected = torch.nn.functional.layer_norm(x, (6,))
+        for module in (layernorm.CustomLayerNormAutograd(6), layernorm.CustomLayerNormManualModule(6, eps=1e-5)):
+            assert torch.allclose(module.double()(x), expected)
+        out = layernorm.CustomLayerNormManualFunction.apply(x, torch.ones(6, dtype=torch.float64),
+                                                            torch.zeros(6, dtype=torch.float64), 1e-5)
+        assert torch.allclose(out, expected)
+
+
+def test_uva2020s_scripts_train_the_elu_networks(tmp_path, figures_unrendered):
+    with working_in('uva2020') as load:
+        for script in ('train_mlp_numpy', 'train_mlp_pytorch'):
+            folder = str(tmp_path / script)
+            metrics = load(script).main(['--dataset', 'fake_cifar10', '--max_steps', '2', '--output_dir', folder])
+            assert metrics['config']['activation'] == 'elu'
+            assert load(script).main.__module__ == script
+
+
+def test_the_vu_names_are_the_roots():
+    import autodiff
+    import vu_data
+    node = autodiff.TensorNode(np.ones((2, 3)), source=None, name='x')
+    assert node.size() == (2, 3) and autodiff.Sub is autodiff.Subtract
+    for name in ('RowSum', 'RowMax', 'Id', 'BatchMM'):
+        assert hasattr(autodiff, name)
+    (x_train, y_train), (x_val, y_val), classes = vu_data.load_synth(num_train=20, num_val=10)
+    assert x_train.shape == (20, 2) and len(y_val) == 10 and classes == 2
+
+
+# ---- the templates of UvA 2021-2024 and BGU 2023: loaders, train(), evaluate_model, flags
+
+TRAIN_IMAGES = 5000 + 250  # the templates' validation split is 5,000 images
+
+
+def _write_batch(path, images, labels):
+    with open(path, 'wb') as file:
+        pickle.dump({'data': images.reshape(len(images), -1), 'labels': labels.tolist()}, file, protocol=4)
+
+
+@pytest.fixture(scope='module')
+def cifar_root(tmp_path_factory):
+    """A torchvision-style root: cifar-10-batches-py with five training batches and a test batch, each image its
+    class's pattern under noise."""
+    root = tmp_path_factory.mktemp('data')
+    folder = root / 'cifar-10-batches-py'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+
+    patterns = rng.uniform(0, 255, size=(10, 3072))
+
+    def batch(n):
+        labels = rng.integers(10, size=n)
+        images = np.clip(0.5 * patterns[labels] + rng.normal(64, 40, size=(n, 3072)), 0, 255).astype(np.uint8)
+        return images, labels
+
+    for i in range(1, 6):
+        _write_batch(folder / f'data_batch_{i}', *batch(TRAIN_IMAGES // 5))
+    _write_batch(folder / 'test_batch', *batch(300))
+    return str(root)
+
+
+@pytest.fixture(params=EPOCH_TEMPLATES)
+def epoch_template(request):
+    with working_in(request.param) as load:
+        yield request.param, load
+
+
+def test_get_cifar10_and_get_dataloader_as_the_template_calls_them(cifar_root):
+    with working_in('uva2021') as load:
+        cifar10_utils = load('cifar10_utils')
+        datasets = cifar10_utils.get_cifar10(cifar_root)
+        assert [len(datasets[name]) for name in ('train', 'validation', 'test')] == [250, 5000, 300]
+        assert len(cifar10_utils.get_cifar10(os.path.join(cifar_root, 'cifar-10-batches-py'),
+                                             validation_size=50)['validation']) == 50
+        loaders = cifar10_utils.get_dataloader(datasets, batch_size=64, return_numpy=True)
+        x, y = next(iter(loaders['train']))
+        assert isinstance(x, np.ndarray) and x.shape == (64, 3, 32, 32) and x.dtype == np.float32
+        assert y.dtype == np.int64 and len(loaders['train']) == 250 // 64  # the incomplete batch is dropped
+        assert sum(len(y) for _, y in loaders['test']) == 300  # the held-out splits are whole
+        x, y = next(iter(cifar10_utils.get_dataloader(datasets, batch_size=32)['validation']))
+        assert isinstance(x, torch.Tensor) and x.shape == (32, 3, 32, 32)
+        # each channel standardised with the training split's statistics
+        train_images = datasets['train'].tensors[0]
+        assert torch.allclose(train_images.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+
+
+def test_evaluate_model_covers_the_whole_loader_whatever_the_batch_sizes(epoch_template, cifar_root):
+    offering, load = epoch_template
+    cifar10_utils, script = load('cifar10_utils'), load('train_mlp_numpy')
+    np.random.seed(0)
+    model = load('mlp_numpy').MLP(3072, [8], 10)
+    datasets = cifar10_utils.get_cifar10(cifar_root)
+    x, y = datasets['test'].tensors
+    expected = float((model.forward(x.numpy().reshape(300, -1)).argmax(axis=1) == y.numpy()).mean())
+    for batch_size in (300, 128, 7):
+        loader = cifar10_utils.get_dataloader(datasets, batch_size, return_numpy=True)['test']
+        result = script.evaluate_model(model, loader)
+        if offering == 'uva2021':
+            assert result == pytest.approx(expected)
+        else:
+            assert result['accuracy'] == pytest.approx(expected) and result['precision'].shape == (10,)
+            assert set(result) == {'accuracy', 'precision', 'recall', 'f1_beta'}
+
+
+def test_confusion_matrix_and_its_metrics():
+    with working_in('bgu2023') as load:
+        script = load('train_mlp_numpy')
+        predictions = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]])
+        targets = np.array([0, 1, 2, 2])
+        matrix = script.confusion_matrix(predictions, targets)
+        assert matrix.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+        metrics = script.confusion_matrix_to_metrics(matrix)
+        assert metrics['accuracy'] == 0.75
+        assert metrics['precision'].tolist() == [1, 0.5, 1] and metrics['recall'].tolist() == [1, 1, 0.5]
+        assert metrics['f1_beta'] == pytest.approx([1, 2 / 3, 2 / 3])
+        # beta weighs recall beta times as much as precision: F2 of class 1 is 5 pr / (4 p + r)
+        assert script.confusion_matrix_to_metrics(matrix, beta=2.)['f1_beta'][1] == pytest.approx(2.5 / 3)
+        with pytest.raises(ValueError, match=r'class indices \(batch,\)'):
+            script.confusion_matrix(predictions, np.eye(3)[[0, 1, 2, 2]])
+
+
+def _numpy_train(load, cifar_root, **changes):
+    arguments = {**dict(hidden_dims=[16], lr=0.05, batch_size=50, epochs=3, seed=1, data_dir=cifar_root), **changes}
+    return load('train_mlp_numpy').train(**arguments)
+
+
+def test_numpy_train_returns_the_best_validation_model_and_one_accuracy_per_epoch(epoch_template, cifar_root):
+    offering, load = epoch_template
+    model, val_accuracies, test_accuracy, logging_dict = _numpy_train(load, cifar_root)
+    assert len(val_accuracies) == 3 and len(logging_dict['train_loss_per_epoch']) == 3
+    cifar10_utils, script = load('cifar10_utils'), load('train_mlp_numpy')
+    loaders = cifar10_utils.get_dataloader(cifar10_utils.get_cifar10(cifar_root), 100, return_numpy=True)
+    accuracy = script.evaluate_model if offering == 'uva2021' else \
+        (lambda m, loader: script.evaluate_model(m, loader)['accuracy'])
+    assert accuracy(model, loaders['validation']) == pytest.approx(max(val_accuracies))
+    assert accuracy(model, loaders['test']) == pytest.approx(test_accuracy)
+    assert logging_dict['val_accuracies'][logging_dict['best_epoch'] - 1] == max(val_accuracies)
+    assert max(val_accuracies) > 0.3  # it learns (chance: 0.1)
+
+
+def test_numpy_train_uses_every_argument_and_repeats_with_its_seed(cifar_root):
+    with working_in('bgu2023') as load:
+        _, val_accuracies, _, logging_dict = _numpy_train(load, cifar_root)
+        assert _numpy_train(load, cifar_root)[3]['train_loss'] == logging_dict['train_loss']
+        for change in [dict(seed=2), dict(lr=0.01), dict(batch_size=25)]:
+            assert _numpy_train(load, cifar_root, **change)[3]['train_loss'] != logging_dict['train_loss'], change
+        assert _numpy_train(load, cifar_root, batch_size=25)[3]['config']['steps_per_epoch'] == 10
+        model, val_accuracies, _, _ = _numpy_train(load, cifar_root, hidden_dims=[7, 5], epochs=1)
+        assert len(val_accuracies) == 1 and [layer.params['weight'].shape for layer in model.layers
+                                             if hasattr(layer, 'params')] == [(7, 3072), (5, 7), (10, 5)]
+        with pytest.raises(load('cifar10_utils').DataError, match='does not exist|failed'):
+            _numpy_train(load, cifar_root + '_missing', epochs=1)
+
+
+def test_pytorch_train_returns_the_best_validation_model_and_uses_batch_norm(cifar_root):
+    with working_in('uva2022') as load:
+        arguments = dict(hidden_dims=[16], lr=0.05, batch_size=50, epochs=2, seed=1, data_dir=cifar_root)
+        model, val_accuracies, test_accuracy, logging_dict = load('train_mlp_pytorch').train(
+            use_batch_norm=True, **arguments)
+        assert len(val_accuracies) == 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())
+        assert type(model.layers[2]) is torch.nn.ELU and model.training
+        cifar10_utils = load('cifar10_utils')
+        loaders = cifar10_utils.get_dataloader(cifar10_utils.get_cifar10(cifar_root), 100)
+        script = load('train_mlp_pytorch')
+        assert script.evaluate_model(model, loaders['validation'])['accuracy'] == pytest.approx(max(val_accuracies))
+        assert script.evaluate_model(model, loaders['test'])['accuracy'] == pytest.approx(test_accuracy)
+        again = script.train(use_batch_norm=True, **arguments)[3]
+        assert again['train_loss'] == logging_dict['train_loss']
+        assert script.train(use_batch_norm=False, **arguments)[3]['train_loss'] != logging_dict['train_loss']
+
+
+@pytest.mark.parametrize('script', ['train_mlp_numpy', 'train_mlp_pytorch'])
+def test_the_flags_and_defaults_are_the_templates(script, tmp_path, cifar_root, figures_unrendered):
+    with working_in('bgu2023') as load:
+        face = load(script)
+        parser = face.epoch_training.parser(script)
+        defaults = vars(parser.parse_args([]))
+        expected = dict(hidden_dims=[128], lr=0.1, batch_size=128, epochs=10, seed=42)
+        assert {name: defaults[name] for name in expected} == expected
+        assert defaults.get('use_batch_norm', False) is False
+        assert vars(parser.parse_args(['--hidden_dims', '256', '128']))['hidden_dims'] == [256, 128]
+        folder = str(tmp_path / 'run')
+        metrics = face.main(['--hidden_dims', '8', '--epochs', '1', '--batch_size', '125', '--data_dir', cifar_root,
+                             '--output_dir', folder])
+        assert metrics['config']['offering'] == 'bgu2023' and metrics['config']['hidden_dims'] == [8]
+        assert {'curves.png', 'metrics.json'} <= set(os.listdir(folder))
+        with pytest.raises(SystemExit, match='already holds'):
+            face.main(['--epochs', '1', '--data_dir', cifar_root, '--output_dir', folder])
+        with pytest.raises(SystemExit):
+            face.main(['--lr', '-1'])
+
+
+def test_the_docs_quote_the_committed_face_runs():
+    text = open(os.path.join(ROOT, 'docs', 'offerings.md')).read()
+    for run in ('bgu_face_mlp_numpy', 'bgu_face_mlp_pytorch'):
+        metrics = json.load(open(os.path.join(ROOT, 'results', run, 'metrics.json')))
+        best = metrics['best_epoch']
+        row = (f'| `results/{run}` | {metrics["test_metrics"]["accuracy"]:.4f} | '
+               f'{metrics["val_accuracies"][best - 1]:.4f} ({best} of {len(metrics["val_accuracies"])}) | '
+               f'{metrics["wall_time_s"]:.1f} s |')
+        assert row in text
+        assert metrics['config']['offering'] == 'bgu2023' and metrics['config']['epochs'] == 10

@@ -1,0 +1,10 @@
+"""UvA 2020's convnet_pytorch.py: the root's, as it is (the ConvNet)."""
+import os
+import sys
+
+_root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _root_dir not in sys.path:  # the root's modules, found behind this folder's
+    sys.path.append(_root_dir)
+import offerings
+
+offerings.as_file_of(globals())

@@ -1,0 +1,16 @@
+"""UvA 2020's train_convnet_pytorch.py: the root's script, as it is.
+
+    python train_convnet_pytorch.py
+"""
+import os
+import sys
+
+_root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _root_dir not in sys.path:  # the root's modules, found behind this folder's
+    sys.path.append(_root_dir)
+import offerings
+
+_face = offerings.as_file_of(globals())
+
+if __name__ == '__main__':
+    _face.main()
