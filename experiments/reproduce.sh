@@ -19,6 +19,9 @@ run() {
         mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds --overwrite ;;
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu --overwrite ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu --overwrite ;;
+        # BGU's own template through its face (bgu2023/), with the template's defaults: validation on 5,000 images.
+        bgu_face)          (cd bgu2023 && python train_mlp_numpy.py --output_dir ../results/bgu_face_mlp_numpy --overwrite
+                            python train_mlp_pytorch.py --output_dir ../results/bgu_face_mlp_pytorch --overwrite) ;;
         lr_sweep)          python experiments/sweep_learning_rate.py --output_dir results/lr_sweep --overwrite ;;
         # One thread, as the committed runs had: the thread count changes the order of floating-point sums, and so
         # the curves. The last stage is results/mlp_pytorch_best.
@@ -52,5 +55,5 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi

@@ -13,6 +13,8 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
 
     run:NAME[:DATASET]      one line of outcome, the data, and the loss/accuracy curves of a training run on
                             DATASET (cifar10 unless named; a run on other data is refused)
+    face:NAME               a run through an offering's face: the test accuracy of the model chosen on validation,
+                            the data and the curves
     recipe:NAME:REFERENCE   the flags in which run NAME differs from run REFERENCE
     schedule:NAME           the learning rate of run NAME against epoch
     tuning:NAME             one row per stage of the tuning search in NAME/<stage>/ and the stage chosen
@@ -124,6 +126,24 @@ def run_block(results, folder, dataset='cifar10'):
     path = results.figures(folder) / 'curves.png'
     plots.plot_curves(metrics, path)
     return f'{summary(metrics)}\n\n{results.image(path)}'
+
+
+def face_block(results, folder):
+    """A run of an offering's face (epoch_training.train): the test accuracy of the model chosen on the validation
+    split, what was trained, the data, the curves."""
+    metrics = results.load(folder)
+    config, validation = metrics['config'], metrics['val_accuracies']
+    best = metrics['best_epoch']
+    test = accuracy(metrics['test_metrics']['accuracy'])
+    line = (f'Test accuracy of the model chosen on the validation split **{test}**'
+            f' (its validation accuracy {accuracy(validation[best - 1])}, after epoch {best} of {len(validation)}); '
+            f'{metrics["steps"][-1]} steps of batch {config["batch_size"]}, SGD at learning rate {config["lr"]:g}, '
+            f'{duration(metrics["wall_time_s"])} of training, through `{config["offering"]}/{config["script"]}.py`.')
+    path = results.figures(folder) / 'curves.png'
+    plots.plot_curves(metrics, path)
+    # data_dir as the face was given it, in its folder: seen from the root here
+    seen_from_root = {**config, 'data_dir': os.path.normpath(os.path.join(config['offering'], config['data_dir']))}
+    return f'{line} {data_statement(seen_from_root)}\n\n{results.image(path)}'
 
 
 def recipe_block(results, folder, reference):
@@ -306,8 +326,8 @@ def analysis_block(results, folder):
             + ''.join(f'\n\n{results.image(path)}' for path in images))
 
 
-KINDS = {'run': run_block, 'recipe': recipe_block, 'schedule': schedule_block, 'tuning': tuning_block,
-         'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
+KINDS = {'run': run_block, 'face': face_block, 'recipe': recipe_block, 'schedule': schedule_block,
+         'tuning': tuning_block, 'sweep': sweep_block, 'sigmoid_vs_relu': sigmoid_vs_relu_block, 'seeds': seeds_block,
          'tta_study': tta_study_block, 'boundary': boundary_block, 'activation_seeds': activation_seeds_block,
          'analysis': analysis_block}
 
