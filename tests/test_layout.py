@@ -8,7 +8,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def command_lines():
     """The module names of every script and study: what has a `__main__` block, outside tests/."""
-    return {path.stem for path in python_files() if "__name__ == '__main__'" in path.read_text()}
+    return {path.stem for path in python_files() if any(map(is_main_block, ast.parse(path.read_text()).body))}
+
+
+def is_main_block(statement):
+    """Whether a module-level statement is `if __name__ == '__main__':`."""
+    test = statement.test if isinstance(statement, ast.If) else None
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == '__name__'
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == '__main__')
 
 
 def python_files():

@@ -398,3 +398,20 @@ def test_the_docs_quote_the_committed_face_runs():
                f'{metrics["wall_time_s"]:.1f} s |')
         assert row in text
         assert metrics['config']['offering'] == 'bgu2023' and metrics['config']['epochs'] == 10
+
+
+def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do():
+    """In a separate Python, as `python unittests.py` in the folder runs it: no PYTHONPATH, `from modules import *`
+    first. The NumPy files only, for every folder (torch takes seconds to import); all of BGU's."""
+    import subprocess
+    env = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
+    for offering in ('uva2020', 'uva2021', 'uva2022', 'bgu2023'):
+        extra = 'import cifar10_utils, mlp_pytorch, train_mlp_numpy, train_mlp_pytorch' if offering == 'bgu2023' else ''
+        code = ('from modules import *\nimport numpy as np\nnp.random.seed(42)\nfrom mlp_numpy import MLP\n'
+                'print(type(MLP(4, [3], 2).layers[1]).__name__, LinearModule(4, 3).params["weight"].dtype)\n' + extra)
+        result = subprocess.run([sys.executable, '-c', code], cwd=offerings.folder(offering), env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        expected = {'uva2020': 'ELUModule float32', 'uva2021': 'ReLUModule float64',
+                    'uva2022': 'ELUModule float64', 'bgu2023': 'ReLUModule float64'}[offering]
+        assert result.stdout.split('\n')[0] == expected
