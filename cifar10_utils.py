@@ -211,8 +211,7 @@ def download_cifar10(data_dir):
         remove_if_empty(made)
         raise DataError(
             f'CIFAR-10 is not in {data_dir} and downloading {CIFAR10.url} failed ({error}). '
-            f'Put the python version of CIFAR-10 there ({", ".join(TRAIN_FILES[:1])}..5, {TEST_FILE}) '
-            f'or use --dataset fake_cifar10 for an offline run.') from None
+            f'Put the python version of CIFAR-10 there ({", ".join(TRAIN_FILES[:1])}..5, {TEST_FILE}).') from None
 
 
 def preprocess_images(train, *others, method='mean_image'):

@@ -33,10 +33,14 @@ def confusion_matrix(predictions, targets, n_classes=None):
     Returns (C, C) float64 counts: row i, column j counts the samples of class i predicted as class j.
     """
     predictions, targets = np.asarray(predictions), np.asarray(targets)
-    if predictions.ndim != 2 or targets.shape != (len(predictions),):
-        raise ValueError(f'confusion_matrix expected predictions (batch, classes) and class indices (batch,), got '
-                         f'{predictions.shape} and {targets.shape}')
+    if predictions.ndim != 2 or targets.shape != (len(predictions),) or not np.issubdtype(targets.dtype, np.integer):
+        raise ValueError(f'confusion_matrix expected predictions (batch, classes) and integer class indices (batch,), '
+                         f'got {predictions.shape} and {targets.shape} {targets.dtype}')
     n_classes = n_classes or predictions.shape[1]
+    if predictions.shape[1] != n_classes or (len(targets) and not 0 <= targets.min() <= targets.max() < n_classes):
+        raise ValueError(f'confusion_matrix expected {n_classes} classes: predictions (batch, {n_classes}) and '
+                         f'class indices in [0, {n_classes}), got {predictions.shape[1]} columns and '
+                         f'{targets.min()} to {targets.max()}')
     pairs = targets.astype(np.int64) * n_classes + predictions.argmax(axis=1)
     return np.bincount(pairs, minlength=n_classes ** 2).reshape(n_classes, n_classes).astype(np.float64)
 
@@ -62,27 +66,30 @@ def evaluate(model, data_loader, num_classes=10):
     """confusion_matrix_to_metrics of model's predictions over every batch of data_loader (whatever their sizes),
     with 'loss': the mean cross-entropy per sample. model: the NumPy MLP (probabilities) or a PyTorch module (logits),
     a torch module in eval mode while it is evaluated."""
-    counts, total_loss, seen = np.zeros((num_classes, num_classes)), 0.0, 0
+    counts, total_loss = np.zeros((num_classes, num_classes)), 0.0
+    was_training = _is_torch(model) and model.training
     if _is_torch(model):
-        was_training = model.training
         model.eval()
-    for x, y in data_loader:
-        if _is_torch(model):
-            with torch.inference_mode():
-                device = next(model.parameters()).device
-                logits = model(torch.as_tensor(x, device=device))
-                y = torch.as_tensor(y, device=device)
-                total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
-                predictions, y = logits.cpu().numpy(), y.cpu().numpy()
-        else:
-            x, y = np.asarray(x), np.asarray(y)
-            predictions = model.forward(x.reshape(len(x), -1))
-            total_loss += CrossEntropyModule().forward(predictions, y) * len(x)
-        counts += confusion_matrix(predictions, y, num_classes)
-        seen += len(y)
-    if _is_torch(model):
-        model.train(was_training)
-    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / seen}
+    try:
+        for x, y in data_loader:
+            if _is_torch(model):
+                with torch.inference_mode():
+                    device = next(model.parameters(), torch.empty(0)).device
+                    logits = model(torch.as_tensor(x, device=device))
+                    y = torch.as_tensor(y, device=device).long()
+                    total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
+                    predictions, y = logits.cpu().numpy(), y.cpu().numpy()
+            else:
+                x, y = np.asarray(x), np.asarray(y)
+                predictions = model.forward(x.reshape(len(x), -1))
+                total_loss += CrossEntropyModule().forward(predictions, y) * len(x)
+            counts += confusion_matrix(predictions, y, num_classes)
+    finally:
+        if was_training:
+            model.train()
+    if not counts.sum():
+        raise ValueError('evaluate expected a data loader with at least one sample, got an empty one')
+    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum()}
 
 
 def evaluate_accuracy(model, data_loader, num_classes=10):
@@ -108,7 +115,8 @@ def train(build_model, lr, batch_size, epochs, seed, data_dir, config=None, outp
     Returns (best model, validation accuracy after each epoch, test accuracy of the best model, logging_dict), the
     logging dict holding what metrics.json records: the losses and accuracies at every evaluation, the mean
     training loss of every epoch, the epoch of the best model and the test metrics. Raises
-    training_loop.Diverged when the loss stops being finite.
+    training_loop.Diverged when the loss stops being finite; SystemExit with a one-line message when output_dir
+    cannot be used (it holds a run and overwrite is off, or a file cannot be written).
     """
     if not (batch_size >= 1 and epochs >= 1 and lr > 0):
         raise ValueError(f'expected batch_size >= 1, epochs >= 1 and lr > 0, got {batch_size}, {epochs} and {lr}')
@@ -151,13 +159,13 @@ def train(build_model, lr, batch_size, epochs, seed, data_dir, config=None, outp
         with training_loop.training_into(folder, overwrite):
             metrics = training_loop.train(record, train_step, evaluate_splits, epochs * steps_per_epoch,
                                           steps_per_epoch, folder, curves=output_dir is not None)
-    test = evaluate(kept['best'], loaders['test'])
-    logging_dict = {**metrics, 'val_accuracies': kept['val_accuracies'], 'train_loss_per_epoch': epoch_losses,
-                    'best_epoch': kept['best_epoch'],
-                    'test_metrics': {name: np.asarray(value).tolist() for name, value in test.items()}}
-    if output_dir:  # what the loop wrote, with what came after it
-        run_files.write_atomically(os.path.join(output_dir, 'metrics.json'),
-                                   lambda path: run_files.write_json(path, logging_dict))
+            test = evaluate(kept['best'], loaders['test'])
+            logging_dict = {**metrics, 'val_accuracies': kept['val_accuracies'], 'train_loss_per_epoch': epoch_losses,
+                            'best_epoch': kept['best_epoch'],
+                            'test_metrics': {name: np.asarray(value).tolist() for name, value in test.items()}}
+            # what the loop wrote, with what came after it, while the folder is still this run's
+            run_files.write_atomically(os.path.join(folder, 'metrics.json'),
+                                       lambda path: run_files.write_json(path, logging_dict))
     return kept['best'], kept['val_accuracies'], test['accuracy'], logging_dict
 
 

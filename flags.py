@@ -198,8 +198,8 @@ def add_mlp_arguments(parser, output_dir):
     parser.add_argument('--neg_slope', type=unit_interval, default=0.02,
                         help='negative slope of LeakyReLU (0 gives ReLU)')
     parser.add_argument('--activation', choices=('leaky_relu', 'elu'), default='leaky_relu',
-                        help="the hidden layers' activation: LeakyReLU (with --neg_slope) or ELU, as UvA 2020's "
-                             "network has it")
+                        help="the hidden layers' activation: LeakyReLU (with --neg_slope) or ELU (which ignores "
+                             "--neg_slope), as UvA 2020's network has it; default: %(default)s")
     parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
                         help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
     add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200, eval_freq=100,

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 # offering -> (the folder serving it, relative to the root: '' for the root itself; what tells it apart)
 OFFERINGS = {
-    'uva2018': ('', 'ReLUModule, one-hot targets, MLP(n_inputs, n_hidden, n_classes) with ReLU'),
+    'uva2018': ('', 'ReLUModule, one-hot targets, MLP(n_inputs, n_hidden, n_classes) with ReLU (--neg_slope 0)'),
     'uva2019': ('', 'the interface the project is laid out for: LeakyReLU with neg_slope'),
     'uva2020': ('uva2020', 'ELU in the MLPs, custom_layernorm.py'),
     'uva2021': ('uva2021', 'ReLU, class-index targets, Kaiming init, train() over DataLoaders, evaluate_model '
@@ -41,9 +41,10 @@ def as_file_of(namespace, serving=''):
     subclass the root's classes). What the face defines after the call replaces those definitions.
 
     A face changes defaults, or names the root's own code does not call (the root calls every class a face
-    subclasses with all its arguments), so the root's code works the same behind a face. Each face puts the root
-    at the end of sys.path before it calls this: the modules that have no face are found there, behind the face's
-    folder.
+    subclasses with all its arguments), so the root's code works the same behind a face. Each face puts the root on
+    sys.path right behind its folder, before the installed packages (HuggingFace's `datasets` would hide the
+    root's): the modules that have no face are found there. The root's source runs with the face's `__file__`, so
+    a served file must not locate anything by its own `__file__`.
     """
     path = os.path.join(ROOT, serving, os.path.basename(namespace['__file__']))
     # Run as the module it is, not as a script: the file's `if __name__ == '__main__'` block waits for the face's.
@@ -51,7 +52,7 @@ def as_file_of(namespace, serving=''):
     kept = {name: namespace[name] for name in ('__name__', '__doc__')}
     namespace['__name__'] = os.path.splitext(os.path.basename(path))[0]
     try:
-        with open(path) as file:
+        with open(path, 'rb') as file:
             exec(compile(file.read(), path, 'exec'), namespace)
     finally:
         namespace.update(kept)

@@ -131,7 +131,8 @@ def load_data(config, one_hot):
                                      validation_size=config.validation_size, one_hot=one_hot)
         fingerprint = datasets.fingerprint(config.dataset, config.data_dir)
     except (DataError, ValueError) as error:
-        sys.exit(f'error: {error}')
+        offline = ' (--dataset fake_cifar10 trains offline, on a stand-in)' if config.dataset == 'cifar10' else ''
+        sys.exit(f'error: {error}{offline}')
     for split in ('train', 'test'):
         if data[split].num_examples == 0:
             sys.exit(f'error: the {split} split of {config.dataset} in {config.data_dir} holds no examples')

@@ -6,8 +6,8 @@ import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules, found behind this folder's
-    sys.path.append(_root_dir)
+if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+    sys.path.insert(1, _root_dir)
 import offerings
 
 _face = offerings.as_file_of(globals(), 'uva2022_2024')

@@ -132,6 +132,10 @@ def face_block(results, folder):
     """A run of an offering's face (epoch_training.train): the test accuracy of the model chosen on the validation
     split, what was trained, the data, the curves."""
     metrics = results.load(folder)
+    path = results.figures(folder) / 'curves.png'
+    plots.plot_curves(metrics, path)
+    if metrics['status'] != 'completed':  # the loop's record, without the epochs' summary
+        return f'Status: {status(metrics, "**")}.\n\n{results.image(path)}'
     config, validation = metrics['config'], metrics['val_accuracies']
     best = metrics['best_epoch']
     test = accuracy(metrics['test_metrics']['accuracy'])
@@ -139,8 +143,6 @@ def face_block(results, folder):
             f' (its validation accuracy {accuracy(validation[best - 1])}, after epoch {best} of {len(validation)}); '
             f'{metrics["steps"][-1]} steps of batch {config["batch_size"]}, SGD at learning rate {config["lr"]:g}, '
             f'{duration(metrics["wall_time_s"])} of training, through `{config["offering"]}/{config["script"]}.py`.')
-    path = results.figures(folder) / 'curves.png'
-    plots.plot_curves(metrics, path)
     # data_dir as the face was given it, in its folder: seen from the root here
     seen_from_root = {**config, 'data_dir': os.path.normpath(os.path.join(config['offering'], config['data_dir']))}
     return f'{line} {data_statement(seen_from_root)}\n\n{results.image(path)}'

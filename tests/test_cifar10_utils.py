@@ -288,8 +288,12 @@ def test_failed_download_says_where_to_put_the_data(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets.utils, 'download_and_extract_archive', offline)
     folder = str(tmp_path / cifar10_utils.CIFAR10_FOLDER)
-    with pytest.raises(DataError, match=r'downloading .*cifar-10-python.tar.gz failed.*--dataset fake_cifar10'):
+    with pytest.raises(DataError, match=r'downloading .*cifar-10-python.tar.gz failed.*Put the python version'):
         get_cifar10(folder, download=True)
+    # the scripts that have --dataset say that it trains offline
+    import train_mlp_numpy
+    with pytest.raises(SystemExit, match=r'failed.*\(--dataset fake_cifar10 trains offline, on a stand-in\)$'):
+        train_mlp_numpy.main(['--data_dir', folder, '--output_dir', str(tmp_path / 'run')])
 
 
 def test_synthetic_has_the_cifar10_interface():

@@ -371,3 +371,18 @@ def test_tta_study_block_tables_every_candidate_and_marks_the_choice(tmp_path):
     assert rows[3] == ['**`--tta`, `--tta_shift 1`**', '**6**', '**0.8125**', '**0.4188**']
     assert rows[0][0] == 'no `--tta`, `--tta_shift 0`'
     assert (tmp_path / 'report' / 'figures' / 'study' / 'validation_accuracy.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_a_face_block_states_a_run_that_did_not_complete(tmp_path, figures_unrendered):
+    run = tmp_path / 'results' / 'face_run'
+    run.mkdir(parents=True)
+    metrics = {'config': {'offering': 'bgu2023', 'script': 'train_mlp_numpy', 'lr': 0.1, 'batch_size': 128},
+               'status': 'diverged', 'diverged_at_step': 12, 'steps': [1], 'train_loss': [2.3],
+               'train_accuracy': [0.1], 'validation_loss': [2.3], 'validation_accuracy': [0.1],
+               'test_loss': [2.3], 'test_accuracy': [0.1], 'final_test_accuracy': 0.1, 'best_test_accuracy': 0.1,
+               'wall_time_s': 1.0}
+    (run / 'metrics.json').write_text(json.dumps(metrics))
+    text = '<!-- BEGIN face:face_run -->\n<!-- END face:face_run -->\n'
+    results = make_report.Results(tmp_path / 'results', tmp_path / 'figures', tmp_path / 'report.md')
+    filled, missing = make_report.fill(text, results)
+    assert 'Status: **diverged** at step 12.' in filled and missing == []

@@ -4,8 +4,8 @@ import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules, found behind this folder's
-    sys.path.append(_root_dir)
+if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+    sys.path.insert(1, _root_dir)
 import numpy as np
 
 import offerings
@@ -15,6 +15,8 @@ ACTIVATION = 'relu'  # the hidden layers' (UvA 2022-2024 set 'elu')
 
 
 class MLP(_root.MLP):
+    """The root's MLP with the template's defaults (see the module's docstring)."""
+
     def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, init='kaiming', seed=None, dtype=np.float64,
                  activation=None, input_layer=True):
         super().__init__(n_inputs, n_hidden, n_classes, neg_slope, init, seed, dtype, activation or ACTIVATION,

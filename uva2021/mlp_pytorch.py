@@ -5,8 +5,8 @@ import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules, found behind this folder's
-    sys.path.append(_root_dir)
+if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+    sys.path.insert(1, _root_dir)
 import offerings
 
 _root = offerings.as_file_of(globals())
@@ -14,6 +14,8 @@ ACTIVATION = 'relu'  # the hidden layers' (UvA 2022-2024 set 'elu')
 
 
 class MLP(_root.MLP):
+    """The root's PyTorch MLP with the template's arguments and defaults (see the module's docstring)."""
+
     def __init__(self, n_inputs, n_hidden, n_classes, use_batch_norm=False, *, neg_slope=0.0, batch_norm=None,
                  dropout=0.0, init='kaiming', activation=None):
         super().__init__(n_inputs, n_hidden, n_classes, neg_slope, use_batch_norm if batch_norm is None else batch_norm,

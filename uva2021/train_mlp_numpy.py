@@ -8,8 +8,8 @@ import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules, found behind this folder's
-    sys.path.append(_root_dir)
+if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+    sys.path.insert(1, _root_dir)
 import epoch_training
 from epoch_training import evaluate_accuracy as evaluate_model  # noqa: F401
 from mlp_numpy import MLP, accuracy  # noqa: F401  (accuracy: the template's, taking class indices)
