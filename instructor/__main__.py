@@ -1,0 +1,112 @@
+"""python -m instructor {release, grade, pack}: see instructor/__init__.py."""
+import csv
+import json
+import os
+import sys
+
+import flags
+import offerings
+from instructor import course, grade, pack, release
+
+
+def main(argv=None):
+    parser = flags.ArgumentParser(prog='python -m instructor', description=__doc__.split(':')[0])
+    commands = parser.add_subparsers(dest='command', required=True)
+    offering = dict(choices=tuple(offerings.OFFERINGS), default=offerings.DEFAULT, help='default: %(default)s')
+    releasing = commands.add_parser('release', help='write the student skeleton and check it')
+    releasing.add_argument('out_dir')
+    releasing.add_argument('--offering', **offering)
+    grading = commands.add_parser('grade', help='grade submissions question by question')
+    grading.add_argument('submissions', nargs='+', metavar='SUBMISSION_DIR')
+    grading.add_argument('--offering', **offering)
+    grading.add_argument('--json', metavar='PATH', help="Gradescope's results.json (a folder of them for several)")
+    grading.add_argument('--csv', metavar='PATH', help='one row per submission')
+    grading.add_argument('--staff-tests', metavar='PATH', help="a course's own test file, run against each too")
+    grading.add_argument('--jobs', type=flags.positive_int, default=None, help='questions graded at once (cores)')
+    packing = commands.add_parser('pack', help='zip the deliverable')
+    packing.add_argument('--offering', **offering)
+    packing.add_argument('--name', required=True, help='your last name: LASTNAME_assignment1.zip')
+    packing.add_argument('--out_dir', default='.')
+    args = parser.parse_args(argv)
+    return {'release': _release, 'grade': _grade, 'pack': _pack}[args.command](args)
+
+
+def _release(args):
+    try:
+        work = release.release(args.out_dir, args.offering)
+    except FileExistsError as error:
+        sys.exit(f'error: {error}')
+    problems, checks = release.self_check(args.out_dir, args.offering)
+    for problem in problems:
+        print(f'self-check: {problem}', file=sys.stderr)
+    if problems:
+        sys.exit(f'error: the skeleton in {args.out_dir} failed {len(problems)} self-checks (above)')
+    own = sum(map(len, course.STUDENT_WORK[args.offering].values()))
+    print(f'released {args.offering} into {args.out_dir}: {own} functions to write ({sum(map(len, work.values()))} '
+          f'left blank in {len(work)} files, the other offerings\' included); self-check passed: it imports, all '
+          f'{checks} graded checks fail on it with NotImplementedError and pass on the solution, no line of a '
+          f'solution is left')
+    return work
+
+
+def _grade(args):
+    for submission in args.submissions:
+        if not os.path.isdir(submission):
+            sys.exit(f'error: {submission} is not a folder; expected a submission folder of Python files')
+    if args.staff_tests and not os.path.isfile(args.staff_tests):
+        sys.exit(f'error: --staff-tests {args.staff_tests} is not a file')
+    results = grade.grade(args.submissions, args.offering, jobs=args.jobs)
+    staff = {submission: grade.staff_tests(submission, args.offering, args.staff_tests) if args.staff_tests
+             else ({}, '') for submission in args.submissions}
+    maximum = sum(check.points for check in course.RUBRIC[args.offering])
+    for submission, outcomes in results.items():
+        print(f'\n{submission}: {grade.score(outcomes)} of {maximum}')
+        rows = [['question', 'points', 'max', 'first failing check']] + grade.question_table(outcomes)
+        widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+        for row in rows:
+            print('  '.join(str(cell).ljust(width) for cell, width in zip(row[:3], widths)) + '  ' + row[3])
+        tests, failure = staff[submission]
+        for name, (passed, reason) in tests.items():
+            print(f'staff {name}: {"passed" if passed else reason}')
+        if failure:
+            print(f'staff tests: {failure}')
+    if args.json:
+        _write_json(args.json, results, staff)
+    if args.csv:
+        with open(args.csv, 'w', newline='') as file:
+            writer = csv.writer(file)
+            checks = course.RUBRIC[args.offering]
+            writer.writerow(['submission', 'score', 'max'] + [f'{c.question} {c.name}' for c in checks])
+            for submission, outcomes in results.items():
+                writer.writerow([submission, grade.score(outcomes), maximum]
+                                + [o.check.points if o.passed else 0 for o in outcomes])
+    return results
+
+
+def _write_json(path, results, staff):
+    if len(results) == 1:
+        (submission, outcomes), = results.items()
+        with open(path, 'w') as file:
+            json.dump(grade.gradescope(outcomes, staff[submission][0]), file, indent=1)
+        return
+    os.makedirs(path, exist_ok=True)
+    for submission, outcomes in results.items():
+        name = os.path.basename(os.path.normpath(submission)) or 'submission'
+        with open(os.path.join(path, f'{name}.json'), 'w') as file:
+            json.dump(grade.gradescope(outcomes, staff[submission][0]), file, indent=1)
+
+
+def _pack(args):
+    try:
+        pack.validate(args.offering, args.name)
+        outcomes = grade.grade([offerings.ROOT], args.offering)[offerings.ROOT]
+        print(f'public tests: {sum(o.passed for o in outcomes)} of {len(outcomes)} pass')
+        path = pack.pack(args.offering, args.name, args.out_dir)
+    except ValueError as error:
+        sys.exit(f'error: {error}')
+    print(f'wrote {path}')
+    return path
+
+
+if __name__ == '__main__':
+    main()

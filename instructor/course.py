@@ -1,0 +1,133 @@
+"""What the students of each offering write, and how each question is graded: the one place that says so.
+
+STUDENT_WORK[offering]: {file of the project: [the functions a student writes there, as qualified names]}. The
+release replaces their bodies; everything else (loaders, plotting, what the template gives away) stays whole.
+
+RUBRIC[offering]: [Check(question, name, test, points)], in the assignment's order. `test` names a function of
+instructor/test_graded.py, and `name` is how the check reads in a table, a CSV column and Gradescope
+("1.2 SoftMaxModule.backward"). A question with several independent checks gives partial credit.
+
+The question numbers are UvA 2019's, BGU 2023's and VU 2021's (whose texts are in ../shared/assignments). The
+other UvA years' texts are not; their rubrics number the parts they share with 2019 as 2019 does.
+"""
+from collections import namedtuple
+
+Check = namedtuple('Check', 'question name test points')
+
+_LINEAR = ['LinearModule.__init__', 'LinearModule.forward', 'LinearModule.backward']
+_SOFTMAX_AND_LOSS = ['SoftMaxModule.forward', 'SoftMaxModule.backward', 'CrossEntropyModule._one_hot',
+                     'CrossEntropyModule.forward', 'CrossEntropyModule.backward']
+_LEAKY_RELU = ['LeakyReLUModule.forward', 'LeakyReLUModule.backward']  # ReLUModule is a LeakyReLUModule
+_ELU = ['ELUModule.forward', 'ELUModule.backward']
+_MLP_NUMPY = ['MLP.__init__', 'MLP.forward', 'MLP.backward', 'MLP.clear_cache', 'accuracy', 'sgd_step']
+_MLP_PYTORCH = {'mlp_pytorch.py': ['MLP.__init__', 'MLP.forward']}
+_BATCH_NORM = {'custom_batchnorm.py': ['_stat_dims', '_update_running_stats', 'CustomBatchNormManualFunction.forward',
+                                       'CustomBatchNormManualFunction.backward', '_BatchNormBase.__init__',
+                                       '_BatchNormBase.forward', 'CustomBatchNormAutograd._forward_train',
+                                       'CustomBatchNormManualModule._forward_train']}
+_LAYER_NORM = {'custom_layernorm.py': ['_check_input', 'CustomLayerNormManualFunction.forward',
+                                       'CustomLayerNormManualFunction.backward', '_LayerNormBase.__init__',
+                                       'CustomLayerNormAutograd.forward', 'CustomLayerNormManualModule.forward']}
+_CONVNET = {'convnet_pytorch.py': ['conv_block', 'ConvNet.__init__', 'ConvNet.forward']}
+_STEP_TRAINING = {'trainers.py': ['_mlp_numpy', '_mlp_pytorch', '_convnet']}
+_EPOCH_TRAINING = {'epoch_training.py': ['confusion_matrix', 'confusion_matrix_to_metrics', 'evaluate', 'train']}
+
+
+def _numpy(activation, clear_cache):
+    return {'modules.py': (['_Cached.clear_cache'] if clear_cache else []) + _LINEAR + activation + _SOFTMAX_AND_LOSS,
+            'mlp_numpy.py': _MLP_NUMPY}
+
+
+STUDENT_WORK = {
+    'uva2018': {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_STEP_TRAINING},
+    'uva2019': {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_STEP_TRAINING},
+    'uva2020': {**_numpy(_ELU, False), **_MLP_PYTORCH, **_LAYER_NORM, **_CONVNET, **_STEP_TRAINING},
+    **{name: {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_EPOCH_TRAINING} for name in ('uva2021', 'bgu2023')},
+    **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_EPOCH_TRAINING} for name in ('uva2022', 'uva2023', 'uva2024')},
+    'vu2021': {'autodiff.py': ['ReLU.forward', 'ReLU.backward']},
+}
+
+
+
+def every_exercise():
+    """{file: [functions]} that some offering's students write: what every skeleton leaves blank, so that none gives
+    away another offering's answers (the 2019 training steps would answer 2021's train())."""
+    merged = {}
+    for work in STUDENT_WORK.values():
+        for name, functions in work.items():
+            merged.setdefault(name, [])
+            merged[name] += [function for function in functions if function not in merged[name]]
+    return merged
+
+
+# The files of each offering's template, where this project has them: what a deliverable must hold.
+_UVA_STEP_FILES = ['cifar10_utils.py', 'modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py',
+                   'train_mlp_pytorch.py', 'convnet_pytorch.py', 'train_convnet_pytorch.py']
+_EPOCH_FILES = ['cifar10_utils.py', 'modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py',
+                'train_mlp_pytorch.py']
+TEMPLATE_FILES = {
+    'uva2018': _UVA_STEP_FILES + ['custom_batchnorm.py'],
+    'uva2019': _UVA_STEP_FILES + ['custom_batchnorm.py'],
+    'uva2020': [f'uva2020/{name}' for name in _UVA_STEP_FILES + ['custom_layernorm.py']],
+    'uva2021': [f'uva2021/{name}' for name in _EPOCH_FILES],
+    **{name: [f'uva2022_2024/{file}' for file in _EPOCH_FILES] for name in ('uva2022', 'uva2023', 'uva2024')},
+    'bgu2023': [f'bgu2023/{name}' for name in _EPOCH_FILES],
+    'vu2021': ['autodiff.py', 'vu_data.py', 'train_mlp_autodiff.py'],
+}
+
+ACTIVATION_NAMES = {'uva2018': 'ReLUModule', 'uva2019': 'LeakyReLUModule', 'uva2020': 'ELUModule',
+                    'uva2021': 'ReLUModule', 'uva2022': 'ELUModule', 'uva2023': 'ELUModule', 'uva2024': 'ELUModule',
+                    'bgu2023': 'RELUModule'}
+
+
+def _numpy_checks(offering, question):
+    activation = ACTIVATION_NAMES[offering]
+    checks = [Check(question, 'LinearModule.forward', 'test_linear_forward', 2),
+              Check(question, 'LinearModule.backward', 'test_linear_backward', 3),
+              Check(question, f'{activation}.backward', 'test_activation_backward', 2),
+              Check(question, 'SoftMaxModule.backward', 'test_softmax_backward', 3),
+              Check(question, 'CrossEntropyModule forward and backward', 'test_cross_entropy', 2),
+              Check(question, 'MLP forward and backward', 'test_mlp_numpy', 3)]
+    if offering == 'uva2021':
+        checks.append(Check(question, 'evaluate_model over a whole loader', 'test_evaluate_model', 2))
+    elif offering in ('uva2022', 'uva2023', 'uva2024', 'bgu2023'):
+        checks += [Check(question, 'confusion_matrix and its metrics', 'test_confusion_matrix', 2),
+                   Check(question, 'evaluate_model over a whole loader', 'test_evaluate_model', 2)]
+    return checks
+
+
+def _pytorch_checks(question):
+    return [Check(question, 'PyTorch MLP layers', 'test_mlp_pytorch_layers', 10),
+            Check(question, 'PyTorch MLP learns from a batch', 'test_mlp_pytorch_step', 10)]
+
+
+def _normalisation_checks(kind):
+    return [Check('3.1', f'Custom{kind}Autograd forward', 'test_norm_autograd_forward', 7),
+            Check('3.1', f'Custom{kind}Autograd refuses a wrong shape', 'test_norm_autograd_shape', 3),
+            Check('3.2b', f'Custom{kind}ManualFunction forward', 'test_norm_function_forward', 1),
+            Check('3.2b', f'Custom{kind}ManualFunction backward', 'test_norm_function_backward', 2),
+            Check('3.2c', f'Custom{kind}ManualModule forward and backward', 'test_norm_module', 1)]
+
+
+_CONVNET_CHECKS = [Check('4', 'ConvNet layers of Table 1', 'test_convnet_layers', 5),
+                   Check('4', 'ConvNet forward', 'test_convnet_forward', 5)]
+
+RUBRIC = {
+    **{name: _numpy_checks(name, '1.2') + _pytorch_checks('2') + _normalisation_checks('BatchNorm') + _CONVNET_CHECKS
+       for name in ('uva2018', 'uva2019')},
+    'uva2020': _numpy_checks('uva2020', '1.2') + _pytorch_checks('2') + _normalisation_checks('LayerNorm')
+    + _CONVNET_CHECKS,
+    **{name: _numpy_checks(name, '1.2') + _pytorch_checks('2')
+       for name in ('uva2021', 'uva2022', 'uva2023', 'uva2024')},
+    'bgu2023': _numpy_checks('bgu2023', 'Q3') + _pytorch_checks('Q4.a'),
+    'vu2021': [Check('Q9', 'ReLU op forward', 'test_relu_op_forward', 4),
+               Check('Q9', 'ReLU op backward', 'test_relu_op_backward', 6)],
+}
+
+
+def questions(offering):
+    """{question: [its checks]} in the rubric's order."""
+    grouped = {}
+    for check in RUBRIC[offering]:
+        grouped.setdefault(check.question, []).append(check)
+    return grouped

@@ -1,0 +1,204 @@
+"""Grade submissions question by question with the project's own checks (instructor/test_graded.py).
+
+Each question of the offering's rubric runs in a process of its own (sandboxed_pytest.py under `python -I -B`)
+in a temporary folder that holds the submission's Python files and the grader's checks, never the submission's own
+tests/ or conftest.py. The process has a wall-clock limit, memory and CPU limits and one thread, and may not write
+outside its folder, so that a missing import, an endless loop, a huge allocation, an exit at import or a stray
+write costs at most that question, with a one-line reason. This process alone writes the results.
+"""
+import concurrent.futures
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import namedtuple
+
+from tqdm import tqdm
+
+import offerings
+from instructor import course
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKS = os.path.join(HERE, 'test_graded.py')
+RUNNER = os.path.join(HERE, 'sandboxed_pytest.py')
+LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}  # torch needs 4 GiB of address space
+
+Outcome = namedtuple('Outcome', 'check passed reason')  # one course.Check, whether it passed, why not
+_UNCONFINED = []  # once the warning that writes are not confined has been given
+
+
+def copy_submission(submission, offering, folder):
+    """The submission's Python files in folder, laid out as they were: its top level, and the offering's face
+    folders when it has them (a copy of this project's layout). Returns the folder the checks run in: the
+    offering's own folder when the submission has it, else the top level (a template's flat layout)."""
+    face = offerings.OFFERINGS[offering][0]
+    for sub in [''] + (face_folders(face) if face else []):
+        source = os.path.join(submission, sub)
+        if not os.path.isdir(source):
+            continue
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        for name in os.listdir(source):
+            path = os.path.join(source, name)
+            if name.endswith('.py') and name != 'conftest.py' and os.path.isfile(path) and not os.path.islink(path):
+                shutil.copyfile(path, os.path.join(folder, sub, name))
+    code = os.path.join(folder, face) if face and os.path.isdir(os.path.join(submission, face)) else folder
+    shutil.copyfile(CHECKS, os.path.join(code, 'test_graded.py'))
+    with open(os.path.join(folder, 'pytest.ini'), 'w') as ini:
+        ini.write('[pytest]\n')
+    return code
+
+
+def face_folders(face):
+    """The face folder and those its faces take their files from (offerings.as_file_of(globals(), 'other'))."""
+    every_face = {folder for folder, _ in offerings.OFFERINGS.values() if folder}
+    folders, pending = [], [face]
+    while pending:
+        name = pending.pop()
+        if name in folders:
+            continue
+        folders.append(name)
+        for file in os.listdir(os.path.join(offerings.ROOT, name)):
+            if file.endswith('.py'):
+                with open(os.path.join(offerings.ROOT, name, file)) as source:
+                    text = source.read()
+                pending += [other for other in every_face if f"as_file_of(globals(), '{other}')" in text]
+    return folders
+
+
+def run_checks(folder, code, offering, targets, limits=LIMITS):
+    """Run pytest on targets (test files or node ids) in the sandbox, the checks importing from code; returns
+    ({test: (passed, reason)}, why the run as a whole fell short, or '')."""
+    read, write = os.pipe()
+    env = {'PATH': os.environ.get('PATH', ''), 'HOME': folder, 'TMPDIR': folder, 'OMP_NUM_THREADS': '1',
+           'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1',
+           'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg'}
+    command = [sys.executable, '-I', '-B', RUNNER, folder, str(write), str(limits['memory_bytes']),
+               str(limits['cpu_seconds']), '--', '--rootdir', folder, '-c', os.path.join(folder, 'pytest.ini'),
+               *targets]
+    process = subprocess.Popen(command, cwd=folder, env=env, pass_fds=[write], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    os.close(write)
+    try:
+        messages, timed_out = _read_until(read, process, limits['wall_seconds'])
+    finally:
+        os.close(read)
+    stderr = process.stderr.read().decode(errors='replace')
+    process.stderr.close()
+    results = {}
+    for message in messages:  # the call's outcome, unless its setup or teardown failed
+        if 'test' in message and results.get(message['test'], (True,))[0]:
+            results[message['test']] = (message['outcome'] == 'passed', message['reason'])
+    if any(message.get('landlock') is False for message in messages) and not _UNCONFINED:
+        _UNCONFINED.append(True)
+        print("warning: this kernel has no Landlock: the submissions' writes are not confined to their folders",
+              file=sys.stderr)
+    finished = [m for m in messages if 'finished' in m]
+    if timed_out:
+        return results, f'stopped after {limits["wall_seconds"]} s (an endless loop?)'
+    if not finished and process.returncode == -signal.SIGXCPU:
+        return results, f'used up its {limits["cpu_seconds"]} s of CPU time (an endless loop?)'
+    if not finished:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else ''
+        return results, (f'the process ended before its checks did (exit status {process.returncode}; os._exit, '
+                         f'sys.exit or a crash?)' + (f': {last[:200]}' if last else ''))
+    if not finished[-1]['intact']:
+        return {}, "the submission changed pytest's machinery; nothing it reported counts"
+    return results, ''
+
+
+def _read_until(pipe, process, seconds):
+    """The JSON messages the child sends down the pipe (a file descriptor) until it ends, which closes the pipe
+    however it ends, or until `seconds` pass: then it and every process it started are killed."""
+    messages, buffer, deadline = [], '', time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(pipe, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                os.killpg(process.pid, 9)
+                process.wait()
+                return messages, True
+            chunk = os.read(pipe, 1 << 16).decode(errors='replace')
+            if not chunk:
+                process.wait()
+                return messages, False
+            buffer += chunk
+            *lines, buffer = buffer.split('\n')
+            for line in lines:
+                try:
+                    messages.append(json.loads(line))
+                except ValueError:  # not a message of the runner's
+                    pass
+
+
+def grade_question(submission, offering, question, limits=LIMITS):
+    """[Outcome] of one question's checks, run in a fresh temporary folder."""
+    checks = course.questions(offering)[question]
+    with tempfile.TemporaryDirectory(prefix='grading-') as folder:
+        code = copy_submission(submission, offering, folder)
+        checks_file = os.path.join(code, 'test_graded.py')
+        results, failure = run_checks(folder, code, offering, [f'{checks_file}::{check.test}' for check in checks],
+                                      limits)
+    outcomes = []
+    for check in checks:
+        passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
+        outcomes.append(Outcome(check, passed and not failure, reason if not passed else (failure or '')))
+    return outcomes
+
+
+def grade(submissions, offering=offerings.DEFAULT, jobs=None, limits=LIMITS, progress=True, questions=None):
+    """{submission: [Outcome]} for every check of the offering's rubric (or of the questions named), questions run
+    in parallel across the cores (one per core by default)."""
+    questions = questions or list(course.questions(offering))
+    tasks = [(submission, question) for submission in submissions for question in questions]
+    outcomes = {submission: {} for submission in submissions}
+    with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count()) as pool:
+        futures = {pool.submit(grade_question, submission, offering, question, limits): (submission, question)
+                   for submission, question in tasks}
+        for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc='grading',
+                           unit='question', disable=not progress, file=sys.stderr):
+            submission, question = futures[future]
+            outcomes[submission][question] = future.result()
+    return {submission: [outcome for question in questions for outcome in by_question[question]]
+            for submission, by_question in outcomes.items()}
+
+
+def staff_tests(submission, offering, path, limits=LIMITS):
+    """{test: (passed, reason)} of a course's own test file (unittest or pytest) run against the submission in the
+    same sandbox, and why the run fell short ('' when it did not)."""
+    with tempfile.TemporaryDirectory(prefix='grading-') as folder:
+        code = copy_submission(submission, offering, folder)
+        staff = os.path.join(code, 'test_staff_' + os.path.basename(path))
+        shutil.copyfile(path, staff)
+        return run_checks(folder, code, offering, [staff], limits)
+
+
+def score(outcomes):
+    return sum(outcome.check.points for outcome in outcomes if outcome.passed)
+
+
+def question_table(outcomes):
+    """Rows (question, points, max, the first failing check in one line)."""
+    rows = {}
+    for outcome in outcomes:
+        question = rows.setdefault(outcome.check.question, [outcome.check.question, 0, 0, ''])
+        question[2] += outcome.check.points
+        if outcome.passed:
+            question[1] += outcome.check.points
+        elif not question[3]:
+            question[3] = f'{outcome.check.name}: {outcome.reason}'
+    return list(rows.values())
+
+
+def gradescope(outcomes, staff=None):
+    """Gradescope's results.json: the score and one entry per check (and per staff test, for no points)."""
+    tests = [{'name': f'{o.check.question} {o.check.name}', 'score': o.check.points if o.passed else 0,
+              'max_score': o.check.points, 'output': o.reason} for o in outcomes]
+    tests += [{'name': f'staff {name}', 'score': 0, 'max_score': 0, 'output': 'passed' if passed else reason}
+              for name, (passed, reason) in (staff or {}).items()]
+    return {'score': score(outcomes), 'tests': tests}

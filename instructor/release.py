@@ -1,0 +1,153 @@
+"""Write the student version of the package for an offering, and check it.
+
+The skeleton holds the package's modules and the offering's face folders in the project's layout, with the body of
+every function that course.STUDENT_WORK names replaced by the course's banner and `raise NotImplementedError` (its
+signature and docstring stay), and the graded checks as its public tests (tests/test_graded.py). The results,
+report, docs, studies, benchmarks and the instructor's own tests stay out.
+"""
+import ast
+import os
+import shutil
+import subprocess
+import sys
+
+import offerings
+from instructor import course, grade
+
+BANNER = ['########################', '# PUT YOUR CODE HERE  #', '#######################',
+          'raise NotImplementedError', '########################', '# END OF YOUR CODE    #', '#######################']
+KEPT_FILES = ['requirements.txt', '.gitignore']
+
+
+def functions(tree):
+    """{qualified name: FunctionDef} of a module's functions and its classes' methods."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            found.update({f'{node.name}.{item.name}': item for item in node.body if isinstance(item, ast.FunctionDef)})
+    return found
+
+
+def body_lines(function):
+    """(first, last) line numbers (1-based, inclusive) of a function's body after its docstring."""
+    body = function.body
+    has_docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
+        isinstance(body[0].value.value, str)
+    start = body[1].lineno if has_docstring and len(body) > 1 else body[0].lineno
+    if has_docstring and len(body) == 1:
+        raise ValueError(f'{function.name} has nothing but its docstring to write')
+    return start, function.end_lineno
+
+
+def stub(source, names, path='<source>'):
+    """(source with the bodies of the functions `names` replaced by the banner, {name: the body's lines})."""
+    found = functions(ast.parse(source))
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ValueError(f'{path} has no function {", ".join(missing)} (course.STUDENT_WORK names it)')
+    lines = source.splitlines()
+    removed = {}
+    for name in sorted(names, key=lambda name: -found[name].lineno):  # bottom up, so that line numbers hold
+        start, end = body_lines(found[name])
+        indent = ' ' * found[name].body[-1].col_offset
+        removed[name] = lines[start - 1:end]
+        lines[start - 1:end] = [indent + line for line in BANNER]
+    return '\n'.join(lines) + '\n', removed
+
+
+def release(out_dir, offering=offerings.DEFAULT):
+    """Write the skeleton of `offering` into out_dir (which must not exist yet); returns {file: [stubbed names]}:
+    every offering's exercises, so that no skeleton gives another's answers away."""
+    if os.path.exists(out_dir):
+        raise FileExistsError(f'{out_dir} exists; give release a new folder')
+    face = offerings.OFFERINGS[offering][0]
+    work = course.every_exercise()
+    os.makedirs(os.path.join(out_dir, 'tests'))
+    for name in sorted(os.listdir(offerings.ROOT)):
+        if name.endswith('.py') or name in KEPT_FILES:
+            _write(out_dir, name, work)
+    for folder in grade.face_folders(face) if face else []:
+        os.makedirs(os.path.join(out_dir, folder))
+        for name in sorted(os.listdir(os.path.join(offerings.ROOT, folder))):
+            if name.endswith('.py'):
+                _write(out_dir, os.path.join(folder, name), {})
+    with open(grade.CHECKS) as file:
+        checks = file.read()
+    graded = tuple(dict.fromkeys(check.test for check in course.RUBRIC[offering]))
+    for old, new in ((" 'uva2019')", f' {offering!r})'), ('GRADED = None', f'GRADED = {graded!r}'),
+                     ("os.path.join(os.path.dirname(__file__), '..')))\nSUBMISSION",
+                      f"os.path.join(os.path.dirname(__file__), '..', {face!r})))\nSUBMISSION")):
+        assert checks.count(old) == 1, old
+        checks = checks.replace(old, new)
+    with open(os.path.join(out_dir, 'tests', 'test_graded.py'), 'w') as file:
+        file.write(checks)
+    with open(os.path.join(out_dir, 'pytest.ini'), 'w') as file:
+        file.write('[pytest]\ntestpaths = tests\n')
+    with open(os.path.join(out_dir, 'README.md'), 'w') as file:
+        file.write(_readme(offering, face, course.STUDENT_WORK[offering]))
+    return work
+
+
+def _write(out_dir, name, work):
+    source_path = os.path.join(offerings.ROOT, name)
+    if name not in work:
+        shutil.copyfile(source_path, os.path.join(out_dir, name))
+        return
+    with open(source_path) as file:
+        stubbed, _ = stub(file.read(), work[name], name)
+    with open(os.path.join(out_dir, name), 'w') as file:
+        file.write(stubbed)
+
+
+def _readme(offering, face, work):
+    where = f'`{face}/`' if face else 'this folder'
+    listed = '\n'.join(f'- `{name}`: {", ".join(f"`{function}`" for function in names)}'
+                       for name, names in work.items())
+    return (f'# MLPs, CNNs and Backpropagation: the {offering} skeleton\n\n'
+            f'Work in {where}: its files have the names and signatures of your template. Write the body of every '
+            f'function marked `PUT YOUR CODE HERE` that your offering asks for:\n\n{listed}\n\n'
+            "(The exercises of the course's other offerings are left blank too.)\n\n"
+            f'`python -m pytest tests` runs the public checks that grading uses; each fails with NotImplementedError '
+            f'until its functions are written.\n')
+
+
+def self_check(out_dir, offering=offerings.DEFAULT, jobs=None, questions=None):
+    """(problems of the skeleton in out_dir as lines, [] when there are none; the number of graded checks run): it
+    must import; every graded check (of the questions named, default all) must fail on it with
+    NotImplementedError; the solution (this package) must pass every one; no line of a solution body may be left
+    in it."""
+    problems = []
+    face = offerings.OFFERINGS[offering][0]
+    code = os.path.join(out_dir, face)
+    names = sorted({os.path.splitext(name)[0] for name in os.listdir(code) if name.endswith('.py')})
+    imported = subprocess.run([sys.executable, '-I', '-B', '-c', f'import sys; sys.path[:0] = {[code, out_dir]!r}; '
+                               + '; '.join(f'import {name}' for name in names)],
+                              cwd=out_dir, capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    if imported.returncode:
+        problems.append(f'the skeleton does not import: {imported.stderr.strip().splitlines()[-1]}')
+    graded = grade.grade([out_dir, offerings.ROOT], offering, jobs=jobs, progress=False, questions=questions)
+    for outcome in graded[out_dir]:
+        if outcome.passed or 'NotImplementedError' not in outcome.reason:
+            problems.append(f'{outcome.check.question} {outcome.check.name} does not fail with NotImplementedError '
+                            f'on the skeleton: {"it passes" if outcome.passed else outcome.reason}')
+    problems += [f'the solution fails {o.check.question} {o.check.name}: {o.reason}'
+                 for o in graded[offerings.ROOT] if not o.passed]
+    for name, functions_named in course.every_exercise().items():
+        problems += [f'{name}: {line.strip()!r} of a solution is left in the skeleton'
+                     for line in leaked_lines(name, functions_named, out_dir)]
+    return problems, len(graded[out_dir])
+
+
+def leaked_lines(name, functions_named, out_dir):
+    """The lines of the solution's bodies of those functions that the skeleton's copy of the file still has (a
+    line that the file also has outside those bodies is the template's, and does not count)."""
+    with open(os.path.join(offerings.ROOT, name)) as file:
+        source = file.read()
+    kept, removed = stub(source, functions_named, name)
+    bodies = {line.strip() for lines in removed.values() for line in lines if line.strip()}
+    outside = {line.strip() for line in kept.splitlines()}
+    with open(os.path.join(out_dir, name)) as file:
+        skeleton = {line.strip() for line in file.read().splitlines()}
+    return sorted((bodies - outside) & skeleton)

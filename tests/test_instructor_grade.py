@@ -1,0 +1,143 @@
+"""python -m instructor grade: wrong submissions lose the points of their mistake and no others, hostile ones are
+graded with a reason and leave everything outside their folder as it was, and the outputs (table, Gradescope's
+results.json, CSV, the staff's own tests) say what happened."""
+import csv
+import json
+import os
+import shutil
+
+import pytest
+
+import offerings
+from instructor import __main__ as cli
+from instructor import course, grade
+
+QUICK = {**grade.LIMITS, 'wall_seconds': 20}
+
+
+def submission(folder, edits=(), without=()):
+    """A flat submission in folder: the project's root files, each (file, old, new) of edits applied, the files of
+    `without` left out."""
+    os.makedirs(folder)
+    for name in os.listdir(offerings.ROOT):
+        if name.endswith('.py') and name not in without:
+            shutil.copyfile(os.path.join(offerings.ROOT, name), os.path.join(folder, name))
+    for name, old, new in edits:
+        path = os.path.join(folder, name)
+        with open(path) as file:
+            text = file.read()
+        assert text.count(old) == 1, (name, old)
+        with open(path, 'w') as file:
+            file.write(text.replace(old, new))
+    return str(folder)
+
+
+def lost(outcomes):
+    return {outcome.check.name for outcome in outcomes if not outcome.passed}
+
+
+SOFTMAX_DIAGONAL = ('modules.py', 'return self.out * (dout - (dout * self.out).sum(axis=1, keepdims=True))',
+                    'return dout * self.out * (1 - self.out)')
+NO_BIAS_GRADIENT = ('modules.py', "self.grads['bias'] = dout.sum(axis=0)", 'pass')
+NO_ONE_OVER_B = ('modules.py', 'return -self._one_hot(x, y) / (np.maximum(x, self.eps) * len(x))',
+                 'return -self._one_hot(x, y) / np.maximum(x, self.eps)')
+
+
+def test_each_wrong_submission_loses_the_checks_of_its_mistake_and_no_others(tmp_path):
+    folders = {name: submission(tmp_path / name, edits) for name, edits in [
+        ('right', []), ('softmax_diagonal', [SOFTMAX_DIAGONAL]), ('no_bias_gradient', [NO_BIAS_GRADIENT]),
+        ('no_one_over_b', [NO_ONE_OVER_B])]}
+    results = grade.grade(list(folders.values()), 'uva2019', questions=['1.2'], limits=QUICK, progress=False)
+    assert lost(results[folders['right']]) == set()
+    # the MLP's check goes through the softmax's and the loss's backward, so it shares their mistakes
+    assert lost(results[folders['softmax_diagonal']]) == {'SoftMaxModule.backward', 'MLP forward and backward'}
+    assert lost(results[folders['no_bias_gradient']]) == {'LinearModule.backward'}
+    assert lost(results[folders['no_one_over_b']]) == {'CrossEntropyModule forward and backward',
+                                                      'MLP forward and backward'}
+    assert grade.score(results[folders['no_bias_gradient']]) == 15 - 3
+    reason = {o.check.name: o.reason for o in results[folders['no_bias_gradient']]}['LinearModule.backward']
+    assert 'grads["bias"]: relative error' in reason
+
+
+def test_a_batch_norm_backward_missing_a_term_loses_that_check(tmp_path):
+    # the x_hat * sum(dout * x_hat) term of dL/dx left out
+    missing_term = ('custom_batchnorm.py', 'dx.addcmul_(x_hat, k * sum_dout_xhat, value=-1).sub_(k * sum_dout)',
+                    'dx.sub_(k * sum_dout)')
+    folder = submission(tmp_path / 'bn', [missing_term])
+    outcomes = grade.grade([folder], 'uva2019', questions=['3.2b'], limits=QUICK, progress=False)[folder]
+    assert lost(outcomes) == {'CustomBatchNormManualFunction backward'}
+    assert 'gradcheck failed' in outcomes[1].reason
+
+
+HOSTILE = {
+    'endless_loop': ('modules.py', '"""NumPy layers', 'while True:\n    pass\n"""NumPy layers'),
+    'sleeps_forever': ('modules.py', '"""NumPy layers', 'import time\ntime.sleep(3600)\n"""NumPy layers'),
+    'huge_allocation': ('modules.py', '"""NumPy layers',
+                        'import numpy\nnumpy.ones(20 * 2 ** 30 // 8)\n"""NumPy layers'),
+    'exit_at_import': ('modules.py', '"""NumPy layers', 'import sys\nsys.exit(0)\n"""NumPy layers'),
+    'os_exit': ('modules.py', '"""NumPy layers', 'import os\nos._exit(0)\n"""NumPy layers'),
+    'patches_pytest': ('modules.py', '"""NumPy layers',
+                       'import _pytest.python\n_pytest.python.Function.runtest = lambda self: None\n'
+                       '"""NumPy layers'),
+}
+
+
+def test_hostile_submissions_are_graded_with_a_reason_and_touch_nothing_outside(tmp_path):
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    (outside / 'precious.txt').write_text('keep me')
+    results_json = tmp_path / 'results.json'
+    vandal = ('modules.py', '"""NumPy layers',
+              f'import shutil\nopen({str(results_json)!r}, "w").write("{{}}")\n'
+              f'open("results.json", "w").write("{{\\"score\\": 100}}")\n'
+              f'shutil.rmtree({str(outside)!r})\n"""NumPy layers')
+    folders = {name: submission(tmp_path / name, [edit]) for name, edit in {**HOSTILE, 'vandal': vandal}.items()}
+    # the endless loop meets the CPU limit first (a wall-clock limit would leave it a core to burn meanwhile)
+    limits = {**grade.LIMITS, 'cpu_seconds': 3, 'wall_seconds': 5}
+    results = grade.grade(list(folders.values()), 'uva2019', questions=['1.2'], limits=limits, progress=False,
+                          jobs=len(folders))  # the sleeper and the loop would hold two of two workers
+    reasons = {name: {o.reason for o in results[folder]} for name, folder in folders.items()}
+    for name, folder in folders.items():
+        assert grade.score(results[folder]) == 0, name
+    assert reasons['endless_loop'] == {'used up its 3 s of CPU time (an endless loop?)'}
+    assert reasons['sleeps_forever'] == {'stopped after 5 s (an endless loop?)'}
+    assert all('MemoryError' in reason for reason in reasons['huge_allocation'])
+    assert all('SystemExit' in reason for reason in reasons['exit_at_import'])
+    assert all(reason.startswith('the process ended before its checks did') for reason in reasons['os_exit'])
+    assert reasons['patches_pytest'] == {"the submission changed pytest's machinery; nothing it reported counts"}
+    assert all('PermissionError' in reason for reason in reasons['vandal'])
+    assert (outside / 'precious.txt').read_text() == 'keep me' and not results_json.exists()
+
+
+def test_a_missing_module_costs_only_the_questions_that_need_it(tmp_path):
+    folder = submission(tmp_path / 'no_convnet', without=['convnet_pytorch.py'])
+    outcomes = grade.grade([folder], 'uva2019', questions=['1.2', '4'], limits=QUICK, progress=False)[folder]
+    assert lost(outcomes) == {'ConvNet layers of Table 1', 'ConvNet forward'}
+    assert {o.reason for o in outcomes if not o.passed} == {"ModuleNotFoundError: No module named 'convnet_pytorch'"}
+
+
+def test_the_command_line_writes_the_table_gradescope_json_csv_and_the_staff_tests(tmp_path, capsys):
+    good = submission(tmp_path / 'good')
+    broken = submission(tmp_path / 'broken', [('autodiff.py', '        return np.maximum(x, 0)\n',
+                                               '        return x.copy()\n')])
+    staff = tmp_path / 'unittests.py'
+    staff.write_text('import unittest\nimport numpy as np\n\n\nclass TestReLU(unittest.TestCase):\n'
+                     '    def test_relu(self):\n        from autodiff import ReLU, TensorNode\n'
+                     '        self.assertEqual(ReLU.do_forward(TensorNode(np.array([-1.0]))).value[0], 0)\n')
+    cli.main(['grade', good, '--offering', 'vu2021', '--json', str(tmp_path / 'one.json'),
+              '--staff-tests', str(staff)])
+    out = capsys.readouterr().out
+    assert f'{good}: 10 of 10' in out and 'staff TestReLU::test_relu: passed' in out
+    results = json.loads((tmp_path / 'one.json').read_text())
+    assert results['score'] == 10 and results['tests'][0] == {'name': 'Q9 ReLU op forward', 'score': 4,
+                                                              'max_score': 4, 'output': ''}
+    cli.main(['grade', good, broken, '--offering', 'vu2021', '--json', str(tmp_path / 'each'),
+              '--csv', str(tmp_path / 'grades.csv')])
+    out = capsys.readouterr().out
+    assert f'{broken}: 6 of 10' in out and 'Q9        6       10   ReLU op forward: ' in out
+    assert json.loads((tmp_path / 'each' / 'broken.json').read_text())['score'] == 6
+    rows = list(csv.reader(open(tmp_path / 'grades.csv')))
+    assert rows[0] == ['submission', 'score', 'max'] + [f'{c.question} {c.name}' for c in course.RUBRIC['vu2021']]
+    assert rows[1:] == [[good, '10', '10', '4', '6'], [broken, '6', '10', '0', '6']]
+    with pytest.raises(SystemExit, match='is not a folder; expected a submission folder'):
+        cli.main(['grade', str(tmp_path / 'nowhere')])

@@ -1,0 +1,86 @@
+"""python -m instructor release: the skeleton keeps every signature and docstring, leaves no line of a solution,
+and checks itself: it imports, each graded check fails on it with NotImplementedError and passes on the
+solution (which grading this package therefore gives full marks)."""
+import ast
+import os
+
+import pytest
+
+import offerings
+from instructor import __main__ as cli
+from instructor import course, release
+
+SOURCE = '''"""A module."""
+
+
+class Layer:
+    """A layer."""
+
+    def forward(self, x):
+        """x -> 2x."""
+        doubled = 2 * x
+        return doubled
+
+    @staticmethod
+    def backward(context, grad):
+        return 2 * grad
+
+
+def helper(a,
+           b=1):
+    return a + b
+'''
+
+
+def test_stub_keeps_signatures_decorators_and_docstrings_and_removes_every_body_line():
+    stubbed, removed = release.stub(SOURCE, ['Layer.forward', 'Layer.backward', 'helper'])
+    functions = release.functions(ast.parse(stubbed))
+    assert ast.get_docstring(functions['Layer.forward']) == 'x -> 2x.'
+    assert [d.id for d in functions['Layer.backward'].decorator_list] == ['staticmethod']
+    assert 'def helper(a,\n           b=1):\n    ####' in stubbed
+    assert 'doubled' not in stubbed and 'return 2 * grad' not in stubbed and 'a + b' not in stubbed
+    assert stubbed.count('raise NotImplementedError') == 3 and stubbed.count('# PUT YOUR CODE HERE') == 3
+    assert removed['Layer.forward'] == ['        doubled = 2 * x', '        return doubled']
+    with pytest.raises(ValueError, match='has no function Layer.update'):
+        release.stub(SOURCE, ['Layer.update'])
+
+
+def test_every_exercise_named_exists_in_the_project():
+    for name, functions in course.every_exercise().items():
+        with open(os.path.join(offerings.ROOT, name)) as file:
+            release.stub(file.read(), functions, name)  # a ValueError names what is missing
+
+
+def test_the_released_skeleton_passes_its_self_check(tmp_path, capsys):
+    """VU's through the command line; BGU's (a face) on its NumPy question: a PyTorch one takes seconds to grade,
+    and the command line's self-check of every offering was run by hand (docs/instructor.md)."""
+    out = str(tmp_path / 'vu')
+    cli.main(['release', out, '--offering', 'vu2021'])
+    line = capsys.readouterr().out
+    assert line.startswith(f'released vu2021 into {out}: 2 functions to write') and 'all 2 graded checks fail' in line
+    with pytest.raises(SystemExit, match='exists; give release a new folder'):
+        cli.main(['release', out, '--offering', 'vu2021'])
+    out = str(tmp_path / 'bgu')
+    release.release(out, 'bgu2023')
+    assert release.self_check(out, 'bgu2023', questions=['Q3']) == ([], 8)
+    assert not {'results', 'report', 'docs', 'experiments', 'benchmarks', 'instructor'} & set(os.listdir(out))
+    public = open(os.path.join(out, 'tests', 'test_graded.py')).read()
+    assert "os.environ.get('COURSE_OFFERING', 'bgu2023')" in public and "'..', 'bgu2023')" in public
+    assert f"GRADED = {tuple(check.test for check in course.RUBRIC['bgu2023'])!r}" in public
+    with open(os.path.join(out, 'modules.py')) as file:
+        assert '# PUT YOUR CODE HERE' in file.read()
+    for folder in ('bgu2023', 'uva2022_2024', 'uva2021'):  # BGU's faces and those they take their files from
+        listed = [sorted(name for name in os.listdir(os.path.join(root, folder)) if name.endswith('.py'))
+                  for root in (out, offerings.ROOT)]
+        assert listed[0] == listed[1] != []
+    assert not os.path.exists(os.path.join(out, 'uva2020'))
+
+
+def test_the_self_check_finds_a_solution_line_left_in_the_skeleton(tmp_path):
+    with open(os.path.join(offerings.ROOT, 'modules.py')) as file:
+        source = file.read()
+    work = course.every_exercise()['modules.py']
+    stubbed, _ = release.stub(source, [name for name in work if name != 'SoftMaxModule.backward'])
+    (tmp_path / 'modules.py').write_text(stubbed)
+    assert release.leaked_lines('modules.py', work, str(tmp_path)) == [
+        'return self.out * (dout - (dout * self.out).sum(axis=1, keepdims=True))']
