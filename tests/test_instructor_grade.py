@@ -1,6 +1,7 @@
 """python -m instructor grade: wrong submissions lose the points of their mistake and no others, hostile ones are
 graded with a reason and leave everything outside their folder as it was, and the outputs (table, Gradescope's
 results.json, CSV, the staff's own tests) say what happened."""
+import concurrent.futures
 import csv
 import json
 import os
@@ -92,15 +93,20 @@ def test_hostile_submissions_are_graded_with_a_reason_and_touch_nothing_outside(
               f'open("results.json", "w").write("{{\\"score\\": 100}}")\n'
               f'shutil.rmtree({str(outside)!r})\n"""NumPy layers')
     folders = {name: submission(tmp_path / name, [edit]) for name, edit in {**HOSTILE, 'vandal': vandal}.items()}
-    # the endless loop meets the CPU limit first (a wall-clock limit would leave it a core to burn meanwhile)
-    limits = {**grade.LIMITS, 'cpu_seconds': 3, 'wall_seconds': 5}
-    results = grade.grade(list(folders.values()), 'uva2019', questions=['1.2'], limits=limits, progress=False,
-                          jobs=len(folders))  # the sleeper and the loop would hold two of two workers
+    # the endless loop meets the CPU limit, the sleeper the wall clock: each in a run of its own with a short limit,
+    # so that neither a busy machine nor the other limit comes first; the three runs go at once
+    alone = {'endless_loop': {**grade.LIMITS, 'cpu_seconds': 2}, 'sleeps_forever': {**grade.LIMITS, 'wall_seconds': 3}}
+    runs = [([folders[name]], limits) for name, limits in alone.items()]
+    runs.append(([folder for name, folder in folders.items() if name not in alone], grade.LIMITS))
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        graded = pool.map(lambda run: grade.grade(run[0], 'uva2019', questions=['1.2'], limits=run[1],
+                                                  progress=False), runs)
+        results = {folder: outcomes for run in graded for folder, outcomes in run.items()}
     reasons = {name: {o.reason for o in results[folder]} for name, folder in folders.items()}
     for name, folder in folders.items():
         assert grade.score(results[folder]) == 0, name
-    assert reasons['endless_loop'] == {'used up its 3 s of CPU time (an endless loop?)'}
-    assert reasons['sleeps_forever'] == {'stopped after 5 s (an endless loop?)'}
+    assert reasons['endless_loop'] == {'used up its 2 s of CPU time (an endless loop?)'}
+    assert reasons['sleeps_forever'] == {'stopped after 3 s (an endless loop?)'}
     assert all('MemoryError' in reason for reason in reasons['huge_allocation'])
     assert all('SystemExit' in reason for reason in reasons['exit_at_import'])
     assert all(reason.startswith('the process ended before its checks did') for reason in reasons['os_exit'])
