@@ -43,13 +43,12 @@ class CustomLayerNormManualFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # the backward is not itself differentiated: a second derivative is refused, not wrong
     def backward(ctx, grad_output):
-        """dL/dout (B, C) -> dL/dinput (B, C), dL/dgamma (C,), dL/dbeta (C,), None for eps.
-
-        With g = dout * gamma (the gradient at x_hat) and C features per sample, per row
-            dx = inv_std / C * (C g - sum(g) - x_hat sum(g x_hat)),
-        the batch norm's formula with the roles of the batch and the features swapped; gamma and beta, shared by
-        every sample, sum their gradients over the batch.
-        """
+        """dL/dout (B, C) -> dL/dinput (B, C), dL/dgamma (C,), dL/dbeta (C,), None for eps."""
+        # With g = dout * gamma (the gradient at x_hat) and C features per sample, per row
+        #     dx = inv_std / C * (C g - sum(g) - x_hat sum(g x_hat)),
+        # the batch norm's formula with the roles of the batch and the features swapped; gamma and beta, shared by
+        # every sample, sum their gradients over the batch. (A comment, not the docstring: the student skeleton
+        # keeps the docstring.)
         x_hat, inv_std, gamma = ctx.saved_tensors
         need_dx, need_dgamma, need_dbeta = ctx.needs_input_grad[:3]
         dx = dgamma = dbeta = None

@@ -110,7 +110,8 @@ class ELUModule(_Cached):
         return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
 
     def backward(self, dout):
-        """dy/dx is 1 for x > 0 and alpha exp(x) = y + alpha otherwise."""
+        """dout: dL/dy (any shape) -> dL/dx (the same shape)."""
+        # dy/dx is 1 for x > 0 and alpha exp(x) = y + alpha otherwise
         return dout * np.where(self.x > 0, 1, self.alpha * np.exp(np.minimum(self.x, 0)))
 
     def __repr__(self):
@@ -142,7 +143,8 @@ class SoftMaxModule(_Cached):
         return self.out
 
     def backward(self, dout):
-        """dx_ij = y_ij (dout_ij - sum_k dout_ik y_ik): the Jacobian diag(y) - y y^T applied per row."""
+        """dout: dL/dy (batch, classes) -> dL/dx (batch, classes)."""
+        # dx_ij = y_ij (dout_ij - sum_k dout_ik y_ik): the Jacobian diag(y) - y y^T applied per row
         return self.out * (dout - (dout * self.out).sum(axis=1, keepdims=True))
 
     def __repr__(self):

@@ -2,6 +2,7 @@
 checks, pack the deliverable.
 
     python -m instructor release OUT_DIR [--offering NAME]
-    python -m instructor grade SUBMISSION_DIR... [--offering NAME] [--json PATH] [--csv PATH]
+    python -m instructor grade SUBMISSION_DIR... [--offering NAME] [--json PATH] [--csv PATH] [--staff-tests PATH]
+                                                [--jobs N]
     python -m instructor pack [--offering NAME] --name LASTNAME
 """

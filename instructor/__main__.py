@@ -90,8 +90,14 @@ def _write_json(path, results, staff):
             json.dump(grade.gradescope(outcomes, staff[submission][0]), file, indent=1)
         return
     os.makedirs(path, exist_ok=True)
+    taken = set()
     for submission, outcomes in results.items():
-        name = os.path.basename(os.path.normpath(submission)) or 'submission'
+        name = base = os.path.basename(os.path.normpath(submission)) or 'submission'
+        number = 1
+        while name in taken:  # a/sub and b/sub: sub.json and sub-2.json
+            number += 1
+            name = f'{base}-{number}'
+        taken.add(name)
         with open(os.path.join(path, f'{name}.json'), 'w') as file:
             json.dump(grade.gradescope(outcomes, staff[submission][0]), file, indent=1)
 

@@ -7,6 +7,7 @@ outside its folder, so that a missing import, an endless loop, a huge allocation
 write costs at most that question, with a one-line reason. This process alone writes the results.
 """
 import concurrent.futures
+import ctypes
 import json
 import os
 import selectors
@@ -15,7 +16,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections import namedtuple
 
 from tqdm import tqdm
@@ -30,6 +33,11 @@ LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}  # tor
 
 Outcome = namedtuple('Outcome', 'check passed reason')  # one course.Check, whether it passed, why not
 _UNCONFINED = []  # once the warning that writes are not confined has been given
+# The runs going on (their pids), and the mark in the environment of every process a run starts: what the grader is
+# left of them when a run ends (it is their subreaper) is killed.
+_CHILDREN, _CHILDREN_LOCK = set(), threading.Lock()
+_MARK = f'COURSE_GRADING_RUN={uuid.uuid4().hex}'
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def copy_submission(submission, offering, folder):
@@ -37,6 +45,7 @@ def copy_submission(submission, offering, folder):
     folders when it has them (a copy of this project's layout). Returns the folder the checks run in: the
     offering's own folder when the submission has it, else the top level (a template's flat layout)."""
     face = offerings.OFFERINGS[offering][0]
+    submission = _unwrapped(submission)
     for sub in [''] + (face_folders(face) if face else []):
         source = os.path.join(submission, sub)
         if not os.path.isdir(source):
@@ -51,6 +60,14 @@ def copy_submission(submission, offering, folder):
     with open(os.path.join(folder, 'pytest.ini'), 'w') as ini:
         ini.write('[pytest]\n')
     return code
+
+
+def _unwrapped(submission):
+    """The folder that holds a submission's files: the submission, or the one folder it holds and nothing else (an
+    upload that unzips to lastname_assignment1/)."""
+    entries = [name for name in os.listdir(submission) if not name.startswith(('.', '__'))]
+    inner = os.path.join(submission, entries[0]) if len(entries) == 1 else ''
+    return inner if inner and os.path.isdir(inner) else submission
 
 
 def face_folders(face):
@@ -72,28 +89,37 @@ def face_folders(face):
 
 def run_checks(folder, code, offering, targets, limits=LIMITS):
     """Run pytest on targets (test files or node ids) in the sandbox, the checks importing from code; returns
-    ({test: (passed, reason)}, why the run as a whole fell short, or '')."""
+    ({test: (passed, reason)} of the tests that reported, why the run as a whole fell short or '')."""
     read, write = os.pipe()
     env = {'PATH': os.environ.get('PATH', ''), 'HOME': folder, 'TMPDIR': folder, 'OMP_NUM_THREADS': '1',
            'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1',
-           'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg'}
+           'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg',
+           _MARK.split('=')[0]: _MARK.split('=')[1]}
     command = [sys.executable, '-I', '-B', RUNNER, folder, str(write), str(limits['memory_bytes']),
                str(limits['cpu_seconds']), '--', '--rootdir', folder, '-c', os.path.join(folder, 'pytest.ini'),
                *targets]
-    process = subprocess.Popen(command, cwd=folder, env=env, pass_fds=[write], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
-    os.close(write)
-    try:
-        messages, timed_out = _read_until(read, process, limits['wall_seconds'])
-    finally:
-        os.close(read)
-    stderr = process.stderr.read().decode(errors='replace')
-    process.stderr.close()
-    results = {}
-    for message in messages:  # the call's outcome, unless its setup or teardown failed
-        if 'test' in message and results.get(message['test'], (True,))[0]:
+    # stderr into a file of the grader's (the child cannot open it, only write to what it inherits), read at the end
+    with tempfile.TemporaryFile() as stderr:
+        with _CHILDREN_LOCK:  # a sweep of another thread's must not take it for an orphan
+            process = subprocess.Popen(command, cwd=folder, env=env, pass_fds=[write], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            _CHILDREN.add(process.pid)
+        os.close(write)
+        try:
+            messages, timed_out = _read_until(read, process, limits['wall_seconds'])
+        finally:
+            os.close(read)
+            _kill_group(process)
+        stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - 4096))
+        last = (stderr.read().decode(errors='replace').strip().splitlines() or [''])[-1]
+    results, collected = {}, []
+    for message in messages:
+        # a test's outcome is its call's, unless its setup or teardown failed
+        if 'test' in message and results.get(message['test'], (True, ''))[0]:
             results[message['test']] = (message['outcome'] == 'passed', message['reason'])
-    if any(message.get('landlock') is False for message in messages) and not _UNCONFINED:
+        if 'collect' in message:
+            collected.append(message['reason'])
+    if any(message.get('landlock') == 0 for message in messages) and not _UNCONFINED:
         _UNCONFINED.append(True)
         print("warning: this kernel has no Landlock: the submissions' writes are not confined to their folders",
               file=sys.stderr)
@@ -103,29 +129,29 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
     if not finished and process.returncode == -signal.SIGXCPU:
         return results, f'used up its {limits["cpu_seconds"]} s of CPU time (an endless loop?)'
     if not finished:
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else ''
         return results, (f'the process ended before its checks did (exit status {process.returncode}; os._exit, '
                          f'sys.exit or a crash?)' + (f': {last[:200]}' if last else ''))
     if not finished[-1]['intact']:
-        return {}, "the submission changed pytest's machinery; nothing it reported counts"
+        return {}, "the submission changed pytest, the checks or numpy/torch; nothing it reported counts"
+    if collected and not results:
+        return results, f'the checks could not be collected: {collected[0]}'
     return results, ''
 
 
 def _read_until(pipe, process, seconds):
-    """The JSON messages the child sends down the pipe (a file descriptor) until it ends, which closes the pipe
-    however it ends, or until `seconds` pass: then it and every process it started are killed."""
+    """The JSON messages the child sends down the pipe (a file descriptor) until it has exited and said it
+    finished, or the pipe closes, or `seconds` pass (timed out: True)."""
     messages, buffer, deadline = [], '', time.monotonic() + seconds
     with selectors.DefaultSelector() as selector:
         selector.register(pipe, selectors.EVENT_READ)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                os.killpg(process.pid, 9)
-                process.wait()
-                return messages, True
+        while time.monotonic() < deadline:
+            # a process the submission forked may hold the pipe open after the child has gone: look every 0.2 s
+            if not selector.select(min(0.2, max(0.0, deadline - time.monotonic()))):
+                if process.poll() is not None:
+                    return messages, False
+                continue
             chunk = os.read(pipe, 1 << 16).decode(errors='replace')
             if not chunk:
-                process.wait()
                 return messages, False
             buffer += chunk
             *lines, buffer = buffer.split('\n')
@@ -134,20 +160,67 @@ def _read_until(pipe, process, seconds):
                     messages.append(json.loads(line))
                 except ValueError:  # not a message of the runner's
                     pass
+    return messages, True
+
+
+def _kill_group(process):
+    """Kill the child and every process of its group, and every process the grader has been left (a submission's
+    process that made a session of its own is an orphan of the grader, its subreaper), but its running children."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    with _CHILDREN_LOCK:
+        _CHILDREN.discard(process.pid)
+        for pid in _orphans():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _orphans():
+    """The grader's children that carry a run's mark but are not a run going on: what a submission left behind."""
+    me, found = os.getpid(), []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit() and int(entry) not in _CHILDREN:
+            try:
+                with open(f'/proc/{entry}/stat') as file:
+                    parent = int(file.read().rsplit(')', 1)[1].split()[1])
+                with open(f'/proc/{entry}/environ', 'rb') as file:
+                    marked = _MARK.encode() in file.read().split(b'\0')
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == me and marked:
+                found.append(int(entry))
+    return found
+
+
+def _become_subreaper():
+    """Make this process the one that a run's orphans are handed to (Linux), so that none escapes by a session of its
+    own."""
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def grade_question(submission, offering, question, limits=LIMITS):
-    """[Outcome] of one question's checks, run in a fresh temporary folder."""
+    """[Outcome] of one question's checks, run in a fresh temporary folder. The checks that reported keep their
+    outcome when the run then fails (an endless loop in the last check costs that check); the others take the
+    run's reason."""
     checks = course.questions(offering)[question]
-    with tempfile.TemporaryDirectory(prefix='grading-') as folder:
-        code = copy_submission(submission, offering, folder)
-        checks_file = os.path.join(code, 'test_graded.py')
-        results, failure = run_checks(folder, code, offering, [f'{checks_file}::{check.test}' for check in checks],
-                                      limits)
+    try:
+        with tempfile.TemporaryDirectory(prefix='grading-') as folder:
+            code = copy_submission(submission, offering, folder)
+            checks_file = os.path.join(code, 'test_graded.py')
+            results, failure = run_checks(folder, code, offering,
+                                          [f'{checks_file}::{check.test}' for check in checks], limits)
+    except OSError as error:  # a submission that cannot be copied, or a folder that cannot be made
+        results, failure = {}, f'could not be graded: {error}'
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
-        outcomes.append(Outcome(check, passed and not failure, reason if not passed else (failure or '')))
+        outcomes.append(Outcome(check, passed, '' if passed else reason))
     return outcomes
 
 
@@ -155,6 +228,7 @@ def grade(submissions, offering=offerings.DEFAULT, jobs=None, limits=LIMITS, pro
     """{submission: [Outcome]} for every check of the offering's rubric (or of the questions named), questions run
     in parallel across the cores (one per core by default)."""
     questions = questions or list(course.questions(offering))
+    _become_subreaper()
     tasks = [(submission, question) for submission in submissions for question in questions]
     outcomes = {submission: {} for submission in submissions}
     with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count()) as pool:

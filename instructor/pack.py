@@ -1,5 +1,7 @@
-"""Build the deliverable as the UvA text asks: LASTNAME_assignment1.zip with the report and the code in the
-template's layout, without data, models, runs or caches, and a manifest of every file with its SHA-256."""
+"""Build the deliverable as the UvA text asks: LASTNAME_assignment1.zip with the report and the code, without data,
+models, runs or caches, and a manifest of every file with its SHA-256. The code keeps the project's layout: the
+root's modules and the offering's face folders, whose files carry the template's names (a flat template's layout
+would need the faces' files flattened, which would copy the root's code into them)."""
 import hashlib
 import json
 import os
@@ -23,7 +25,7 @@ def contents(offering, root=offerings.ROOT):
     report = os.path.join(root, 'report')
     for folder, _, files in sorted(os.walk(report)):
         paths += sorted(os.path.relpath(os.path.join(folder, name), root) for name in files
-                        if name.endswith(('.md', '.png', '.pdf')))
+                        if name.endswith(('.md', '.png', '.pdf', '.py')) and '__pycache__' not in folder)
     return paths
 
 

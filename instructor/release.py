@@ -6,10 +6,12 @@ signature and docstring stay), and the graded checks as its public tests (tests/
 report, docs, studies, benchmarks and the instructor's own tests stay out.
 """
 import ast
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tokenize
 
 import offerings
 from instructor import course, grade
@@ -30,15 +32,30 @@ def functions(tree):
     return found
 
 
-def body_lines(function):
-    """(first, last) line numbers (1-based, inclusive) of a function's body after its docstring."""
+def body_lines(function, lines):
+    """(first, last) line numbers (1-based, inclusive) of a function's body after its signature and docstring: the
+    comments before its first statement belong to the body too."""
     body = function.body
     has_docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
         isinstance(body[0].value.value, str)
-    start = body[1].lineno if has_docstring and len(body) > 1 else body[0].lineno
     if has_docstring and len(body) == 1:
         raise ValueError(f'{function.name} has nothing but its docstring to write')
+    start = body[0].end_lineno + 1 if has_docstring else _signature_end(function, lines) + 1
     return start, function.end_lineno
+
+
+def _signature_end(function, lines):
+    """The line (1-based) of the colon that ends a function's `def` (which may span lines)."""
+    source = '\n'.join(lines[function.lineno - 1:]) + '\n'
+    depth = 0
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.OP and token.string in '([{':
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ')]}':
+            depth -= 1
+        elif token.type == tokenize.OP and token.string == ':' and depth == 0:
+            return function.lineno + token.start[0] - 1
+    raise ValueError(f'the def of {function.name} has no colon')
 
 
 def stub(source, names, path='<source>'):
@@ -50,7 +67,7 @@ def stub(source, names, path='<source>'):
     lines = source.splitlines()
     removed = {}
     for name in sorted(names, key=lambda name: -found[name].lineno):  # bottom up, so that line numbers hold
-        start, end = body_lines(found[name])
+        start, end = body_lines(found[name], lines)
         indent = ' ' * found[name].body[-1].col_offset
         removed[name] = lines[start - 1:end]
         lines[start - 1:end] = [indent + line for line in BANNER]
@@ -102,13 +119,15 @@ def _write(out_dir, name, work):
 
 
 def _readme(offering, face, work):
-    where = f'`{face}/`' if face else 'this folder'
     listed = '\n'.join(f'- `{name}`: {", ".join(f"`{function}`" for function in names)}'
                        for name, names in work.items())
-    return (f'# MLPs, CNNs and Backpropagation: the {offering} skeleton\n\n'
-            f'Work in {where}: its files have the names and signatures of your template. Write the body of every '
-            f'function marked `PUT YOUR CODE HERE` that your offering asks for:\n\n{listed}\n\n'
-            "(The exercises of the course's other offerings are left blank too.)\n\n"
+    where = (f'Run your template\'s commands in `{face}/`: its files have your template\'s names and signatures, and '
+             f'run the files of this folder, where you write your code. ' if face else
+             'Run your template\'s commands in this folder. ')
+    return (f'# MLPs, CNNs and Backpropagation: the {offering} skeleton\n\n{where}'
+            f'Write the body of every function marked `PUT YOUR CODE HERE` that your offering asks for '
+            f'(`ReLUModule` and `RELUModule` are `LeakyReLUModule`s of slope 0):\n\n{listed}\n\n'
+            "The exercises of the course's other offerings are left blank too.\n\n"
             f'`python -m pytest tests` runs the public checks that grading uses; each fails with NotImplementedError '
             f'until its functions are written.\n')
 

@@ -2,14 +2,16 @@
 
     python -I -B sandboxed_pytest.py FOLDER REPORT_FD MEMORY_BYTES CPU_SECONDS -- PYTEST_ARGS...
 
-Before anything of the submission is imported, it limits the process's address space, CPU time and file sizes,
-and (where the kernel has Landlock, Linux 5.13 on) forbids writing, creating or removing anything outside FOLDER
-and /dev/null. It then runs pytest with a plugin that sends every test's outcome, as JSON lines, down the pipe
-REPORT_FD, which the parent alone reads: nothing the submission writes counts. At the end it checks that pytest's
-machinery is still its own, and says so down the pipe too.
+Before anything of the submission is imported, it limits the process's address space, CPU time, file sizes and
+processes, and (where the kernel has Landlock, Linux 5.13 on) forbids writing, creating or removing anything
+outside FOLDER and /dev/null, and (Linux 6.12 on) signalling the grader. It then runs pytest with a plugin that
+sends every test's outcome, as JSON lines, down the pipe REPORT_FD, which the parent alone reads: nothing the
+submission writes into its folder counts. At the end it checks that pytest's machinery, the checks' functions and
+numpy's and torch's origins are what they were before the submission ran, and says so down the pipe too.
 
 This stops mistakes and casual mischief, not a determined attacker: the submission runs as the same user in the
-same process as this plugin, so it can reach the pipe, and it can read whatever the user can.
+same process as this plugin, so it can write down the pipe itself, patch what the comparison does not cover, change
+files' permissions and times (Landlock does not cover them), and read whatever the user can.
 """
 import ctypes
 import json
@@ -21,6 +23,7 @@ import sys
 _WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
 _MAKE = sum(1 << bit for bit in range(6, 13))  # character devices, folders, files, sockets, FIFOs, block devices, links
 _REFER, _TRUNCATE = 1 << 13, 1 << 14           # from Landlock ABI 2 and 3
+_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # from ABI 6: no reaching outside the sandbox
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _PR_SET_NO_NEW_PRIVS = 38
 
@@ -31,28 +34,35 @@ class _PathBeneath(ctypes.Structure):
 
 
 def forbid_writes_outside(folder):
-    """Forbid this process and its children to change anything outside folder and /dev/null; returns whether the
-    kernel could (False without Landlock)."""
+    """Forbid this process and its children to change anything outside folder and /dev/null, and (Landlock ABI 6
+    on) to signal any process outside the sandbox, such as the grader; returns (Landlock's ABI version, or 0 where
+    the kernel has none and nothing is forbidden)."""
     libc = ctypes.CDLL(None, use_errno=True)
     abi = libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))  # the ABI version
     if abi < 1:
-        return False
+        return 0
     handled = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE | (_REFER if abi >= 2 else 0) | \
         (_TRUNCATE if abi >= 3 else 0)
-    attributes = ctypes.c_uint64(handled)
-    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attributes), ctypes.c_size_t(8), ctypes.c_uint32(0))
+    # struct landlock_ruleset_attr: handled_access_fs, handled_access_net (ABI 4), scoped (ABI 6)
+    attributes = (ctypes.c_uint64 * 3)(handled, 0, _SCOPE_SIGNAL | _SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 8
+    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attributes), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
-        return False
-    for path, allowed in ((folder, handled), ('/dev/null', handled & (_WRITE_FILE | _TRUNCATE))):
-        fd = os.open(path, os.O_PATH)
-        rule = _PathBeneath(allowed, fd)
-        if libc.syscall(_ADD_RULE, ruleset, ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
-            return False
-        os.close(fd)
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.syscall(_RESTRICT_SELF, ruleset, 0) != 0:
-        return False
-    os.close(ruleset)
-    return True
+        raise OSError(ctypes.get_errno(), 'landlock_create_ruleset failed')
+    try:
+        for path, allowed in ((folder, handled), ('/dev/null', handled & (_WRITE_FILE | _TRUNCATE))):
+            fd = os.open(path, os.O_PATH)
+            try:
+                rule = _PathBeneath(allowed, fd)
+                if libc.syscall(_ADD_RULE, ruleset, ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)):
+                    raise OSError(ctypes.get_errno(), f'landlock_add_rule failed for {path}')
+            finally:
+                os.close(fd)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) or libc.syscall(_RESTRICT_SELF, ruleset, 0):
+            raise OSError(ctypes.get_errno(), 'landlock_restrict_self failed')
+    finally:
+        os.close(ruleset)
+    return abi
 
 
 def limit(memory_bytes, cpu_seconds):
@@ -60,6 +70,7 @@ def limit(memory_bytes, cpu_seconds):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))  # SIGXCPU first, then SIGKILL
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))  # a fork bomb (not for root, whom it does not bind)
 
 
 class Reporter:
@@ -84,7 +95,38 @@ class Reporter:
 
     def pytest_collectreport(self, report):
         if report.outcome != 'passed':
-            self.send(collect=report.nodeid, reason=str(report.longrepr).strip().splitlines()[-1][:300])
+            lines = str(report.longrepr).strip().splitlines()
+            last = lines[-1].removeprefix('E').strip() if lines else 'collection failed'  # pytest's 'E   ' margin
+            self.send(collect=report.nodeid, reason=last[:300])
+
+
+def machinery():
+    """What a submission would have to replace to pass checks it fails: pytest's running and reporting of a test,
+    the graded checks' own functions, and the libraries they compute with (which must be the installed ones)."""
+    import _pytest.python
+    import _pytest.reports
+    import _pytest.runner
+    parts = [_pytest.runner.runtestprotocol, _pytest.runner.call_and_report, _pytest.runner.CallInfo.from_call,
+             _pytest.reports.TestReport.from_item_and_call, _pytest.python.Function.runtest,
+             _pytest.python.pytest_pyfunc_call, Reporter.pytest_runtest_logreport, Reporter.send]
+    checks = sys.modules.get('test_graded')
+    if checks is not None:
+        parts += sorted((name, value) for name, value in vars(checks).items()
+                        if callable(value) and not name.startswith('__'))
+    for name in ('numpy', 'torch'):
+        module = sys.modules.get(name)
+        parts.append((name, module is None or 'site-packages' in (getattr(module, '__file__', '') or '')))
+    return parts
+
+
+class Integrity:
+    """A pytest plugin that notes the machinery once the checks are collected, before any of the submission runs
+    (the checks import it inside each test), so that the end of the run can compare."""
+
+    before = None
+
+    def pytest_collection_finish(self, session):
+        self.before = machinery()
 
 
 def main(argv):
@@ -92,19 +134,13 @@ def main(argv):
     pytest_args = argv[argv.index('--') + 1:]
     pipe = os.fdopen(fd, 'w')
     limit(memory, cpu)
-    sandboxed = forbid_writes_outside(folder)
-    import _pytest.python
-    import _pytest.runner
+    abi = forbid_writes_outside(folder)
+    import numpy  # noqa: F401  (the installed one, before the submission's folder is on sys.path)
     import pytest
-    machinery = (_pytest.runner.runtestprotocol, _pytest.runner.call_and_report, _pytest.python.Function.runtest,
-                 _pytest.python.pytest_pyfunc_call, Reporter.pytest_runtest_logreport)
-    reporter = Reporter(pipe)
-    reporter.send(started=True, landlock=sandboxed)
-    status = pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', *pytest_args], plugins=[reporter])
-    intact = machinery == (_pytest.runner.runtestprotocol, _pytest.runner.call_and_report,
-                           _pytest.python.Function.runtest, _pytest.python.pytest_pyfunc_call,
-                           Reporter.pytest_runtest_logreport)
-    reporter.send(finished=int(status), intact=intact)
+    reporter, integrity = Reporter(pipe), Integrity()
+    reporter.send(started=True, landlock=abi)
+    status = pytest.main(['-q', '-p', 'no:cacheprovider', *pytest_args], plugins=[reporter, integrity])
+    reporter.send(finished=int(status), intact=integrity.before is None or integrity.before == machinery())
 
 
 if __name__ == '__main__':

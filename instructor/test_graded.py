@@ -26,6 +26,8 @@ EPOCH_TEMPLATE = OFFERING in ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'bgu20
 
 def student(name):
     """The submission's module `name`; an AssertionError when it comes from anywhere else."""
+    if sys.path[0] != CODE:  # pytest's own path settings may have come first
+        sys.path.insert(0, CODE)
     module = importlib.import_module(name)
     path = os.path.abspath(getattr(module, '__file__', '') or '')
     assert path.startswith(SUBMISSION + os.sep), f'{name} was imported from {path}, not from the submission'
@@ -96,24 +98,25 @@ def test_linear_backward():
         assert_close(layer.grads[name], numerical_gradient(f, layer.params[name]), f'grads["{name}"]')
 
 
-def activation_module(modules):
+def activation(modules):
+    """(the offering's activation module, its function y(x) as the template defines it)."""
     if OFFERING == 'uva2019':
-        return modules.LeakyReLUModule(0.02)
-    if OFFERING == 'uva2024':
-        return modules.ELUModule(0.5)
-    if OFFERING in ('uva2020', 'uva2022', 'uva2023'):
-        return modules.ELUModule()
-    return modules.RELUModule() if OFFERING == 'bgu2023' else modules.ReLUModule()
+        return modules.LeakyReLUModule(0.02), lambda x: np.where(x > 0, x, 0.02 * x)
+    if OFFERING in ('uva2020', 'uva2022', 'uva2023', 'uva2024'):
+        alpha = 0.5 if OFFERING == 'uva2024' else 1.0
+        module = modules.ELUModule(alpha) if OFFERING == 'uva2024' else modules.ELUModule()
+        return module, lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    return (modules.RELUModule() if OFFERING == 'bgu2023' else modules.ReLUModule()), lambda x: np.maximum(x, 0)
 
 
-def test_activation_backward():
+def test_activation():
     modules = student('modules')
     rng = np.random.default_rng(2)
-    module = activation_module(modules)
+    module, function = activation(modules)
     x = rng.standard_normal((6, 5))
     x[np.abs(x) < 1e-3] = 0.5  # away from the kink, where central differences straddle it
     dout = rng.standard_normal((6, 5))
-    module.forward(x)
+    assert_close(module.forward(x), function(x), f'{type(module).__name__}.forward')
     assert_close(module.backward(dout), numerical_gradient(lambda: (module.forward(x) * dout).sum(), x),
                  f'{type(module).__name__}.backward')
 
@@ -165,8 +168,9 @@ def test_mlp_numpy():
     layers = linear_layers(model, modules)
     assert [np.shape(layer.params['weight']) for layer in layers] == [(6, 8), (4, 6), (3, 4)], \
         'MLP(8, [6, 4], 3) should hold LinearModules of 8->6, 6->4 and 4->3'
-    for layer in layers:
+    for layer in layers:  # scaled to keep the probabilities away from 0, where any clipping of the loss would show
         float64_linear(layer, rng)
+        layer.params['weight'] /= np.sqrt(np.shape(layer.params['weight'])[1])
     x, t = rng.standard_normal((5, 8)), targets(5, 3, rng)
     out = model.forward(x)
     assert np.shape(out) == (5, 3) and np.allclose(np.sum(out, axis=1), 1), \
@@ -225,7 +229,11 @@ def test_mlp_pytorch_layers():
     import torch
     linears = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert linears == [(12, 6), (6, 5), (5, 4)], f'expected Linear layers 12->6, 6->5, 5->4, got {linears}'
-    assert tuple(model(torch.randn(8, 12)).shape) == (8, 4)
+    x1, x2 = torch.randn(8, 12), torch.randn(8, 12)
+    with torch.no_grad():
+        assert tuple(model(x1).shape) == (8, 4)
+        affine_gap = (model(x1) + model(x2) - model(x1 + x2) - model(torch.zeros(8, 12))).abs().max()
+    assert affine_gap > 1e-6 * model(x1).abs().max(), 'the MLP computes an affine map: no nonlinearity between layers'
     if EPOCH_TEMPLATE:
         normed = pytorch_mlp(12, [6, 5], 4, use_batch_norm=True)
         assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in normed.modules()) == 2, \

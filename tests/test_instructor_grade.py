@@ -16,10 +16,13 @@ from instructor import course, grade
 QUICK = {**grade.LIMITS, 'wall_seconds': 20}
 
 
-def submission(folder, edits=(), without=()):
+def submission(folder, edits=(), without=(), extra=None):
     """A flat submission in folder: the project's root files, each (file, old, new) of edits applied, the files of
-    `without` left out."""
+    `without` left out, and those of extra ({name: text}) added."""
     os.makedirs(folder)
+    for name, text in (extra or {}).items():
+        with open(os.path.join(folder, name), 'w') as file:
+            file.write(text)
     for name in os.listdir(offerings.ROOT):
         if name.endswith('.py') and name not in without:
             shutil.copyfile(os.path.join(offerings.ROOT, name), os.path.join(folder, name))
@@ -70,16 +73,19 @@ def test_a_batch_norm_backward_missing_a_term_loses_that_check(tmp_path):
     assert 'gradcheck failed' in outcomes[1].reason
 
 
+AT_IMPORT = '"""NumPy layers'  # the start of modules.py: what an edit puts code before
 HOSTILE = {
-    'endless_loop': ('modules.py', '"""NumPy layers', 'while True:\n    pass\n"""NumPy layers'),
-    'sleeps_forever': ('modules.py', '"""NumPy layers', 'import time\ntime.sleep(3600)\n"""NumPy layers'),
-    'huge_allocation': ('modules.py', '"""NumPy layers',
-                        'import numpy\nnumpy.ones(20 * 2 ** 30 // 8)\n"""NumPy layers'),
-    'exit_at_import': ('modules.py', '"""NumPy layers', 'import sys\nsys.exit(0)\n"""NumPy layers'),
-    'os_exit': ('modules.py', '"""NumPy layers', 'import os\nos._exit(0)\n"""NumPy layers'),
-    'patches_pytest': ('modules.py', '"""NumPy layers',
-                       'import _pytest.python\n_pytest.python.Function.runtest = lambda self: None\n'
-                       '"""NumPy layers'),
+    'endless_loop': [('modules.py', AT_IMPORT, 'while True:\n    pass\n' + AT_IMPORT)],
+    'loops_in_mlp': [('mlp_numpy.py', '        for layer in self.layers:\n            x = layer.forward(x)',
+                      '        while True:\n            pass')],
+    'sleeps_forever': [('modules.py', AT_IMPORT, 'import time\ntime.sleep(3600)\n' + AT_IMPORT)],
+    'huge_allocation': [('modules.py', AT_IMPORT, 'import numpy\nnumpy.ones(20 * 2 ** 30 // 8)\n' + AT_IMPORT)],
+    'exit_at_import': [('modules.py', AT_IMPORT, 'import sys\nsys.exit(0)\n' + AT_IMPORT)],
+    'os_exit': [('modules.py', AT_IMPORT, 'import os\nos._exit(0)\n' + AT_IMPORT)],
+    'patches_pytest': [('modules.py', AT_IMPORT, 'import _pytest.python\n'
+                        '_pytest.python.Function.runtest = lambda self: None\n' + AT_IMPORT)],
+    'patches_the_checks': [SOFTMAX_DIAGONAL, ('modules.py', AT_IMPORT, 'import sys\n'
+                            'sys.modules["test_graded"].assert_close = lambda *args: None\n' + AT_IMPORT)],
 }
 
 
@@ -88,31 +94,62 @@ def test_hostile_submissions_are_graded_with_a_reason_and_touch_nothing_outside(
     outside.mkdir()
     (outside / 'precious.txt').write_text('keep me')
     results_json = tmp_path / 'results.json'
-    vandal = ('modules.py', '"""NumPy layers',
-              f'import shutil\nopen({str(results_json)!r}, "w").write("{{}}")\n'
-              f'open("results.json", "w").write("{{\\"score\\": 100}}")\n'
-              f'shutil.rmtree({str(outside)!r})\n"""NumPy layers')
-    folders = {name: submission(tmp_path / name, [edit]) for name, edit in {**HOSTILE, 'vandal': vandal}.items()}
-    # the endless loop meets the CPU limit, the sleeper the wall clock: each in a run of its own with a short limit,
-    # so that neither a busy machine nor the other limit comes first; the three runs go at once
-    alone = {'endless_loop': {**grade.LIMITS, 'cpu_seconds': 2}, 'sleeps_forever': {**grade.LIMITS, 'wall_seconds': 3}}
+    cases = {**HOSTILE, 'deletes_outside': [('modules.py', AT_IMPORT,
+                                             f'import shutil\nshutil.rmtree({str(outside)!r})\n' + AT_IMPORT)]}
+    # What a careless or mischievous submission tries, each attempt's error caught: it still earns its points.
+    mischief = '\n'.join([
+        'import atexit, os, signal, subprocess, sys',
+        'for attempt in (lambda: os.kill(os.getppid(), signal.SIGKILL),',
+        f'                lambda: open({str(results_json)!r}, "w").write("{{}}"),',
+        '                lambda: open("results.json", "w").write("{\\"score\\": 100}")):',
+        '    try:',
+        '        attempt()',
+        '    except OSError:',
+        '        pass',
+        'subprocess.Popen(["sleep", "987.654"], start_new_session=True)',
+        'if os.fork() == 0:  # a daemon that holds the report pipe open',
+        '    os.setsid()',
+        '    import time',
+        '    time.sleep(600)',
+        'atexit.register(lambda: sys.stderr.write("y" * 2_000_000))', AT_IMPORT])
+    folders = {name: submission(tmp_path / name, edits) for name, edits in cases.items()}
+    folders['shadows_numpy'] = submission(tmp_path / 'shadows_numpy', extra={'numpy.py': 'raise SystemExit\n'})
+    folders['mischief'] = submission(tmp_path / 'mischief', [('modules.py', AT_IMPORT, mischief)])
+    # the loops meet the CPU limit, the sleeper the wall clock: each in a run of its own with a short limit, so that
+    # neither a busy machine nor the other limit comes first; the runs go at once
+    alone = {'endless_loop': {**grade.LIMITS, 'cpu_seconds': 2}, 'loops_in_mlp': {**grade.LIMITS, 'cpu_seconds': 2},
+             'sleeps_forever': {**grade.LIMITS, 'wall_seconds': 3}}
     runs = [([folders[name]], limits) for name, limits in alone.items()]
     runs.append(([folder for name, folder in folders.items() if name not in alone], grade.LIMITS))
     with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
         graded = pool.map(lambda run: grade.grade(run[0], 'uva2019', questions=['1.2'], limits=run[1],
                                                   progress=False), runs)
         results = {folder: outcomes for run in graded for folder, outcomes in run.items()}
-    reasons = {name: {o.reason for o in results[folder]} for name, folder in folders.items()}
-    for name, folder in folders.items():
-        assert grade.score(results[folder]) == 0, name
+    reasons = {name: {o.reason for o in results[folder] if not o.passed} for name, folder in folders.items()}
+    scores = {name: grade.score(results[folder]) for name, folder in folders.items()}
+    # numpy is imported before the submission's folder is on the path: its numpy.py changes nothing
+    assert scores == {**{name: 0 for name in folders}, 'loops_in_mlp': 12, 'mischief': 15, 'shadows_numpy': 15}
     assert reasons['endless_loop'] == {'used up its 2 s of CPU time (an endless loop?)'}
+    assert reasons['loops_in_mlp'] == {'used up its 2 s of CPU time (an endless loop?)'}  # the MLP's check alone
     assert reasons['sleeps_forever'] == {'stopped after 3 s (an endless loop?)'}
     assert all('MemoryError' in reason for reason in reasons['huge_allocation'])
     assert all('SystemExit' in reason for reason in reasons['exit_at_import'])
     assert all(reason.startswith('the process ended before its checks did') for reason in reasons['os_exit'])
-    assert reasons['patches_pytest'] == {"the submission changed pytest's machinery; nothing it reported counts"}
-    assert all('PermissionError' in reason for reason in reasons['vandal'])
+    for name in ('patches_pytest', 'patches_the_checks'):
+        assert reasons[name] == {'the submission changed pytest, the checks or numpy/torch; nothing it reported '
+                                 'counts'}, name
+    assert all('PermissionError' in reason for reason in reasons['deletes_outside'])
     assert (outside / 'precious.txt').read_text() == 'keep me' and not results_json.exists()
+    left = [pid for pid in os.listdir('/proc') if pid.isdigit() and _cmdline(pid).startswith(b'sleep\x00987.654')]
+    assert left == [], 'a process the submission started outlived its grading'
+
+
+def _cmdline(pid):
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as file:
+            return file.read()
+    except OSError:
+        return b''
 
 
 def test_a_missing_module_costs_only_the_questions_that_need_it(tmp_path):
@@ -147,3 +184,16 @@ def test_the_command_line_writes_the_table_gradescope_json_csv_and_the_staff_tes
     assert rows[1:] == [[good, '10', '10', '4', '6'], [broken, '6', '10', '0', '6']]
     with pytest.raises(SystemExit, match='is not a folder; expected a submission folder'):
         cli.main(['grade', str(tmp_path / 'nowhere')])
+
+
+def test_an_upload_in_one_folder_same_named_submissions_and_staff_tests_that_cannot_import(tmp_path, capsys):
+    nested = submission(tmp_path / 'a' / 'sub' / 'lastname_assignment1')  # as an uploaded zip unzips
+    other = submission(tmp_path / 'b' / 'sub')
+    staff = tmp_path / 'unittests.py'
+    staff.write_text('from autodiff import NoSuchOp\n')
+    cli.main(['grade', os.path.dirname(nested), other, '--offering', 'vu2021', '--json', str(tmp_path / 'each'),
+              '--staff-tests', str(staff)])
+    out = capsys.readouterr().out
+    assert out.count(': 10 of 10') == 2
+    assert "staff tests: the checks could not be collected: ImportError: cannot import name 'NoSuchOp'" in out
+    assert sorted(os.listdir(tmp_path / 'each')) == ['sub-2.json', 'sub.json']

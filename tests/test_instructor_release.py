@@ -23,6 +23,7 @@ class Layer:
 
     @staticmethod
     def backward(context, grad):
+        # the derivative of 2x
         return 2 * grad
 
 
@@ -39,6 +40,7 @@ def test_stub_keeps_signatures_decorators_and_docstrings_and_removes_every_body_
     assert [d.id for d in functions['Layer.backward'].decorator_list] == ['staticmethod']
     assert 'def helper(a,\n           b=1):\n    ####' in stubbed
     assert 'doubled' not in stubbed and 'return 2 * grad' not in stubbed and 'a + b' not in stubbed
+    assert 'derivative' not in stubbed
     assert stubbed.count('raise NotImplementedError') == 3 and stubbed.count('# PUT YOUR CODE HERE') == 3
     assert removed['Layer.forward'] == ['        doubled = 2 * x', '        return doubled']
     with pytest.raises(ValueError, match='has no function Layer.update'):
@@ -83,4 +85,5 @@ def test_the_self_check_finds_a_solution_line_left_in_the_skeleton(tmp_path):
     stubbed, _ = release.stub(source, [name for name in work if name != 'SoftMaxModule.backward'])
     (tmp_path / 'modules.py').write_text(stubbed)
     assert release.leaked_lines('modules.py', work, str(tmp_path)) == [
+        '# dx_ij = y_ij (dout_ij - sum_k dout_ik y_ik): the Jacobian diag(y) - y y^T applied per row',
         'return self.out * (dout - (dout * self.out).sum(axis=1, keepdims=True))']
