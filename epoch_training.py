@@ -22,7 +22,7 @@ import run_files
 import torch_data
 import training_loop
 from cifar10_utils import DataError
-from mlp_numpy import sgd_step
+from mlp_numpy import sgd_train_step
 from modules import CrossEntropyModule
 
 
@@ -178,15 +178,7 @@ def _snapshot(model):
 
 def _numpy_steps(model, lr):
     loss_module = CrossEntropyModule()
-
-    def step(x, y):
-        with np.errstate(over='ignore', invalid='ignore'):  # a diverging run's overflows: the loop reports the NaN
-            probabilities = model.forward(x.reshape(len(x), -1))
-            loss = loss_module.forward(probabilities, y)
-            model.backward(loss_module.backward(probabilities, y))
-            sgd_step(model, lr)
-        return float(loss), float((probabilities.argmax(axis=1) == y).mean())
-    return step
+    return lambda x, y: sgd_train_step(model, loss_module, x.reshape(len(x), -1), y, lr)
 
 
 def _torch_steps(model, lr):

@@ -78,3 +78,15 @@ def sgd_step(model, learning_rate):
     for params, grads in model.parameters():
         for name in params:
             params[name] -= learning_rate * grads[name]
+
+
+def sgd_train_step(model, loss_module, x, targets, learning_rate):
+    """One step of mini-batch SGD on the batch x (batch, n_inputs) with its targets (one-hot or class indices), the
+    loss a CrossEntropyModule: returns (the batch's loss, its accuracy), both computed before the update."""
+    # A diverging run overflows on its way to NaN; the training loop reports the NaN, so the warnings add nothing.
+    with np.errstate(over='ignore', invalid='ignore'):
+        probabilities = model.forward(x)
+        loss = loss_module.forward(probabilities, targets)
+        model.backward(loss_module.backward(probabilities, targets))
+        sgd_step(model, learning_rate)
+    return float(loss), accuracy(probabilities, targets)

@@ -26,7 +26,7 @@ import run_files
 import training_loop
 import vu_data
 from cifar10_utils import DataError
-from mlp_numpy import accuracy, sgd_step
+from mlp_numpy import accuracy, sgd_train_step
 from modules import CrossEntropyModule
 
 SCRIPTS = {'mlp_numpy': 'train_mlp_numpy', 'mlp_pytorch': 'train_mlp_pytorch', 'convnet': 'train_convnet_pytorch',
@@ -193,13 +193,7 @@ def _mlp_numpy(config):
 
     def train_step(step):
         x, t = train_set.next_batch(config.batch_size)
-        # A diverging run overflows on its way to NaN; the loop reports the NaN, so the warnings add nothing.
-        with np.errstate(over='ignore', invalid='ignore'):
-            probabilities = model.forward(x.reshape(len(x), n_inputs))
-            loss = loss_module.forward(probabilities, t)
-            model.backward(loss_module.backward(probabilities, t))
-            sgd_step(model, config.learning_rate)
-        return float(loss), accuracy(probabilities, t)
+        return sgd_train_step(model, loss_module, x.reshape(len(x), n_inputs), t, config.learning_rate)
 
     def evaluate():
         results = {}

@@ -19,7 +19,8 @@ _SOFTMAX_AND_LOSS = ['SoftMaxModule.forward', 'SoftMaxModule.backward', 'CrossEn
                      'CrossEntropyModule.forward', 'CrossEntropyModule.backward']
 _LEAKY_RELU = ['LeakyReLUModule.forward', 'LeakyReLUModule.backward']  # ReLUModule is a LeakyReLUModule
 _ELU = ['ELUModule.forward', 'ELUModule.backward']
-_MLP_NUMPY = ['MLP.__init__', 'MLP.forward', 'MLP.backward', 'MLP.clear_cache', 'accuracy', 'sgd_step']
+_MLP_NUMPY = ['MLP.__init__', 'MLP.forward', 'MLP.backward', 'MLP.clear_cache', 'accuracy', 'sgd_step',
+              'sgd_train_step']
 _MLP_PYTORCH = {'mlp_pytorch.py': ['MLP.__init__', 'MLP.forward']}
 _BATCH_NORM = {'custom_batchnorm.py': ['_stat_dims', '_update_running_stats', 'CustomBatchNormManualFunction.forward',
                                        'CustomBatchNormManualFunction.backward', '_BatchNormBase.__init__',
