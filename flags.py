@@ -171,6 +171,8 @@ def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_f
     parser.add_argument('--eval_freq', type=positive_int, default=eval_freq,
                         help='evaluate on the test set every this many steps (and at the last)'
                         + ('' if eval_freq else '; default: once per epoch'))
+    parser.add_argument('--dense_steps', type=non_negative_int, default=0,
+                        help='also evaluate after each of the first this many steps, to see how the run starts')
     default_folders = [f'{folder} for {name}' for name, folder in datasets.DEFAULT_DATA_DIRS.items()
                        if name in dataset_names]
     parser.add_argument('--data_dir', default=None,

@@ -4,7 +4,7 @@ import run_files
 
 # Config entries that are not a run's recipe: where or how fast it went (run_files.LOGISTICS), how often it was
 # looked at, and what its data was (a data statement says that).
-NOT_RECIPE = {*run_files.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'data_fingerprint'}
+NOT_RECIPE = {*run_files.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'dense_steps', 'data_fingerprint'}
 
 
 def accuracy(value):
@@ -16,8 +16,13 @@ def duration(seconds):
 
 
 def table(header, rows):
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    return '\n'.join(lines + ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows])
+    """A Markdown pipe table. Each column's dashes count what it needs (its longest cell or header word, from 12 to
+    50): pandoc sizes the columns of a wide table in that proportion."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [min(50, max([12] + [len(word) for word in name.split()] + [len(row[i]) for row in cells]))
+              for i, name in enumerate(header)]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + ''.join('-' * width + '|' for width in widths)]
+    return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in cells])
 
 
 def flag_value(value):

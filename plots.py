@@ -7,6 +7,10 @@ import numpy as np
 import models
 import vu_data
 
+# One colour per split and per activation, in every figure.
+SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
+ACTIVATION_COLOURS = {'relu': 'tab:red', 'leaky_relu': 'tab:red', 'elu': 'tab:pink', 'sigmoid': 'tab:purple'}
+
 
 def _pyplot():
     """matplotlib's pyplot on the Agg backend, which needs no screen; imported when the first figure is drawn."""
@@ -27,9 +31,13 @@ def curve_labels(config):
     batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
     smoothing = config.get('label_smoothing')
     train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
-    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': 'validation: cross-entropy',
-                     'test': 'test: cross-entropy, whole set'},
-            'accuracy': {'train': f'train: {batch}', 'validation': 'validation', 'test': 'test: whole set'}}
+    # With test-time augmentation the held-out splits are scored on the mean of several views of each image.
+    count = (1 + 2 * bool(config.get('tta_shift'))) * (1 + bool(config.get('tta')))
+    held_out = 'whole set' + (f', {count} views per image averaged' if count > 1 else '')
+    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': f'validation: cross-entropy, {held_out}',
+                     'test': f'test: cross-entropy, {held_out}'},
+            'accuracy': {'train': f'train: {batch}', 'validation': f'validation: {held_out}',
+                         'test': f'test: {held_out}'}}
 
 
 def plot_curves(metrics, path):
@@ -38,10 +46,11 @@ def plot_curves(metrics, path):
 
     splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
     labels = curve_labels(metrics['config'])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, quantity in zip(axes, ('loss', 'accuracy')):
         for split in splits:
-            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', label=labels[quantity][split])
+            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],
+                    label=labels[quantity][split])
         ax.set_xlabel('training step')
         ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)
@@ -140,46 +149,62 @@ def plot_images(images, captions, path, title, columns=8, stretch=False):
 
 
 def plot_sweep(runs, output_dir):
-    """The learning-rate sweep's two figures into output_dir: best validation accuracy per rate, and the training
-    loss of every rate against step."""
+    """The learning-rate sweep's two figures into output_dir: the best validation accuracy of every rate, a
+    diverged rate at the best it reached before diverging and marked as such; and every rate's training loss against
+    step, a diverged rate's up to its last finite value, with a cross where it left the axis."""
     plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     finished = [run for run in runs if run['status'] == 'completed']
     diverged = [run for run in runs if run['status'] == 'diverged']
     ax.plot([run['learning_rate'] for run in finished], [run['best_validation_accuracy'] for run in finished],
-            'o-', label='best validation accuracy')
+            'o-', color=SPLIT_COLOURS['validation'], label='best validation accuracy')
     if diverged:
-        ax.plot([run['learning_rate'] for run in diverged], [0.0] * len(diverged), 'rx', markersize=10,
-                mew=2, label='diverged (loss not finite)')
+        ax.plot([run['learning_rate'] for run in diverged], [run['best_validation_accuracy'] or 0 for run in diverged],
+                'x', color=SPLIT_COLOURS['validation'], markersize=10, mew=2.5,
+                label='diverged (loss not finite): best validation\naccuracy before it diverged')
+        for run in diverged:
+            ax.annotate(f'step {run["diverged_at_step"]}', (run['learning_rate'], run['best_validation_accuracy'] or 0),
+                        textcoords='offset points', xytext=(0, 9), ha='center', fontsize=8)
     ax.axhline(0.1, color='grey', linestyle=':', label='chance')
     ax.set_xscale('log')
     ax.set_xlabel('learning rate (plain SGD)')
     ax.set_ylabel('best validation accuracy')
-    ax.set_ylim(-0.03, max([0.5] + [run['best_validation_accuracy'] or 0 for run in runs]) + 0.05)
+    ax.set_ylim(0, max([0.5] + [run['best_validation_accuracy'] or 0 for run in runs]) + 0.05)
     ax.grid(alpha=0.3, which='both')
-    ax.legend()
+    ax.legend(fontsize=8, loc='upper left')
     ax.set_title('Learning-rate sweep: MLP 3072-128-10, ReLU, batch 128')
     fig.tight_layout()
     fig.savefig(os.path.join(output_dir, 'validation_accuracy_vs_learning_rate.png'), dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    colors = plt.cm.tab10(np.arange(len(runs)) % 10)
-    top = 4.0  # diverging losses explode; the axis stops here and marks where they left it
-    for run, color in zip(runs, colors):
+    # Left, every rate's first steps on a logarithmic loss axis, where a divergence is a straight line (the loss
+    # grows by a constant factor per step); right, the whole run of the rates that converge, on a linear one. The
+    # rates are ordered: a sequential colour map, from the smallest (dark) to the largest (light).
+    fig, (early, whole) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = plt.cm.viridis(np.linspace(0, 0.85, len(runs)))
+    first = max((run['diverged_at_step'] for run in diverged), default=50) + 5
+    for run, colour in zip(runs, colours):
+        steps, losses = np.array(run['steps']), np.array(run['train_loss'], dtype=float)
         label = f'lr {run["learning_rate"]:g}'
         if run['status'] == 'diverged':
             label += f' (diverged at step {run["diverged_at_step"]})'
-            ax.plot([run['diverged_at_step']], [top], 'x', color=color, markersize=10, mew=2.5, clip_on=False)
-        ax.plot(run['steps'], np.minimum(run['train_loss'], top), color=color, label=label)
-    ax.set_xscale('log')
-    ax.set_ylim(0, top)
-    ax.set_xlabel('training step (log scale)')
-    ax.set_ylabel('training loss (current batch)')
-    ax.grid(alpha=0.3, which='both')
-    ax.legend(fontsize=8, ncol=2)
-    ax.set_title('Training loss of every learning rate', pad=14)
+            early.plot(steps, losses, '--', color=colour, marker='.', label=label)
+            early.plot([steps[-1]], [losses[-1]], 'x', color=colour, markersize=10, mew=2.5)
+        else:
+            shown = steps <= first
+            early.plot(steps[shown], losses[shown], color=colour, label=label)
+            whole.plot(steps, losses, color=colour, label=label)
+    early.set_yscale('log')
+    early.set(xlabel='training step', ylabel='training loss (current batch, log scale)',
+              title=f'The first {first} steps: × at the last finite loss')
+    whole.set_xscale('log')
+    whole.set(xlabel='training step (log scale)', ylabel='training loss (current batch)',
+              title='The whole run of the rates that converge')
+    for ax in (early, whole):
+        ax.grid(alpha=0.3, which='both')
+    early.legend(fontsize=7, loc='upper left')
+    whole.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(output_dir, 'training_loss_per_learning_rate.png'), dpi=110)
     plt.close(fig)
@@ -194,11 +219,11 @@ def plot_seed_spread(study, path):
     # From the second evaluation on: the first, after one step, sits at chance and would squash the rest.
     steps = runs[0]['steps'][1:]
     for run in runs:
-        curves.plot(steps, run['test_accuracy'][1:], color='tab:blue', alpha=0.25, linewidth=1)
-    curves.plot(steps, np.mean([run['test_accuracy'][1:] for run in runs], axis=0), color='tab:blue',
+        curves.plot(steps, run['test_accuracy'][1:], color=SPLIT_COLOURS['test'], alpha=0.25, linewidth=1)
+    curves.plot(steps, np.mean([run['test_accuracy'][1:] for run in runs], axis=0), color=SPLIT_COLOURS['test'],
                 linewidth=2.5, label=f'mean of {len(runs)} seeds')
     for ax in (curves, finals):
-        ax.axhline(expectation, color='tab:red', linestyle='--', label=f'assignment: "around {expectation}"')
+        ax.axhline(expectation, color='black', linestyle='--', label=f'assignment: "around {expectation}"')
         ax.grid(alpha=0.3)
     curves.set_xlabel('training step')
     curves.set_ylabel('test accuracy (whole test set)')
@@ -207,7 +232,7 @@ def plot_seed_spread(study, path):
 
     seeds = [run['seed'] for run in runs]
     final = [run['final_test_accuracy'] for run in runs]
-    finals.plot(seeds, final, 'o', color='tab:blue', label='final test accuracy')
+    finals.plot(seeds, final, 'o', color=SPLIT_COLOURS['test'], label='final test accuracy')
     finals.axhline(stats['mean'], color='black', label=f'mean {stats["mean"]:.4f}')
     finals.axhspan(stats['mean'] - stats['std'], stats['mean'] + stats['std'], color='grey', alpha=0.2,
                    label=f'± one std ({stats["std"]:.4f})')
@@ -230,7 +255,7 @@ def plot_autodiff_seeds(study, path):
     for i, group in enumerate(study['groups']):
         finals = [run['final_validation_accuracy'] for run in study['runs']
                   if (run['activation'], run['learning_rate']) == (group['activation'], group['learning_rate'])]
-        color = 'tab:blue' if group['activation'] == 'sigmoid' else 'tab:orange'
+        color = ACTIVATION_COLOURS[group['activation']]
         ax.plot(i + jitter.uniform(-0.12, 0.12, len(finals)), finals, 'o', color=color, alpha=0.7)
     majority = study['validation_majority_share']
     ax.axhline(majority, color='grey', linestyle='--', label=f'always the majority class ({majority:.4f})')
@@ -253,7 +278,8 @@ def plot_sigmoid_vs_relu(metrics, path):
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     axes = axes.ravel()
-    for (name, run), color in zip(metrics['runs'].items(), ('tab:orange', 'tab:blue')):
+    for name, run in metrics['runs'].items():
+        color = ACTIVATION_COLOURS[name]
         norms = np.array(run['weight_grad_norms'])
         axes[0].plot(run['steps'], run['train_loss'], color=color, label=name)
         axes[1].plot(run['steps'], run['test_accuracy'], color=color, label=name)
@@ -283,10 +309,11 @@ def plot_tta_study(study, path):
     labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n'
               f'({c["views"]} view{"s" * (c["views"] > 1)})' for c in candidates]
     accuracies = [c['validation_accuracy'] for c in candidates]
-    colours = ['tab:orange' if c == study['chosen'] else 'tab:blue' for c in candidates]
+    edges = ['black' if c == study['chosen'] else 'none' for c in candidates]
     fig, ax = plt.subplots(figsize=(8, 3.8))
     # Points, not bars: the axis does not start at 0, the candidates differ by tenths of a point.
-    ax.scatter(range(len(candidates)), accuracies, color=colours, s=60, zorder=3)
+    ax.scatter(range(len(candidates)), accuracies, color=SPLIT_COLOURS['validation'], edgecolors=edges, linewidths=2,
+               s=60, zorder=3)
     for x, accuracy in enumerate(accuracies):
         ax.annotate(f'{accuracy:.4f}', (x, accuracy), textcoords='offset points', xytext=(0, 8), ha='center',
                     fontsize=8)
@@ -295,7 +322,7 @@ def plot_tta_study(study, path):
     margin = max(high - low, 0.002)
     ax.set_ylim(low - margin, high + margin)
     ax.set_ylabel(f'validation accuracy ({study["num_validation"]} images)')
-    ax.set_title(f'{study["config"]["run_dir"]}: test-time views averaged over (orange: chosen)')
+    ax.set_title(f'{study["config"]["run_dir"]}: test-time views averaged over (ringed: chosen)')
     ax.grid(axis='y', alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

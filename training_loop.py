@@ -54,13 +54,13 @@ def stop_requests():
 
 
 def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_model=None, checkpoint=None,
-          resumed=None, curves=True):
+          resumed=None, curves=True, dense_steps=0):
     """Run train_step for max_steps steps, evaluate now and then, and write what was recorded.
 
     config: the run's settings, written into metrics.json as they are;
     train_step(step) -> (loss, accuracy) of its batch, computed before the update;
     evaluate() -> {'test': (loss, accuracy), ...} for every held-out split.
-    Evaluates after the first step, every eval_freq steps and after the last.
+    Evaluates after each of the first max(1, dense_steps) steps, every eval_freq steps and after the last.
     metrics.json and curves.png are written even when the loss diverges or the run is interrupted (by Ctrl-C or
     SIGTERM: see stop_requests), with 'status' saying which; a diverged run raises Diverged after writing, an
     interrupted one KeyboardInterrupt. save_model(folder) writes the model once the run has completed;
@@ -85,7 +85,7 @@ def train(config, train_step, evaluate, max_steps, eval_freq, output_dir, save_m
                     if not math.isfinite(loss):
                         metrics.update(status='diverged', diverged_at_step=step)
                         raise Diverged(f'the training loss became {loss} at step {step}', metrics)
-                    if step == 1 or step % eval_freq == 0 or step == max_steps:
+                    if step <= max(1, dense_steps) or step % eval_freq == 0 or step == max_steps:
                         _record(metrics, step, {'train': (loss, accuracy), **evaluate()})
                         bar.set_postfix(loss=f'{loss:.3f}', test_acc=f'{metrics["test_accuracy"][-1]:.3f}')
                         if checkpoint:
@@ -159,7 +159,7 @@ def train_and_report(config, train_step, evaluate, record=None, **saving):
     with training_into(folder, config['overwrite']):
         try:
             metrics = train(record or config, train_step, evaluate, config['max_steps'], config['eval_freq'], folder,
-                            **saving)
+                            dense_steps=config.get('dense_steps', 0), **saving)
         except Diverged as error:
             sys.exit(f'error: {error}; try a smaller --learning_rate. What was recorded is in {folder}')
         except KeyboardInterrupt:
@@ -180,7 +180,7 @@ def train_past_divergence(config, train_step, evaluate, record=None, **saving):
     with training_into(folder, config['overwrite']):
         try:
             return train(record or config, train_step, evaluate, config['max_steps'], config['eval_freq'], folder,
-                         **saving)
+                         dense_steps=config.get('dense_steps', 0), **saving)
         except Diverged as error:
             print(f'{error}; recorded as diverged in {folder}')
             return error.metrics

@@ -3,8 +3,9 @@
     python experiments/sweep_learning_rate.py      # writes results/lr_sweep/
 
 Each rate trains the BGU variant's network (one hidden layer of 128 ReLU units, Kaiming initialisation, batch 128,
-standardised inputs) with train_mlp_pytorch.py and is judged on a validation split. Runs whose
-loss stops being finite are recorded as diverged and drawn as such; the sweep carries on.
+standardised inputs) with train_mlp_pytorch.py and is judged on a validation split. Every run is evaluated after
+each of its first 50 steps, so that a divergence shows how it happens. Runs whose loss stops being finite are
+recorded as diverged, at the best validation accuracy they reached, and drawn as such; the sweep carries on.
 """
 import argparse
 import os
@@ -53,7 +54,8 @@ def run_flags(args, learning_rate):
     flags = ['--dnn_hidden_units', '128', '--neg_slope', '0', '--init', 'kaiming', '--batch_size', '128',
              '--preprocess', 'standardize',
              '--optimizer', 'sgd', '--learning_rate', str(learning_rate), '--epochs', str(args.epochs),
-             '--eval_freq', '50', '--validation_size', str(args.validation_size), '--dataset', args.dataset,
+             '--eval_freq', '50', '--dense_steps', '50', '--validation_size', str(args.validation_size),
+             '--dataset', args.dataset,
              '--seed', str(args.seed), '--output_dir', run_folder(args, learning_rate)]
     return flags + (['--data_dir', args.data_dir] if args.data_dir else []) + ['--overwrite'] * args.overwrite
 

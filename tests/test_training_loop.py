@@ -157,6 +157,30 @@ def test_a_run_without_curves_writes_its_metrics_alone(tmp_path):
     assert sorted(os.listdir(tmp_path / 'plotted')) == ['curves.png', 'metrics.json']
 
 
+def test_dense_steps_evaluate_after_each_of_the_first_steps_too(tmp_path):
+    metrics = training_loop.train({}, lambda step: (1.0 / step, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=12,
+                                  eval_freq=5, output_dir=str(tmp_path), curves=False, dense_steps=3)
+    assert metrics['steps'] == [1, 2, 3, 5, 10, 12] and metrics['train_loss'][:3] == [1.0, 0.5, 1 / 3]
+
+
+def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(tmp_path, monkeypatch):
+    figures, close = [], plt.close
+    monkeypatch.setattr(plt, 'close', figures.append)
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)
+    metrics = {'config': {'tta': True, 'tta_shift': 2}, 'status': 'completed', 'steps': [1, 2],
+               'final_test_accuracy': 0.2, **{f'{split}_{quantity}': [0.1, 0.2] for quantity in ('loss', 'accuracy')
+                                              for split in ('train', 'validation', 'test')}}
+    plots.plot_curves(metrics, tmp_path / 'curves.png')
+    (figure,) = figures
+    accuracy = figure.axes[1]
+    assert [text.get_text() for text in accuracy.get_legend().get_texts()][1:] == \
+        ['validation: whole set, 6 views per image averaged', 'test: whole set, 6 views per image averaged']
+    for axes in figure.axes:
+        assert [line.get_color() for line in axes.get_lines()] == [plots.SPLIT_COLOURS[split]
+                                                                  for split in ('train', 'validation', 'test')]
+    close(figure)
+
+
 SECOND_REQUEST_DURING_THE_WRITES = '''
 import os, signal, sys
 import run_files, train_mlp_numpy, trainers
