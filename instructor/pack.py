@@ -11,27 +11,36 @@ import zipfile
 import offerings
 from instructor import course
 
-REPORT = ['report/report.md']
+# The report each variant hands in (report/<name>.md, and report/build/<name>.pdf once built); the UvA years other
+# than 2019, whose texts the project does not hold, hand in the 2019 one. The appendix goes with every one of them.
+VARIANT_REPORTS = ('uva2019', 'bgu2023', 'vu2021')
+
+
+def report_of(offering):
+    return offering if offering in VARIANT_REPORTS else 'uva2019'
 
 
 def contents(offering, root=offerings.ROOT):
     """The paths (relative to root) that go into the zip: the package's Python files, the offering's face folders,
-    the requirements, and the report with its figures (and any PDF built of it)."""
+    the requirements, and the offering's report and the appendix with the figures (and any PDF built of them)."""
     from instructor import grade
     face = offerings.OFFERINGS[offering][0]
     paths = [name for name in sorted(os.listdir(root)) if name.endswith('.py') or name == 'requirements.txt']
     for folder in grade.face_folders(face) if face else []:
         paths += [f'{folder}/{name}' for name in sorted(os.listdir(os.path.join(root, folder))) if name.endswith('.py')]
+    others = {f'{name}.{kind}' for name in VARIANT_REPORTS if name != report_of(offering) for kind in ('md', 'pdf')}
     report = os.path.join(root, 'report')
     for folder, _, files in sorted(os.walk(report)):
         paths += sorted(os.path.relpath(os.path.join(folder, name), root) for name in files
-                        if name.endswith(('.md', '.png', '.pdf', '.py')) and '__pycache__' not in folder)
+                        if name.endswith(('.md', '.png', '.pdf', '.py', '.toml')) and name not in others
+                        and '__pycache__' not in folder)
     return paths
 
 
 def missing(offering, root=offerings.ROOT):
     """The template's files and the report that root lacks."""
-    return [path for path in course.TEMPLATE_FILES[offering] + REPORT if not os.path.isfile(os.path.join(root, path))]
+    needed = course.TEMPLATE_FILES[offering] + [f'report/{report_of(offering)}.md', 'report/appendix.md']
+    return [path for path in needed if not os.path.isfile(os.path.join(root, path))]
 
 
 def validate(offering, name, root=offerings.ROOT):

@@ -1,8 +1,10 @@
-"""Regenerate the report's figures and result blocks from the committed results.
+"""Regenerate the reports' figures and result blocks from the committed results, and build them as PDF.
 
-    python report/make_report.py    # reads results/*/metrics.json, rewrites report/figures/ and report.md's blocks
+    python report/make_report.py          # reads results/*/metrics.json, rewrites report/figures/ and the blocks
+    python report/make_report.py --pdf    # the same, then report/build/<report>.pdf through pandoc and pdflatex
 
-report.md is written by hand except between marker pairs
+There is one report per course variant (uva2019.md, bgu2023.md, vu2021.md) and an appendix for what goes beyond
+their questions (appendix.md). Each is written by hand except between marker pairs
 
     <!-- BEGIN kind:folder[:reference] -->
     ...
@@ -26,6 +28,12 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
     activation_seeds:NAME   the autodiff sigmoid-against-ReLU seed study: spread per activation and step, figure
     analysis:NAME           evaluate.py's analysis of a run: accuracy, per-class precision and recall, confusions,
                             the confusion matrix, the most confidently misclassified images, the first layer
+
+Every figure and table carries a caption, "**Figure N.**" or "**Table N.**", and the text refers to them as
+[Figure N](path of its image) and [Table N](#label of its table): N is rewritten on every run, so that figures and
+tables are numbered in order and every reference names the right one. The PDFs are single-column, in a layout
+close to the NeurIPS style (Times, a 5.5-inch text block); their author block comes from report/authors.toml or
+--author, --affiliation and --email.
 """
 import argparse
 import json
@@ -33,7 +41,11 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
+import tomllib
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +59,18 @@ from markdown import accuracy, config_changes, duration, status, table  # noqa: 
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}
+REPORT_DIR = ROOT / 'report'
+REPORTS = ('uva2019', 'bgu2023', 'vu2021', 'appendix')
+# A figure: its image alone in a paragraph, its caption the next; a table: its caption, behind the anchor it is
+# referred to by; a reference: the number and the image or anchor it names.
+FIGURE = re.compile(r'^!\[[^\]\n]*\]\((?P<label>[^)\s]+)\)\n\n\*\*Figure \d+\.\*\*', re.MULTILINE)
+TABLE = re.compile(r'^<a id="(?P<label>[\w.-]+)"></a>\*\*Table \d+\.\*\*', re.MULTILINE)
+REFERENCE = re.compile(r'\[(?P<kind>Figure|Table) \d+\]\((?P<label>[^)\s]+)\)')
+INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils '
+           '(on Debian or Ubuntu)')
+HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
+# A report handed in as the UvA text asks stays within this many pages.
+PAGE_BUDGET = {'uva2019': 12}
 
 
 class NotYetRun(Exception):
@@ -78,10 +102,15 @@ class Results:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def image(self, path):
-        """Markdown image of a figure, linked relative to the report."""
+    def figure(self, path, caption):
+        """A figure: its image, linked relative to the report, and its caption (numbered by `number`)."""
         link = Path(os.path.relpath(path, self.report_dir)).as_posix()
-        return f'![{path.parent.name}: {path.stem.replace("_", " ")}]({link})'
+        return f'![{path.parent.name}: {path.stem.replace("_", " ")}]({link})\n\n**Figure 0.** {caption}'
+
+
+def captioned(label, caption, text):
+    """A table (text, Markdown) under its caption, referred to as [Table N](#label)."""
+    return f'<a id="{label}"></a>**Table 0.** {caption}\n\n{text}'
 
 
 def summary(metrics):
@@ -118,14 +147,22 @@ def data_statement(config):
         return f'Data: {fingerprint or f"generated ({dataset})"}.'
     where = f'{dataset} from `{config.get("data_dir") or datasets.DEFAULT_DATA_DIRS[dataset]}`'
     return f'Data: {where}, ' + (f'fingerprint `{fingerprint}`.' if fingerprint else
-                                 'fingerprint not recorded (the run predates fingerprints).')
+                                 'fingerprint not recorded.')
+
+
+def curves_caption(metrics, folder):
+    """The caption of a run's curves: which run, and what each curve is measured on."""
+    held_out = ('its validation split and the test set' if metrics.get('validation_accuracy')
+                or metrics.get('val_accuracies') else 'the test set')
+    return (f'`results/{folder}`: the loss (left) and the accuracy (right) against the training step, on the '
+            f'current training batch and on {held_out}.')
 
 
 def run_block(results, folder, dataset='cifar10'):
     metrics = results.load(folder, dataset=dataset)
     path = results.figures(folder) / 'curves.png'
     plots.plot_curves(metrics, path)
-    return f'{summary(metrics)}\n\n{results.image(path)}'
+    return f'{summary(metrics)}\n\n{results.figure(path, curves_caption(metrics, folder))}'
 
 
 def face_block(results, folder):
@@ -135,7 +172,7 @@ def face_block(results, folder):
     path = results.figures(folder) / 'curves.png'
     plots.plot_curves(metrics, path)
     if metrics['status'] != 'completed':  # the loop's record, without the epochs' summary
-        return f'Status: {status(metrics, "**")}.\n\n{results.image(path)}'
+        return f'Status: {status(metrics, "**")}.\n\n{results.figure(path, curves_caption(metrics, folder))}'
     config, validation = metrics['config'], metrics['val_accuracies']
     best = metrics['best_epoch']
     test = accuracy(metrics['test_metrics']['accuracy'])
@@ -145,13 +182,16 @@ def face_block(results, folder):
             f'{duration(metrics["wall_time_s"])} of training, through `{config["offering"]}/{config["script"]}.py`.')
     # data_dir as the face was given it, in its folder: seen from the root here
     seen_from_root = {**config, 'data_dir': os.path.normpath(os.path.join(config['offering'], config['data_dir']))}
-    return f'{line} {data_statement(seen_from_root)}\n\n{results.image(path)}'
+    return f'{line} {data_statement(seen_from_root)}\n\n{results.figure(path, curves_caption(metrics, folder))}'
 
 
 def recipe_block(results, folder, reference):
     metrics, base = results.load(folder), results.load(reference)
-    return table(['flag', f'`results/{reference}`', f'`results/{folder}`'],
-                 [(f'`--{flag}`', old, new) for flag, old, new in config_changes(metrics['config'], base['config'])])
+    return captioned(f'recipe-{folder}', f'The flags in which `results/{folder}` differs from `results/{reference}`, '
+                     f'as their `metrics.json` files record them.',
+                     table(['flag', f'`results/{reference}`', f'`results/{folder}`'],
+                           [(f'`--{flag}`', old, new)
+                            for flag, old, new in config_changes(metrics['config'], base['config'])]))
 
 
 def schedule_block(results, folder):
@@ -161,7 +201,10 @@ def schedule_block(results, folder):
     epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
               else '')
     return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
-            f'{config["learning_rate"]:g}, {config["max_steps"]} steps{epochs} in all.\n\n{results.image(path)}')
+            f'{config["learning_rate"]:g}, {config["max_steps"]} steps{epochs} in all.\n\n'
+            + results.figure(path, f'The learning rate of `results/{folder}` against the '
+                             f'{"epoch" if "steps_per_epoch" in config else "training step"}, drawn from its recorded '
+                             f'configuration by the function its training used (`optimisers.lr_factor`).'))
 
 
 def tuning_block(results, folder):
@@ -169,7 +212,11 @@ def tuning_block(results, folder):
     if not stages:
         raise NotYetRun(f'{folder}/<stage>/metrics.json')
     loaded = [(stage, results.load(*path.parts)) for stage, path in stages.items()]
-    return f'{tuning.tuning_table(loaded)}\n\n{data_statement(loaded[-1][1]["config"])}'
+    caption = (f'The stages of the tuning search (`results/{folder}/<stage>/`), each on top of the one above it: the '
+               f'flags it changes, and its final accuracy and cross-entropy on the validation split (which chooses) '
+               f'and on the test set (which only reports).')
+    return captioned(f'tuning-{folder}', caption,
+                     f'{tuning.tuning_table(loaded)}\n\n{data_statement(loaded[-1][1]["config"])}')
 
 
 def sweep_block(results, folder):
@@ -180,15 +227,25 @@ def sweep_block(results, folder):
              run['diverged_at_step'] if run['status'] == 'diverged' else '—') for run in runs]
     text = (f'{len(runs)} learning rates, {config["epochs"]:g} epochs each, judged on '
             f'{config["validation_size"]} held-out training images. {data_statement(config)}\n\n'
-            + table(['learning rate', 'status', 'best validation accuracy', 'final training loss (batch)',
-                     'diverged at step'], rows))
+            + captioned(f'sweep-{folder}', f'Every rate of the sweep (`results/{folder}`): the best validation '
+                        f'accuracy of its evaluations (for a diverged run, those before its loss stopped being '
+                        f'finite), and its training loss on the last batch.',
+                        table(['learning rate', 'status', 'best validation accuracy',
+                               'final training loss (batch)', 'diverged at step'], rows)))
     if sweep['best_learning_rate'] is not None:
         text += (f'\n\nBest: learning rate **{sweep["best_learning_rate"]:g}**, best validation accuracy '
                  f'**{accuracy(sweep["best_validation_accuracy"])}**.')
     directory = results.figures(folder)
     plots.plot_sweep(runs, directory)
-    return text + ''.join(f'\n\n{results.image(directory / name)}' for name in
-                          ('validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png'))
+    captions = {'validation_accuracy_vs_learning_rate.png':
+                'The best validation accuracy of every learning rate; a cross marks a rate whose loss diverged, at '
+                'the best accuracy it reached before, with the step at which it diverged.',
+                'training_loss_per_learning_rate.png':
+                'The training loss (current batch) of every learning rate, recorded after each of the first 50 '
+                'steps and every 50th after. Left, the first steps of every rate on a logarithmic loss axis, a '
+                'diverged run dashed and marked (×) at its last finite loss; right, the whole run of the rates '
+                'that converge.'}
+    return text + ''.join(f'\n\n{results.figure(directory / name, caption)}' for name, caption in captions.items())
 
 
 def sigmoid_vs_relu_block(results, folder):
@@ -210,10 +267,15 @@ def sigmoid_vs_relu_block(results, folder):
             f'the whole-training-set loss, the geometric mean of their ratio from one hidden layer to the next '
             f'towards the output (growth per hidden layer), and the standard deviation of the last hidden layer\'s '
             f'activations across the training points, averaged over its units (spread).\n\n'
-            + table(['activation', 'final test accuracy', 'final training loss',
-                     '$\\lVert \\partial L/\\partial W^{(1)} \\rVert_F$', 'gradient norm, last layer / first layer',
-                     'growth per hidden layer', 'spread of the last hidden layer'], rows)
-            + f'\n\n{results.image(path)}')
+            + captioned(f'activations-{folder}', f'Both networks of `results/{folder}`: their outcome, and their '
+                        f'gradient norms and last hidden layer\'s spread at step 0.',
+                        table(['activation', 'final test accuracy', 'final training loss',
+                               '$\\lVert \\partial L/\\partial W^{(1)} \\rVert_F$',
+                               'gradient norm, last layer / first layer', 'growth per hidden layer',
+                               'spread of the last hidden layer'], rows))
+            + '\n\n' + results.figure(path, 'The sigmoid and the ReLU network from the same initial weights: training '
+                                      'loss and test accuracy against step (top), the first layer\'s gradient norm '
+                                      'during training and every layer\'s at step 0 (bottom).'))
 
 
 def seeds_block(results, folder):
@@ -230,10 +292,15 @@ def seeds_block(results, folder):
     others = ', '.join(changed + ['every other flag at its default'])
     return (f'{len(runs)} seeds ({", ".join(str(run["seed"]) for run in runs)}), {others}. '
             f'{data_statement(config)}\n\n'
-            + table(['over the seeds', 'final test accuracy', 'best test accuracy (selected on the test set)'], rows)
+            + captioned(f'seeds-{folder}', f'The spread of the test accuracy over the {len(runs)} seeds of '
+                        f'`results/{folder}`.',
+                        table(['over the seeds', 'final test accuracy',
+                               'best test accuracy (selected on the test set)'], rows))
             + f'\n\n{round(share * len(runs))} of the {len(runs)} runs ({share:.0%}) end at or above the '
-            f'assignment\'s {study["assignment_expectation"]:g}.'
-            f'\n\n{results.image(path)}')
+            f'assignment\'s {study["assignment_expectation"]:g}.\n\n'
+            + results.figure(path, f'The test accuracy of every seed against the training step, and their mean '
+                             f'(left); the final test accuracy of every seed against the assignment\'s '
+                             f'{study["assignment_expectation"]:g} (right).'))
 
 
 def tta_study_block(results, folder):
@@ -247,8 +314,11 @@ def tta_study_block(results, folder):
     rows = [tuple(f'**{cell}**' for cell in row) if c == chosen else row for row, c in zip(rows, study['candidates'])]
     return (f'`{study["config"]["run_dir"]}` evaluated on its {study["num_validation"]} validation images; the rule, '
             f'fixed in advance: {study["rule"]}. {data_statement(study["config"]["run_config"])}\n\n'
-            + table(['views', 'count', 'validation accuracy', 'validation loss'], rows)
-            + f'\n\n{results.image(path)}')
+            + captioned(f'views-{folder}', f'Every candidate set of test-time views of `results/{folder}`, on the '
+                        f'validation split; the chosen one in bold.',
+                        table(['views', 'count', 'validation accuracy', 'validation loss'], rows))
+            + '\n\n' + results.figure(path, 'The validation accuracy of every candidate set of views; the chosen one '
+                                      'ringed.'))
 
 
 def boundary_block(results, *folders):
@@ -269,10 +339,16 @@ def boundary_block(results, *folders):
                        f'validation accuracy {final_validation:.4f}', model))
     path = results.figures(folders[0]) / 'decision_boundary.png'
     plots.plot_decision_boundaries(panels, validation.images, validation.labels, path)
+    names = ' and '.join(f'`results/{folder}`' for folder in folders)
     return (data_statement(metrics['config']) + '\n\n'
-            + table(['run', 'activation', 'learning rate', 'final validation accuracy', 'final test accuracy',
-                   'final training loss (batch)', 'hidden units blocking every validation point',
-                   '(unit, point) pairs blocked'], rows) + f'\n\n{results.image(path)}')
+            + captioned(f'boundary-{folders[0]}', f'The outcome of {names} (final accuracies and training loss), '
+                        f'the hidden units that block the gradient at every validation point, and the share of '
+                        f'(unit, point) pairs blocked.',
+                        table(['run', 'activation', 'learning rate', 'validation accuracy', 'test accuracy',
+                               'training loss (batch)', 'units blocking every point', 'pairs blocked'], rows))
+            + '\n\n' + results.figure(path, f'The decision boundaries of {names} on synth: the predicted probability '
+                                      f'of class 1 (colour), the network\'s boundary (solid) and the true one '
+                                      f'(dashed), over the first validation points.'))
 
 
 def activation_seeds_block(results, folder):
@@ -288,8 +364,13 @@ def activation_seeds_block(results, folder):
             f'{study["stuck_below"]:g} (one class for every point scores {study["validation_majority_share"]:.4f} '
             f'or {1 - study["validation_majority_share"]:.4f}); its hidden units are all dead when every one of them '
             f'blocks the gradient at every validation point. {data_statement(study["runs"][0]["config"])}\n\n'
-            + table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max', 'stuck',
-                     'hidden units all dead'], rows) + f'\n\n{results.image(path)}')
+            + captioned(f'seeds-{folder}', f'The final validation accuracy over the seeds of `results/{folder}`, '
+                        f'per activation and learning rate, and how many runs ended stuck or with every hidden unit '
+                        f'dead.',
+                        table(['activation', 'learning rate', 'mean final validation accuracy', 'std', 'min', 'max',
+                               'stuck', 'hidden units all dead'], rows))
+            + '\n\n' + results.figure(path, 'The final validation accuracy of every run, one column per activation and '
+                                      'learning rate; the grey lines are what one class for every point scores.'))
 
 
 def analysis_block(results, folder):
@@ -321,11 +402,18 @@ def analysis_block(results, folder):
     if not views['as_in_the_run']:
         flags = f' {"--tta" if views["tta"] else "--no-tta"} --tta_shift {views["tta_shift"]}'
         averaged = f', averaged over {views["count"]} views of each image'
+    captions = {'confusion_matrix': f'The confusion matrix of `results/{folder}` on the test set: rows are the true '
+                                    f'class, cells count the images and are shaded by their share of the row.',
+                'misclassified': f'The test images `results/{folder}` got most confidently wrong: under each, its '
+                                 f'true class, the class predicted, and the probability given to it.',
+                'first_layer': f'The first-layer weights of up to 100 hidden units of `results/{folder}`, each unit\'s '
+                               f'weights drawn as an image and stretched to their own range.'}
     return (f'`python evaluate.py results/{folder}{flags}`: test accuracy **{accuracy(analysis["test_accuracy"])}** '
             f'on {analysis["num_test"]} test images{averaged} (the run\'s final test accuracy: '
             f'{accuracy(analysis.get("run_final_test_accuracy"))}). Most frequent confusions: {confusions}.\n\n'
-            + table(['class', 'precision', 'recall'], rows)
-            + ''.join(f'\n\n{results.image(path)}' for path in images))
+            + captioned(f'classes-{folder}', f'Precision and recall of `results/{folder}` per class, on the test set.',
+                        table(['class', 'precision', 'recall'], rows))
+            + ''.join(f'\n\n{results.figure(path, captions[path.stem])}' for path in images))
 
 
 KINDS = {'run': run_block, 'face': face_block, 'recipe': recipe_block, 'schedule': schedule_block,
@@ -335,7 +423,8 @@ KINDS = {'run': run_block, 'face': face_block, 'recipe': recipe_block, 'schedule
 
 
 def fill(text, results):
-    """text with every marked block regenerated; (new text, names of the blocks whose run is missing)."""
+    """text with every marked block regenerated and its figures and tables numbered; (new text, names of the blocks
+    whose run is missing)."""
     if len(BLOCK.findall(text)) != text.count('<!-- BEGIN '):
         raise ValueError('a <!-- BEGIN name --> marker has no matching <!-- END name -->')
     missing = []
@@ -351,24 +440,179 @@ def fill(text, results):
             content = f'*Not yet run:* `results/{error}` does not exist yet.'
         return f'{match[1]}{content}\n{match[3]}'
 
-    return BLOCK.sub(replace, text), missing
+    return number(BLOCK.sub(replace, text)), missing
+
+
+def number(text):
+    """text with its figures and its tables each numbered 1, 2, ... in order, and every reference to one given its
+    number. A reference to a figure or table the text does not have, or two figures of one image, is a ValueError."""
+    numbers = {}
+    for kind, pattern, prefix in (('Figure', FIGURE, ''), ('Table', TABLE, '#')):
+        labels = [match['label'] for match in pattern.finditer(text)]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                raise ValueError(f'two {kind.lower()}s are labelled {label}; expected one of each')
+        numbers[kind] = {prefix + label: i for i, label in enumerate(labels, 1)}
+        text = pattern.sub(lambda match: re.sub(rf'\*\*{kind} \d+\.\*\*$', f'**{kind} '
+                                                f'{numbers[kind][prefix + match["label"]]}.**', match[0]), text)
+
+    def refer(match):
+        if match['label'] not in numbers[match['kind']]:
+            raise ValueError(f'{match[0]} refers to no {match["kind"].lower()} of the report; expected the image of '
+                             f'a figure or the #label of a table it has')
+        return f'[{match["kind"]} {numbers[match["kind"]][match["label"]]}]({match["label"]})'
+
+    return REFERENCE.sub(refer, text)
+
+
+def for_pandoc(text):
+    """The report as pandoc should typeset it: each figure's caption under its image, each table's above it, and
+    references as plain text (a printed page cannot follow a link). The block markers go: an image followed by one
+    is not alone in its paragraph, and only an image alone in its paragraph becomes a figure."""
+    text = re.sub(r'^<!-- (BEGIN|END) [\w.:-]+ -->\n', '', text, flags=re.MULTILINE)
+    text = re.sub(r'^(!\[)[^\]\n]*(\]\([^)\s]+\))\n\n(\*\*Figure \d+\.\*\* [^\n]*)$', r'\1\3\2', text,
+                  flags=re.MULTILINE)
+    text = re.sub(r'^<a id="[\w.-]+"></a>(\*\*Table \d+\.\*\* [^\n]*)$', r'Table: \1', text, flags=re.MULTILINE)
+    return REFERENCE.sub(lambda match: match[0][1:match[0].index(']')], text)
+
+
+def latex_escaped(text):
+    return re.sub(r'([&%$#_{}])', r'\\\1', text).replace('~', r'\textasciitilde{}').replace('^', r'\^{}')
+
+
+# The LaTeX preamble of the PDFs: a single column close to the NeurIPS style (Times at 10 points, a 5.5 by 9 inch text
+# block on letter paper, the title between two rules, the author block centred, the abstract indented), written here
+# so that no conference's style file is needed. Figures stay where the text puts them (H): a report reads in order.
+# AUTHOR is replaced by the author block.
+LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,headheight=12pt,headsep=25pt]{geometry}
+\renewcommand{\ttdefault}{lmtt}
+\renewcommand{\_}{\textunderscore\allowbreak}
+\usepackage[labelformat=empty,font=small,skip=6pt]{caption}
+\usepackage{float}
+\floatplacement{figure}{H}
+\setlength{\parskip}{5.5pt}
+\setlength{\emergencystretch}{6em}
+\renewcommand{\arraystretch}{1.15}
+\setlength{\tabcolsep}{4pt}
+\makeatletter
+\renewcommand{\section}{\@startsection{section}{1}{\z@}{-2.0ex \@plus -0.5ex \@minus -0.2ex}{1.5ex \@plus 0.3ex}%
+  {\large\bfseries\raggedright}}
+\renewcommand{\subsection}{\@startsection{subsection}{2}{\z@}{-1.8ex \@plus -0.5ex \@minus -0.2ex}%
+  {0.8ex \@plus 0.2ex}{\normalsize\bfseries\raggedright}}
+\renewcommand{\@maketitle}{\vbox{\hsize\textwidth \linewidth\hsize \hrule height 4pt \vskip 0.25in
+  \centering {\LARGE\bfseries \@title\par} \vskip 0.29in \hrule height 1pt \vskip 0.09in}
+  \vskip 0.2in {\centering AUTHOR\par} \vskip 0.3in}
+\makeatother
+\renewenvironment{abstract}{\centerline{\large\bfseries Abstract}\vspace{0.5ex}%
+  \begin{list}{}{\leftmargin 0.5in \rightmargin 0.5in}\item\relax}{\end{list}\vskip 1ex}
+\DeclareUnicodeCharacter{2212}{\ensuremath{-}}
+\DeclareUnicodeCharacter{2192}{\ensuremath{\rightarrow}}
+\DeclareUnicodeCharacter{2248}{\ensuremath{\approx}}
+"""
+
+
+def layout(author):
+    """LAYOUT with the author block: the name in bold, the affiliation, the e-mail in typewriter type."""
+    lines = ([rf'\textbf{{{latex_escaped(author["author"])}}}']
+             + ([latex_escaped(author['affiliation'])] if author.get('affiliation') else [])
+             + ([rf'\texttt{{{latex_escaped(author["email"])}}}'] if author.get('email') else []))
+    return LAYOUT.replace('AUTHOR', r' \\ '.join(lines))
+
+
+def author_block(args):
+    """The PDFs' author, affiliation and e-mail: --authors (report/authors.toml), each flag given in its place."""
+    try:
+        with open(args.authors, 'rb') as file:
+            author = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        sys.exit(f'error: --authors {args.authors}: {error}; expected author = "...", affiliation and email')
+    for key in ('author', 'affiliation', 'email'):
+        if getattr(args, key) is not None:
+            author[key] = getattr(args, key)
+    if not author.get('author'):
+        sys.exit(f'error: no author: expected author = "..." in {args.authors}, or --author')
+    return author
+
+
+def build_pdf(report, pdf, author):
+    """report (Markdown) typeset as pdf through pandoc and pdflatex in the layout above."""
+    with tempfile.TemporaryDirectory() as scratch:
+        source, preamble = Path(scratch) / report.name, Path(scratch) / 'layout.tex'
+        source.write_text(for_pandoc(report.read_text()))
+        preamble.write_text(layout(author))
+        # Run from the report's folder: its images are linked relative to it.
+        built = subprocess.run(['pandoc', str(source), '--from', 'markdown', '--pdf-engine', 'pdflatex',
+                                '--include-in-header', str(preamble), '--variable', 'fontfamily=mathptmx',
+                                '--variable', 'fontsize=10pt', '--variable', 'colorlinks=true',
+                                '--resource-path', str(report.parent), '--output', str(pdf.resolve())],
+                               cwd=report.parent, capture_output=True, text=True)
+    if built.returncode:
+        lines = [line for line in built.stderr.splitlines() if line.strip()]
+        sys.exit(f'error: pandoc could not build {pdf} from {report}: {lines[-1] if lines else "no message"}')
+
+
+def check_pdf(report, pdf):
+    """A ValueError unless every heading of report (Markdown) is in the text of pdf and pdf keeps its report's page
+    budget; returns the number of pages."""
+    def words(text):  # as pdftotext gives text back: ligatures, curly quotes, hyphens and line breaks anywhere
+        text = unicodedata.normalize('NFKC', text).translate(str.maketrans('‘’“”', "''\"\""))
+        return re.sub(r'[\s\-]+', '', text)
+
+    printed = words(subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout)
+    for heading in HEADING.findall(report.read_text()):
+        if words(heading.replace('`', '').replace('*', '')) not in printed:
+            raise ValueError(f'{pdf} lacks the heading {heading!r} of {report.name}')
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r'^Pages:\s+(\d+)', info, re.MULTILINE)[1])
+    budget = PAGE_BUDGET.get(report.stem)
+    if budget is not None and pages > budget:
+        raise ValueError(f'{pdf} has {pages} pages; {report.name} may have at most {budget}')
+    return pages
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--results_dir', type=Path, default=ROOT / 'results')
+    parser.add_argument('--report', type=Path, nargs='+', default=[REPORT_DIR / f'{name}.md' for name in REPORTS],
+                        help='the reports to regenerate (default: every one in report/)')
+    parser.add_argument('--figures_dir', type=Path, default=REPORT_DIR / 'figures')
+    parser.add_argument('--pdf', action='store_true', help='then build each report as PDF into --pdf_dir')
+    parser.add_argument('--pdf_dir', type=Path, default=REPORT_DIR / 'build')
+    parser.add_argument('--authors', type=Path, default=REPORT_DIR / 'authors.toml',
+                        help="the PDFs' author block: author, affiliation and email")
+    for key in ('author', 'affiliation', 'email'):
+        parser.add_argument(f'--{key}', default=None, help=f"the PDFs' {key} (default: from --authors)")
+    args = parser.parse_args(argv)
+    for report in args.report:
+        if not report.is_file():
+            sys.exit(f'error: --report {report} does not exist; expected a report whose marked blocks to fill')
+    if args.pdf and not all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo')):
+        sys.exit(f'error: --pdf needs pandoc, pdflatex, pdftotext and pdfinfo; install them: {INSTALL}')
+    return args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--results_dir', type=Path, default=ROOT / 'results')
-    parser.add_argument('--report', type=Path, default=ROOT / 'report' / 'report.md')
-    parser.add_argument('--figures_dir', type=Path, default=ROOT / 'report' / 'figures')
-    args = parser.parse_args(argv)
-    if not args.report.is_file():
-        sys.exit(f'error: --report {args.report} does not exist; expected the report whose marked blocks to fill')
-    try:
-        text, missing = fill(args.report.read_text(), Results(args.results_dir, args.figures_dir, args.report))
-    except ValueError as error:
-        sys.exit(f'error: {error}')
-    args.report.write_text(text)
-    print(f'regenerated the blocks of {args.report} and the figures in {args.figures_dir}'
-          + (f'; not yet run: {", ".join(missing)}' if missing else ''))
+    args = parse_args(argv)
+    author = author_block(args) if args.pdf else None
+    missing = []
+    for report in args.report:
+        try:
+            text, absent = fill(report.read_text(), Results(args.results_dir, args.figures_dir, report))
+        except ValueError as error:
+            sys.exit(f'error: {report.name}: {error}')
+        report.write_text(text)
+        missing += absent
+        print(f'regenerated the blocks of {report}' + (f'; not yet run: {", ".join(absent)}' if absent else ''))
+        if args.pdf:
+            args.pdf_dir.mkdir(parents=True, exist_ok=True)
+            pdf = args.pdf_dir / f'{report.stem}.pdf'
+            build_pdf(report, pdf, author)
+            try:
+                pages = check_pdf(report, pdf)
+            except ValueError as error:
+                sys.exit(f'error: {error}')
+            print(f'built {pdf}: {pages} pages, every heading in its text')
+    print(f'the figures are in {args.figures_dir}')
     return missing
 
 

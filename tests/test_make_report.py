@@ -171,12 +171,14 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
 
     rows = table_rows(block(text, 'tuning:tuning'))
     assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
-    assert rows[2][2:4] == ['diverged at step 60', '—']
+    assert rows[2][2:6] == ['diverged at step 60', '—', '—', '—']
     for row in rows[:2]:
         stage = load(results, 'tuning', row[0].strip('`'))
         assert float(row[2]) == stage['validation_accuracy'][-1]
-        assert float(row[3]) == stage['final_test_accuracy']
-        assert float(row[4]) == round(stage['wall_time_s'] / 60, 1)
+        assert float(row[3]) == round(stage['validation_loss'][-1], 4)
+        assert float(row[4]) == stage['final_test_accuracy']
+        assert float(row[5]) == round(stage['test_loss'][-1], 4)
+        assert float(row[6]) == round(stage['wall_time_s'] / 60, 1)
     assert '`--optimizer adam`' in rows[1][1]
     assert 'Chosen on validation accuracy: **`adam_standardize`** (0.5200)' in block(text, 'tuning:tuning')
 
@@ -224,16 +226,18 @@ def test_bad_markers_are_refused(tmp_path):
         make_report.fill('<!-- BEGIN run:x -->\n<!-- END run:y -->\n', results)
 
 
-def test_committed_report_is_what_the_committed_results_generate(tmp_path, monkeypatch):
+def test_committed_reports_are_what_the_committed_results_generate(tmp_path, monkeypatch):
     # The text is compared; laying out and rendering the figures would take seconds and is tested above.
     monkeypatch.setattr(matplotlib.figure.Figure, 'tight_layout', lambda figure, **kwargs: None)
     monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: Path(path).touch())
-    committed = (ROOT / 'report' / 'report.md').read_text()
-    report = tmp_path / 'report.md'
-    report.write_text(committed)
-    missing = make_report.main(['--results_dir', str(ROOT / 'results'), '--report', str(report),
-                                '--figures_dir', str(tmp_path / 'figures')])
-    assert missing == [] and report.read_text() == committed
+    committed = {name: (ROOT / 'report' / f'{name}.md').read_text() for name in make_report.REPORTS}
+    for name, text in committed.items():
+        (tmp_path / f'{name}.md').write_text(text)
+    missing = make_report.main(['--results_dir', str(ROOT / 'results'), '--figures_dir', str(tmp_path / 'figures'),
+                                '--report', *(str(tmp_path / f'{name}.md') for name in committed)])
+    assert missing == []
+    for name, text in committed.items():
+        assert (tmp_path / f'{name}.md').read_text() == text, name
 
 
 def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
@@ -302,11 +306,11 @@ def test_blocks_state_the_data_and_refuse_a_run_on_other_data(tmp_path):
     text = report.read_text()
     assert 'Data: cifar10 from `cifar10/cifar-10-batches-py`, fingerprint `0123456789abcdef`.' \
         in block(text, 'run:recorded')
-    assert 'fingerprint not recorded (the run predates fingerprints)' in block(text, 'run:older')
+    assert 'fingerprint not recorded.' in block(text, 'run:older')
     report.write_text('<!-- BEGIN run:smoke -->\n<!-- END run:smoke -->\n')
     with pytest.raises(SystemExit) as error:
         make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
-    assert str(error.value.code) == ('error: results/smoke trained on synthetic, not cifar10: '
+    assert str(error.value.code) == ('error: report.md: results/smoke trained on synthetic, not cifar10: '
                                      'it does not belong in this block')
     report.write_text('<!-- BEGIN run:smoke:synthetic -->\n<!-- END run:smoke:synthetic -->\n')
     make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir', str(tmp_path / 'f')])
@@ -386,3 +390,110 @@ def test_a_face_block_states_a_run_that_did_not_complete(tmp_path, figures_unren
     results = make_report.Results(tmp_path / 'results', tmp_path / 'figures', tmp_path / 'report.md')
     filled, missing = make_report.fill(text, results)
     assert 'Status: **diverged** at step 12.' in filled and missing == []
+
+
+NUMBERED = """See [Figure 9](figures/b.png), [Table 7](#tab-x) and [Figure 1](figures/a.png).
+
+![a](figures/a.png)
+
+**Figure 5.** The first.
+
+<a id="tab-x"></a>**Table 3.** The table.
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+![b](figures/b.png)
+
+**Figure 2.** The second.
+<!-- END run:b -->
+"""
+
+
+def test_figures_and_tables_are_numbered_in_order_and_references_follow():
+    text = make_report.number(NUMBERED)
+    assert text.startswith('See [Figure 2](figures/b.png), [Table 1](#tab-x) and [Figure 1](figures/a.png).')
+    assert '**Figure 1.** The first.' in text and '**Figure 2.** The second.' in text
+    assert '<a id="tab-x"></a>**Table 1.** The table.' in text
+    with pytest.raises(ValueError, match=r'\[Figure 3\]\(figures/c.png\) refers to no figure'):
+        make_report.number(NUMBERED + '\n[Figure 3](figures/c.png)\n')
+    with pytest.raises(ValueError, match='two figures are labelled figures/a.png'):
+        make_report.number(NUMBERED + '\n![a](figures/a.png)\n\n**Figure 1.** Again.\n')
+
+
+def test_pandoc_gets_captioned_figures_and_tables_and_plain_references():
+    typeset = make_report.for_pandoc(make_report.number(NUMBERED))
+    assert typeset.startswith('See Figure 2, Table 1 and Figure 1.')
+    assert '![**Figure 1.** The first.](figures/a.png)\n' in typeset
+    assert '![**Figure 2.** The second.](figures/b.png)\n' in typeset and '<!--' not in typeset
+    assert 'Table: **Table 1.** The table.\n\n| a | b |' in typeset
+
+
+def test_pdf_without_pandoc_says_in_one_line_what_to_install(tmp_path, monkeypatch):
+    report = tmp_path / 'tiny.md'
+    report.write_text('# Question 1\n')
+    monkeypatch.setattr(make_report.shutil, 'which', lambda tool: None if tool == 'pandoc' else f'/usr/bin/{tool}')
+    with pytest.raises(SystemExit) as error:
+        make_report.main(['--pdf', '--report', str(report)])
+    assert 'apt-get install pandoc texlive-latex-recommended' in str(error.value.code)
+    assert '\n' not in str(error.value.code)
+
+
+TINY = """---
+title: "A tiny report"
+abstract: |
+  It has one of everything.
+---
+
+# Question 1 Mathematics
+
+$$
+\\frac{\\partial L}{\\partial W} = X^\\top G \\in \\mathbb{R}^{f \\times m}
+$$
+
+# Question 2 A figure and a table
+
+[Figure 1](figures/line.png) and [Table 1](#tab-numbers) are referred to.
+
+![line](figures/line.png)
+
+**Figure 1.** A straight line, captioned.
+
+<a id="tab-numbers"></a>**Table 1.** Two numbers, captioned.
+
+| name | value |
+|---|---|
+| one | 1 |
+"""
+
+
+@pytest.mark.skipif(not all(make_report.shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext')),
+                    reason='needs pandoc, pdflatex and pdftotext (' + make_report.INSTALL + ')')
+def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, monkeypatch):
+    import subprocess
+
+    import matplotlib.pyplot as plt
+    report = tmp_path / 'tiny.md'
+    report.write_text(TINY)
+    (tmp_path / 'figures').mkdir()
+    plt.figure(figsize=(3, 2))
+    plt.plot([0, 1], [0, 1])
+    plt.savefig(tmp_path / 'figures' / 'line.png', dpi=50)
+    plt.close()
+    make_report.main(['--pdf', '--report', str(report), '--results_dir', str(tmp_path), '--figures_dir',
+                      str(tmp_path / 'figures'), '--pdf_dir', str(tmp_path / 'build'), '--author', 'Ada Lovelace',
+                      '--email', 'ada@example.org'])
+    pdf = tmp_path / 'build' / 'tiny.pdf'
+    printed = ' '.join(subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True).stdout.split())
+    for text in ('A tiny report', 'Ada Lovelace', 'ada@example.org', 'Abstract', 'Question 1 Mathematics',
+                 'Figure 1. A straight line, captioned.', 'Table 1. Two numbers, captioned.',
+                 'Figure 1 and Table 1 are referred to.'):
+        assert text in printed, text
+    assert make_report.check_pdf(report, pdf) == 1
+    monkeypatch.setitem(make_report.PAGE_BUDGET, 'tiny', 0)
+    with pytest.raises(ValueError, match='has 1 pages; tiny.md may have at most 0'):
+        make_report.check_pdf(report, pdf)
+    report.write_text(TINY + '\n# Question 3 Not in the PDF\n')
+    with pytest.raises(ValueError, match="lacks the heading 'Question 3 Not in the PDF'"):
+        make_report.check_pdf(report, pdf)

@@ -61,7 +61,7 @@ def test_a_damaged_metrics_json_is_refused_before_evaluating(tmp_path, monkeypat
 
 def test_make_report_without_its_report(tmp_path, capsys):
     stderr = one_line(*run_main(make_report.main, ['--report', str(tmp_path / 'missing.md')], capsys))
-    assert stderr == f'error: --report {tmp_path / "missing.md"} does not exist; expected the report whose marked ' \
+    assert stderr == f'error: --report {tmp_path / "missing.md"} does not exist; expected a report whose marked ' \
                      'blocks to fill\n'
 
 

@@ -1,0 +1,60 @@
+"""The committed reports: each answers its own assignment's questions, in their order and numbered as the assignment
+numbers them, stands alone, and captions, numbers and refers to every figure and table."""
+import re
+
+import pytest
+
+import make_report
+from test_make_report import ROOT
+
+QUESTIONS = {
+    'uva2019': ['1.1 a)', '1.1 b)', '1.1 c)', '1.2', '2', '3.1', '3.2 a)', '3.2 b)', '3.2 c)', '4'],
+    'bgu2023': ['1', '2.a', '2.b', '2.c', '3', '4.a', '4.b', '5'],
+    'vu2021': [str(number) for number in range(1, 10)],
+}
+OTHER_VARIANTS = {'uva2019': ('BGU', 'VU'), 'bgu2023': ('UvA', 'VU'), 'vu2021': ('UvA', 'BGU')}
+
+
+def report(name):
+    return (ROOT / 'report' / f'{name}.md').read_text()
+
+
+@pytest.mark.parametrize('name', QUESTIONS)
+def test_each_report_answers_its_assignments_questions_in_order(name):
+    headings = make_report.HEADING.findall(report(name))
+    assert [re.match(r'Question (\S+(?: [a-z]\))?) ', heading + ' ')[1] for heading in headings] == QUESTIONS[name]
+
+
+def test_the_appendix_has_the_studies_beyond_the_questions():
+    assert [heading.split()[0] for heading in make_report.HEADING.findall(report('appendix'))] == \
+        ['A.1', 'A.2', 'A.3', 'A.4']
+
+
+@pytest.mark.parametrize('name', QUESTIONS)
+def test_each_report_stands_alone(name):
+    text = report(name)
+    assert text.startswith('---\ntitle: ') and '\nabstract: |\n' in text.split('\n---\n')[0]
+    for other in OTHER_VARIANTS[name]:
+        assert not re.search(rf'\b{other}\b', text), f'{name}.md mentions {other}'
+    # Text a grader cannot resolve: history of the project, or of its issues.
+    for phrase in ('the issue', 'stretch aim', 'the project set', 'predates'):
+        assert phrase not in text, phrase
+    assert not re.search(r'\b[0-9a-f]{7,40}\b', text.replace('b222439bb973a787', '')), 'a commit hash'
+
+
+@pytest.mark.parametrize('name', make_report.REPORTS)
+def test_every_figure_and_table_is_captioned_numbered_and_referred_to(name):
+    text = report(name)
+    images = re.findall(r'^!\[[^\]]*\]\(([^)]+)\)$', text, re.MULTILINE)
+    figures = [match['label'] for match in make_report.FIGURE.finditer(text)]
+    assert images == figures, 'an image without its caption'
+    captions = re.findall(r'^(?:<a id="[^"]+"></a>)?\*\*(Figure|Table) (\d+)\.\*\*', text, re.MULTILINE)
+    for kind in ('Figure', 'Table'):
+        assert [int(number) for each, number in captions if each == kind] == \
+            list(range(1, 1 + sum(each == kind for each, _ in captions)))
+    tables = ['#' + match['label'] for match in make_report.TABLE.finditer(text)]
+    assert len(tables) == text.count('**Table ') == len(re.findall(r'^\|-', text, re.MULTILINE)), \
+        'a table without its caption, or a caption without its anchor'
+    referred = {match['label'] for match in make_report.REFERENCE.finditer(text)}
+    assert set(figures + tables) <= referred, set(figures + tables) - referred
+    assert make_report.number(text) == text
