@@ -16,10 +16,13 @@ def duration(seconds):
 
 
 def table(header, rows):
-    """A Markdown pipe table. Each column's dashes count what it needs (its longest cell or header word, from 12 to
-    50): pandoc sizes the columns of a wide table in that proportion."""
+    """A Markdown pipe table. Each column's dashes count what it needs, its longest cell or header word (code counted
+    wider, as typewriter type is), at most 50: pandoc sizes the columns of a wide table in that proportion."""
+    def width(text):
+        return round(len(text) * (1.3 if '`' in text else 1)) + 2  # and the space around it
+
     cells = [[str(cell) for cell in row] for row in rows]
-    widths = [min(50, max([12] + [len(word) for word in name.split()] + [len(row[i]) for row in cells]))
+    widths = [min(50, max([3] + [width(word) for word in name.split()] + [width(row[i]) for row in cells]))
               for i, name in enumerate(header)]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + ''.join('-' * width + '|' for width in widths)]
     return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in cells])

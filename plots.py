@@ -57,7 +57,7 @@ def plot_curves(metrics, path):
         ax.legend(fontsize='small')
     title = os.path.basename(os.path.dirname(os.path.abspath(path)))
     if metrics.get('final_test_accuracy') is not None:
-        title += f': final test accuracy {metrics["final_test_accuracy"]:.3f}'
+        title += f': test accuracy at the last evaluation {metrics["final_test_accuracy"]:.3f}'
     if metrics.get('status') not in (None, 'completed'):
         title += f' ({metrics["status"]})'
     fig.suptitle(title)
@@ -170,7 +170,7 @@ def plot_sweep(runs, output_dir):
     ax.set_xscale('log')
     ax.set_xlabel('learning rate (plain SGD)')
     ax.set_ylabel('best validation accuracy')
-    ax.set_ylim(0, max([0.5] + [run['best_validation_accuracy'] or 0 for run in runs]) + 0.05)
+    ax.set_ylim(0, max([0.5] + [run['best_validation_accuracy'] or 0 for run in runs]) + 0.25)  # room for the legend
     ax.grid(alpha=0.3, which='both')
     ax.legend(fontsize=8, loc='upper left')
     ax.set_title('Learning-rate sweep: MLP 3072-128-10, ReLU, batch 128')
@@ -178,33 +178,31 @@ def plot_sweep(runs, output_dir):
     fig.savefig(os.path.join(output_dir, 'validation_accuracy_vs_learning_rate.png'), dpi=110)
     plt.close(fig)
 
-    # Left, every rate's first steps on a logarithmic loss axis, where a divergence is a straight line (the loss
-    # grows by a constant factor per step); right, the whole run of the rates that converge, on a linear one. The
-    # rates are ordered: a sequential colour map, from the smallest (dark) to the largest (light).
-    fig, (early, whole) = plt.subplots(1, 2, figsize=(11, 4.2))
-    colours = plt.cm.viridis(np.linspace(0, 0.85, len(runs)))
+    # Left, the first steps on a logarithmic loss axis, where a divergence is close to a straight line (the loss grows
+    # by a roughly constant factor per step), the rates that converge in grey for reference; right, the whole run of
+    # those, on a linear axis. The rates are ordered: sequential colour maps, darker for smaller rates.
+    fig, (early, whole) = plt.subplots(1, 2, figsize=(9, 3.8))
     first = max((run['diverged_at_step'] for run in diverged), default=50) + 5
-    for run, colour in zip(runs, colours):
+    for i, (run, colour) in enumerate(zip(diverged, plt.cm.Reds(np.linspace(0.55, 0.95, len(diverged))))):
         steps, losses = np.array(run['steps']), np.array(run['train_loss'], dtype=float)
-        label = f'lr {run["learning_rate"]:g}'
-        if run['status'] == 'diverged':
-            label += f' (diverged at step {run["diverged_at_step"]})'
-            early.plot(steps, losses, '--', color=colour, marker='.', label=label)
-            early.plot([steps[-1]], [losses[-1]], 'x', color=colour, markersize=10, mew=2.5)
-        else:
-            shown = steps <= first
-            early.plot(steps[shown], losses[shown], color=colour, label=label)
-            whole.plot(steps, losses, color=colour, label=label)
+        early.plot(steps, losses, '--', color=colour, marker='.',
+                   label=f'lr {run["learning_rate"]:g}: diverged at step {run["diverged_at_step"]}')
+        early.plot([steps[-1]], [losses[-1]], 'x', color=colour, markersize=10, mew=2.5)
+    for i, (run, colour) in enumerate(zip(finished, plt.cm.viridis(np.linspace(0, 0.9, len(finished))))):
+        steps, losses = np.array(run['steps']), np.array(run['train_loss'], dtype=float)
+        shown = steps <= first
+        early.plot(steps[shown], losses[shown], color='grey', linewidth=1,
+                   label='the rates that converge' if i == 0 else None)
+        whole.plot(steps, losses, color=colour, label=f'lr {run["learning_rate"]:g}')
     early.set_yscale('log')
     early.set(xlabel='training step', ylabel='training loss (current batch, log scale)',
-              title=f'The first {first} steps: × at the last finite loss')
+              title=f'The first {first} steps (× at the last finite loss)')
     whole.set_xscale('log')
     whole.set(xlabel='training step (log scale)', ylabel='training loss (current batch)',
               title='The whole run of the rates that converge')
     for ax in (early, whole):
         ax.grid(alpha=0.3, which='both')
-    early.legend(fontsize=7, loc='upper left')
-    whole.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(output_dir, 'training_loss_per_learning_rate.png'), dpi=110)
     plt.close(fig)

@@ -443,24 +443,33 @@ def fill(text, results):
     return number(BLOCK.sub(replace, text)), missing
 
 
+def figure_key(link):
+    """What names a figure: its image's run folder and file (mlp_numpy/curves.png), wherever --figures_dir puts it."""
+    return '/'.join(Path(link).parts[-2:])
+
+
 def number(text):
     """text with its figures and its tables each numbered 1, 2, ... in order, and every reference to one given its
-    number. A reference to a figure or table the text does not have, or two figures of one image, is a ValueError."""
+    number. A reference to a figure or table the text does not have, two figures of one image, or a caption that is
+    not under its image (or behind its table's anchor) is a ValueError."""
     numbers = {}
-    for kind, pattern, prefix in (('Figure', FIGURE, ''), ('Table', TABLE, '#')):
-        labels = [match['label'] for match in pattern.finditer(text)]
-        for i, label in enumerate(labels):
-            if label in labels[:i]:
+    for kind, pattern, key in (('Figure', FIGURE, figure_key), ('Table', TABLE, lambda label: '#' + label)):
+        keys = [key(match['label']) for match in pattern.finditer(text)]
+        for i, label in enumerate(keys):
+            if label in keys[:i]:
                 raise ValueError(f'two {kind.lower()}s are labelled {label}; expected one of each')
-        numbers[kind] = {prefix + label: i for i, label in enumerate(labels, 1)}
+        if len(keys) != len(re.findall(rf'^(?:<a id="[^"]*"></a>)?\*\*{kind} \d+\.\*\*', text, re.MULTILINE)):
+            raise ValueError(f'a "**{kind} N.**" caption is not under its image or behind its table\'s anchor')
+        numbers[kind] = {label: i for i, label in enumerate(keys, 1)}
         text = pattern.sub(lambda match: re.sub(rf'\*\*{kind} \d+\.\*\*$', f'**{kind} '
-                                                f'{numbers[kind][prefix + match["label"]]}.**', match[0]), text)
+                                                f'{numbers[kind][key(match["label"])]}.**', match[0]), text)
 
     def refer(match):
-        if match['label'] not in numbers[match['kind']]:
+        label = figure_key(match['label']) if match['kind'] == 'Figure' else match['label']
+        if label not in numbers[match['kind']]:
             raise ValueError(f'{match[0]} refers to no {match["kind"].lower()} of the report; expected the image of '
                              f'a figure or the #label of a table it has')
-        return f'[{match["kind"]} {numbers[match["kind"]][match["label"]]}]({match["label"]})'
+        return f'[{match["kind"]} {numbers[match["kind"]][label]}]({match["label"]})'
 
     return REFERENCE.sub(refer, text)
 
@@ -470,14 +479,17 @@ def for_pandoc(text):
     references as plain text (a printed page cannot follow a link). The block markers go: an image followed by one
     is not alone in its paragraph, and only an image alone in its paragraph becomes a figure."""
     text = re.sub(r'^<!-- (BEGIN|END) [\w.:-]+ -->\n', '', text, flags=re.MULTILINE)
-    text = re.sub(r'^(!\[)[^\]\n]*(\]\([^)\s]+\))\n\n(\*\*Figure \d+\.\*\* [^\n]*)$', r'\1\3\2', text,
-                  flags=re.MULTILINE)
+    # A caption is the whole paragraph under the image, however many lines it takes.
+    text = re.sub(r'^(!\[)[^\]\n]*(\]\([^)\s]+\))\n\n(\*\*Figure \d+\.\*\* (?:[^\n]+\n?)+)',
+                  lambda match: f'{match[1]}{" ".join(match[3].split())}{match[2]}\n', text, flags=re.MULTILINE)
     text = re.sub(r'^<a id="[\w.-]+"></a>(\*\*Table \d+\.\*\* [^\n]*)$', r'Table: \1', text, flags=re.MULTILINE)
     return REFERENCE.sub(lambda match: match[0][1:match[0].index(']')], text)
 
 
 def latex_escaped(text):
-    return re.sub(r'([&%$#_{}])', r'\\\1', text).replace('~', r'\textasciitilde{}').replace('^', r'\^{}')
+    special = {'\\': r'\textbackslash{}', '~': r'\textasciitilde{}', '^': r'\^{}',
+               **{character: '\\' + character for character in '&%$#_{}'}}
+    return ''.join(special.get(character, character) for character in str(text))
 
 
 # The LaTeX preamble of the PDFs: a single column close to the NeurIPS style (Times at 10 points, a 5.5 by 9 inch text
@@ -490,6 +502,8 @@ LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,head
 \usepackage[labelformat=empty,font=small,skip=6pt]{caption}
 \usepackage{float}
 \floatplacement{figure}{H}
+\usepackage{etoolbox}
+\AtBeginEnvironment{longtable}{\small}
 \setlength{\parskip}{5.5pt}
 \setlength{\emergencystretch}{6em}
 \renewcommand{\arraystretch}{1.15}
@@ -520,35 +534,57 @@ def layout(author):
 
 
 def author_block(args):
-    """The PDFs' author, affiliation and e-mail: --authors (report/authors.toml), each flag given in its place."""
-    try:
-        with open(args.authors, 'rb') as file:
-            author = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        sys.exit(f'error: --authors {args.authors}: {error}; expected author = "...", affiliation and email')
+    """The PDFs' author, affiliation and e-mail: --authors (report/authors.toml), each flag given in its place; the
+    file may be left out when --author is given."""
+    author = {}
+    if os.path.exists(args.authors) or args.author is None:
+        try:
+            with open(args.authors, 'rb') as file:
+                author = tomllib.load(file)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            sys.exit(f'error: --authors {args.authors}: {error}; expected author = "...", affiliation and email')
     for key in ('author', 'affiliation', 'email'):
         if getattr(args, key) is not None:
             author[key] = getattr(args, key)
+        if not isinstance(author.get(key, ''), str):
+            sys.exit(f'error: {key} in {args.authors} is {author[key]!r}; expected a string in quotes')
     if not author.get('author'):
         sys.exit(f'error: no author: expected author = "..." in {args.authors}, or --author')
     return author
 
 
+# A line that sticks out of the text block by more than this many points (a display too wide, a table overprinting)
+# is an error: on the printed page it runs into the margin.
+OVERFULL_POINTS = 4
+
+
 def build_pdf(report, pdf, author):
-    """report (Markdown) typeset as pdf through pandoc and pdflatex in the layout above."""
+    """report (Markdown) typeset as pdf: pandoc writes LaTeX in the layout above, pdflatex typesets it twice. A
+    LaTeX error, or a line more than OVERFULL_POINTS wider than the text block, is a ValueError."""
     with tempfile.TemporaryDirectory() as scratch:
-        source, preamble = Path(scratch) / report.name, Path(scratch) / 'layout.tex'
-        source.write_text(for_pandoc(report.read_text()))
-        preamble.write_text(layout(author))
-        # Run from the report's folder: its images are linked relative to it.
-        built = subprocess.run(['pandoc', str(source), '--from', 'markdown', '--pdf-engine', 'pdflatex',
-                                '--include-in-header', str(preamble), '--variable', 'fontfamily=mathptmx',
-                                '--variable', 'fontsize=10pt', '--variable', 'colorlinks=true',
-                                '--resource-path', str(report.parent), '--output', str(pdf.resolve())],
-                               cwd=report.parent, capture_output=True, text=True)
-    if built.returncode:
-        lines = [line for line in built.stderr.splitlines() if line.strip()]
-        sys.exit(f'error: pandoc could not build {pdf} from {report}: {lines[-1] if lines else "no message"}')
+        scratch = Path(scratch)
+        (scratch / 'layout.tex').write_text(layout(author))
+        (scratch / 'report.md').write_text(for_pandoc(report.read_text()))
+        written = subprocess.run(['pandoc', 'report.md', '--from', 'markdown', '--standalone', '--output',
+                                  'report.tex', '--include-in-header', 'layout.tex', '--variable',
+                                  'fontfamily=mathptmx', '--variable', 'fontsize=10pt', '--variable',
+                                  'colorlinks=true'], cwd=scratch, capture_output=True, text=True)
+        if written.returncode:
+            raise ValueError(f'pandoc could not read {report}: {written.stderr.strip().splitlines()[-1]}')
+        # From the report's folder, which its images are linked relative to; twice, for the cross-references.
+        for _ in range(2):
+            typeset = subprocess.run(['pdflatex', '-interaction=nonstopmode', '-halt-on-error', '-output-directory',
+                                      str(scratch), str(scratch / 'report.tex')], cwd=report.parent,
+                                     capture_output=True, text=True, errors='replace')
+            if typeset.returncode:
+                errors = [line for line in typeset.stdout.splitlines() if line.startswith('!')]
+                raise ValueError(f'LaTeX could not typeset {report}: {errors[0] if errors else "see pdflatex"}')
+        overfull = [float(points) for points in
+                    re.findall(r'^Overfull \\hbox \(([\d.]+)pt too wide\)', typeset.stdout, re.MULTILINE)]
+        if max(overfull, default=0) > OVERFULL_POINTS:
+            raise ValueError(f'{report.name}: {sum(points > OVERFULL_POINTS for points in overfull)} lines stick '
+                             f'out of the text block, by up to {max(overfull):.0f} pt; break the widest displays')
+        shutil.copyfile(scratch / 'report.pdf', pdf)
 
 
 def check_pdf(report, pdf):
@@ -606,8 +642,8 @@ def main(argv=None):
         if args.pdf:
             args.pdf_dir.mkdir(parents=True, exist_ok=True)
             pdf = args.pdf_dir / f'{report.stem}.pdf'
-            build_pdf(report, pdf, author)
             try:
+                build_pdf(report, pdf, author)
                 pages = check_pdf(report, pdf)
             except ValueError as error:
                 sys.exit(f'error: {error}')

@@ -422,12 +422,31 @@ def test_figures_and_tables_are_numbered_in_order_and_references_follow():
         make_report.number(NUMBERED + '\n![a](figures/a.png)\n\n**Figure 1.** Again.\n')
 
 
+def test_figures_keep_their_numbers_wherever_they_are_drawn(tmp_path, results):
+    report = tmp_path / 'report' / 'report.md'
+    report.parent.mkdir()
+    report.write_text('[Figure 1](figures/mlp_numpy/curves.png)\n\n<!-- BEGIN run:mlp_numpy -->\n'
+                      '<!-- END run:mlp_numpy -->\n')
+    make_report.main(['--results_dir', str(results), '--report', str(report), '--figures_dir',
+                      str(tmp_path / 'elsewhere')])
+    text = report.read_text()
+    assert '(../elsewhere/mlp_numpy/curves.png)\n\n**Figure 1.**' in text
+    assert text.startswith('[Figure 1](figures/mlp_numpy/curves.png)')
+
+
+def test_a_caption_away_from_its_image_is_refused():
+    with pytest.raises(ValueError, match='caption is not under its image'):
+        make_report.number('![a](figures/a.png)\n\nText.\n\n**Figure 1.** Lost.\n')
+
+
 def test_pandoc_gets_captioned_figures_and_tables_and_plain_references():
     typeset = make_report.for_pandoc(make_report.number(NUMBERED))
     assert typeset.startswith('See Figure 2, Table 1 and Figure 1.')
     assert '![**Figure 1.** The first.](figures/a.png)\n' in typeset
     assert '![**Figure 2.** The second.](figures/b.png)\n' in typeset and '<!--' not in typeset
     assert 'Table: **Table 1.** The table.\n\n| a | b |' in typeset
+    long_caption = make_report.for_pandoc('![a](figures/a.png)\n\n**Figure 1.** One line\nand another.\n\nText.\n')
+    assert long_caption == '![**Figure 1.** One line and another.](figures/a.png)\n\nText.\n'
 
 
 def test_pdf_without_pandoc_says_in_one_line_what_to_install(tmp_path, monkeypatch):
@@ -497,3 +516,13 @@ def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, 
     report.write_text(TINY + '\n# Question 3 Not in the PDF\n')
     with pytest.raises(ValueError, match="lacks the heading 'Question 3 Not in the PDF'"):
         make_report.check_pdf(report, pdf)
+
+
+def test_the_author_block_is_escaped_for_latex_and_needs_no_file_when_given(tmp_path):
+    header = make_report.layout({'author': 'A\\B & C_D', 'email': 'a%b@c'})
+    assert r'\textbf{A\textbackslash{}B \& C\_D} \\ \texttt{a\%b@c}' in header
+    args = make_report.parse_args(['--authors', str(tmp_path / 'none.toml'), '--author', 'Ada'])
+    assert make_report.author_block(args) == {'author': 'Ada'}
+    (tmp_path / 'bad.toml').write_text('author = 3\n')
+    with pytest.raises(SystemExit, match='author in .*bad.toml is 3; expected a string in quotes'):
+        make_report.author_block(make_report.parse_args(['--authors', str(tmp_path / 'bad.toml')]))
