@@ -183,7 +183,7 @@ def plot_sweep(runs, output_dir):
     # those, on a linear axis. The rates are ordered: sequential colour maps, darker for smaller rates.
     fig, (early, whole) = plt.subplots(1, 2, figsize=(9, 3.8))
     first = max((run['diverged_at_step'] for run in diverged), default=50) + 5
-    for i, (run, colour) in enumerate(zip(diverged, plt.cm.Reds(np.linspace(0.55, 0.95, len(diverged))))):
+    for run, colour in zip(diverged, plt.cm.Reds(np.linspace(0.55, 0.95, len(diverged)))):
         steps, losses = np.array(run['steps']), np.array(run['train_loss'], dtype=float)
         early.plot(steps, losses, '--', color=colour, marker='.',
                    label=f'lr {run["learning_rate"]:g}: diverged at step {run["diverged_at_step"]}')

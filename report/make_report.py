@@ -66,6 +66,8 @@ REPORTS = ('uva2019', 'bgu2023', 'vu2021', 'appendix')
 FIGURE = re.compile(r'^!\[[^\]\n]*\]\((?P<label>[^)\s]+)\)\n\n\*\*Figure \d+\.\*\*', re.MULTILINE)
 TABLE = re.compile(r'^<a id="(?P<label>[\w.-]+)"></a>\*\*Table \d+\.\*\*', re.MULTILINE)
 REFERENCE = re.compile(r'\[(?P<kind>Figure|Table) \d+\]\((?P<label>[^)\s]+)\)')
+# Any caption, wherever it stands: FIGURE and TABLE must account for every one.
+CAPTION = re.compile(r'^(?:<a id="[^"]*"></a>)?\*\*(?P<kind>Figure|Table) (?P<number>\d+)\.\*\*', re.MULTILINE)
 INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils '
            '(on Debian or Ubuntu)')
 HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
@@ -198,12 +200,12 @@ def schedule_block(results, folder):
     config = results.load(folder)['config']
     path = results.figures(folder) / 'lr_schedule.png'
     plots.plot_lr_schedule(config, path)
-    epochs = (f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if 'steps_per_epoch' in config
-              else '')
+    by_epoch = 'steps_per_epoch' in config  # as plot_lr_schedule draws it
+    epochs = f' ({config["max_steps"] / config["steps_per_epoch"]:g} epochs)' if by_epoch else ''
     return (f'`{config["lr_schedule"]}` schedule: {config["warmup_steps"]} warm-up steps up to a peak of '
             f'{config["learning_rate"]:g}, {config["max_steps"]} steps{epochs} in all.\n\n'
             + results.figure(path, f'The learning rate of `results/{folder}` against the '
-                             f'{"epoch" if "steps_per_epoch" in config else "training step"}, drawn from its recorded '
+                             f'{"epoch" if by_epoch else "training step"}, drawn from its recorded '
                              f'configuration by the function its training used (`optimisers.lr_factor`).'))
 
 
@@ -458,7 +460,7 @@ def number(text):
         for i, label in enumerate(keys):
             if label in keys[:i]:
                 raise ValueError(f'two {kind.lower()}s are labelled {label}; expected one of each')
-        if len(keys) != len(re.findall(rf'^(?:<a id="[^"]*"></a>)?\*\*{kind} \d+\.\*\*', text, re.MULTILINE)):
+        if len(keys) != sum(caption['kind'] == kind for caption in CAPTION.finditer(text)):
             raise ValueError(f'a "**{kind} N.**" caption is not under its image or behind its table\'s anchor')
         numbers[kind] = {label: i for i, label in enumerate(keys, 1)}
         text = pattern.sub(lambda match: re.sub(rf'\*\*{kind} \d+\.\*\*$', f'**{kind} '

@@ -24,6 +24,19 @@ def figures_unrendered(monkeypatch):
 
 
 @pytest.fixture
+def drawn_figures(monkeypatch):
+    """The figures plots draws, kept open instead of written (their axes, lines and legends are what a test reads),
+    and closed when the test ends."""
+    import matplotlib.pyplot as plt
+    figures, close = [], plt.close
+    monkeypatch.setattr(plt, 'close', figures.append)
+    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)
+    yield figures
+    for figure in figures:
+        close(figure)
+
+
+@pytest.fixture
 def run_curves_unrendered(monkeypatch):
     """Every run's curves.png written as an empty file: for the tests of a study, which render and check the
     study's own figures. The curves have tests of their own."""

@@ -61,7 +61,7 @@ def test_every_figure_and_table_is_captioned_numbered_and_referred_to(name):
     images = re.findall(r'^!\[[^\]]*\]\(([^)]+)\)$', text, re.MULTILINE)
     figures = [match['label'] for match in make_report.FIGURE.finditer(text)]
     assert images == figures, 'an image without its caption'
-    captions = re.findall(r'^(?:<a id="[^"]+"></a>)?\*\*(Figure|Table) (\d+)\.\*\*', text, re.MULTILINE)
+    captions = make_report.CAPTION.findall(text)
     for kind in ('Figure', 'Table'):
         assert [int(number) for each, number in captions if each == kind] == \
             list(range(1, 1 + sum(each == kind for each, _ in captions)))

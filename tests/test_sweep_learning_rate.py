@@ -24,20 +24,14 @@ def test_tiny_sweep_with_a_huge_learning_rate(tmp_path):
     assert runs[0.2]['steps'][:5] == [1, 2, 3, 4, 5]
 
 
-def test_a_diverged_rate_is_drawn_at_the_accuracy_it_reached_and_marked(tmp_path, monkeypatch):
-    import matplotlib.figure
-    import matplotlib.pyplot as plt
-
+def test_a_diverged_rate_is_drawn_at_the_accuracy_it_reached_and_marked(tmp_path, drawn_figures):
     import plots
-    figures, close = [], plt.close
-    monkeypatch.setattr(plt, 'close', figures.append)
-    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)
     runs = [{'learning_rate': 0.1, 'status': 'completed', 'diverged_at_step': None, 'best_validation_accuracy': 0.45,
              'steps': [1, 2, 3], 'train_loss': [2.3, 2.0, 1.8]},
             {'learning_rate': 10.0, 'status': 'diverged', 'diverged_at_step': 4, 'best_validation_accuracy': 0.19,
              'steps': [1, 2, 3], 'train_loss': [2.3, 40.0, 900.0]}]
     plots.plot_sweep(runs, str(tmp_path))
-    accuracy, (early, whole) = figures[0].axes[0], figures[1].axes
+    accuracy, (early, whole) = drawn_figures[0].axes[0], drawn_figures[1].axes
     crosses = [line for line in accuracy.get_lines() if line.get_marker() == 'x']
     assert [list(line.get_xydata()[0]) for line in crosses] == [[10.0, 0.19]]
     assert 'diverged' in crosses[0].get_label()
@@ -47,8 +41,6 @@ def test_a_diverged_rate_is_drawn_at_the_accuracy_it_reached_and_marked(tmp_path
         [[2.3, 40.0, 900.0]]
     assert [list(line.get_xydata()[0]) for line in early.get_lines() if line.get_marker() == 'x'] == [[3.0, 900.0]]
     assert [line.get_label() for line in whole.get_lines()] == ['lr 0.1']
-    for figure in figures:
-        close(figure)
 
 
 def test_default_rates_are_nine_log_spaced_from_1e_6_to_100():

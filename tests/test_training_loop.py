@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib.figure
-import matplotlib.pyplot as plt
 import pytest
 
 import datasets
@@ -30,21 +28,17 @@ from prepared_run import send_sigterm_after
      'train: label-smoothed (0.1) cross-entropy,\ncurrent batch\n(dropout 0.2, crops and flips)',
      'train: current batch\n(dropout 0.2, crops and flips)'),
 ], ids=['plain', 'regularised'])
-def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, monkeypatch, config, train_loss,
+def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, drawn_figures, config, train_loss,
                                                              train_accuracy):
-    figures, close = [], plt.close
-    monkeypatch.setattr(plt, 'close', figures.append)
-    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)  # the legends will do
     metrics = {'config': config, 'status': 'completed', 'steps': [1, 2], 'final_test_accuracy': 0.2,
                **{f'{split}_{quantity}': [0.1, 0.2]
                   for split in ('train', 'test') for quantity in ('loss', 'accuracy')}}
     plots.plot_curves(metrics, tmp_path / 'curves.png')
-    (figure,) = figures
+    (figure,) = drawn_figures
     loss, accuracy = figure.axes
     assert loss.get_ylabel() == 'loss' and accuracy.get_ylabel() == 'accuracy'
     assert [text.get_text() for text in loss.get_legend().get_texts()] == [train_loss, 'test: cross-entropy, whole set']
     assert [text.get_text() for text in accuracy.get_legend().get_texts()] == [train_accuracy, 'test: whole set']
-    close(figure)
 
 
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
@@ -163,22 +157,18 @@ def test_dense_steps_evaluate_after_each_of_the_first_steps_too(tmp_path):
     assert metrics['steps'] == [1, 2, 3, 5, 10, 12] and metrics['train_loss'][:3] == [1.0, 0.5, 1 / 3]
 
 
-def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(tmp_path, monkeypatch):
-    figures, close = [], plt.close
-    monkeypatch.setattr(plt, 'close', figures.append)
-    monkeypatch.setattr(matplotlib.figure.Figure, 'savefig', lambda figure, path, **kwargs: None)
+def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(tmp_path, drawn_figures):
     metrics = {'config': {'tta': True, 'tta_shift': 2}, 'status': 'completed', 'steps': [1, 2],
                'final_test_accuracy': 0.2, **{f'{split}_{quantity}': [0.1, 0.2] for quantity in ('loss', 'accuracy')
                                               for split in ('train', 'validation', 'test')}}
     plots.plot_curves(metrics, tmp_path / 'curves.png')
-    (figure,) = figures
+    (figure,) = drawn_figures
     accuracy = figure.axes[1]
     assert [text.get_text() for text in accuracy.get_legend().get_texts()][1:] == \
         ['validation: whole set, 6 views per image averaged', 'test: whole set, 6 views per image averaged']
     for axes in figure.axes:
         assert [line.get_color() for line in axes.get_lines()] == [plots.SPLIT_COLOURS[split]
                                                                   for split in ('train', 'validation', 'test')]
-    close(figure)
 
 
 SECOND_REQUEST_DURING_THE_WRITES = '''
