@@ -16,14 +16,10 @@ import tempfile
 import numpy as np
 import torch
 
-import datasets
-import flags
-import run_files
-import torch_data
-import training_loop
 from cifar10_utils import DataError
 from mlp_numpy import sgd_train_step
 from modules import CrossEntropyModule
+from runkit import datasets, flags, run_files, torch_data, training_loop
 
 
 def confusion_matrix(predictions, targets, n_classes=None):

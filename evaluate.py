@@ -23,12 +23,8 @@ import sys
 
 import numpy as np
 
-import datasets
-import flags
-import models
-import plots
-import run_files
 from cifar10_utils import DataError
+from runkit import datasets, flags, models, plots, run_files
 
 
 def analyse(predicted, labels, classes):
@@ -130,7 +126,7 @@ def chosen_views(args, path, kind, config, test):
         return config, {}
     import torch
 
-    import torch_data
+    from runkit import torch_data
     run_views = {'tta': config.get('tta', False), 'tta_shift': config.get('tta_shift', 0)}
     views = {flag: run_views[flag] if getattr(args, flag) is None else getattr(args, flag) for flag in run_views}
     config = {**config, **views}
@@ -178,7 +174,7 @@ def main(argv=None):
     if kind in ('mlp_pytorch', 'convnet'):
         import torch
 
-        import torch_data
+        from runkit import torch_data
         if args.threads:
             torch.set_num_threads(args.threads)
         device = torch_data.resolve_device(args.device)

@@ -14,9 +14,8 @@ The run is trainers.py's 'autodiff'.
 """
 import os
 
-import plots
 import trainers
-import training_loop
+from runkit import plots, training_loop
 
 
 def main(argv=None):

@@ -19,15 +19,11 @@ from collections import namedtuple
 import numpy as np
 
 import autodiff
-import datasets
-import flags
-import models
-import run_files
-import training_loop
 import vu_data
 from cifar10_utils import DataError
 from mlp_numpy import accuracy, sgd_train_step
 from modules import CrossEntropyModule
+from runkit import datasets, flags, models, run_files, training_loop
 
 SCRIPTS = {'mlp_numpy': 'train_mlp_numpy', 'mlp_pytorch': 'train_mlp_pytorch', 'convnet': 'train_convnet_pytorch',
            'autodiff': 'train_mlp_autodiff'}
@@ -242,7 +238,7 @@ def _on_device(config):
     Returns (device, data, fingerprint, batches, {split: (images, labels)} on the device)."""
     import torch
 
-    import torch_data
+    from runkit import torch_data
     if config.threads:
         torch.set_num_threads(config.threads)
     device = torch_data.resolve_device(config.device)
@@ -273,7 +269,7 @@ def _optimiser(config, model, **options):
     """(optimizer, scheduler, loss function) as config's flags ask for them."""
     import torch
 
-    import optimisers
+    from runkit import optimisers
     optimizer = optimisers.make_optimizer(config.optimizer, model.parameters(), config.learning_rate,
                                           config.momentum, config.weight_decay, **options)
     scheduler = optimisers.scheduler_for(optimizer, config)
@@ -283,7 +279,7 @@ def _optimiser(config, model, **options):
 def _mlp_pytorch(config):
     import torch
 
-    import torch_data
+    from runkit import torch_data
     flag_names = set(config)
     device, data, fingerprint, batches, splits = _on_device(config)
     # The thread count changes the order of floating-point sums, so a run repeats exactly only with the same count.
@@ -317,7 +313,7 @@ def _mlp_pytorch(config):
 def _convnet(config):
     import torch
 
-    import torch_data
+    from runkit import torch_data
     flag_names = set(config)
     device, data, fingerprint, batches, splits = _on_device(config)
     amp = torch_data.bf16_is_fast(device) if config.amp is None else config.amp
@@ -349,7 +345,7 @@ def _convnet_step(config, forward, batches, optimizer, scheduler, loss_function,
     """The ConvNet's train_step, which also keeps `timing` (its steps, seconds and images per second) up to date."""
     import torch
 
-    import torch_data
+    from runkit import torch_data
 
     def train_step(step):
         start = time.perf_counter()

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import autodiff  # noqa: E402
-from mlp_numpy import MLP  # noqa: E402
-from modules import CrossEntropyModule  # noqa: E402
-from timing import (  # noqa: E402
+import autodiff
+from mlp_numpy import MLP
+from modules import CrossEntropyModule
+from timing import (
     LEARNING_RATE,
     N_CLASSES,
     N_INPUTS,

@@ -18,14 +18,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import cifar10_utils  # noqa: E402
-import flags  # noqa: E402
-import trainers  # noqa: E402
-from convnet_pytorch import ConvNet  # noqa: E402
-from timing import cpu_name  # noqa: E402
+import cifar10_utils
+import trainers
+from convnet_pytorch import ConvNet
+from runkit import flags
+from timing import cpu_name
 
 BLOCK = 5  # steps per block; each loop runs one block, then the other
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import offerings  # noqa: E402
-from instructor import course, grade  # noqa: E402
-from timing import cpu_name  # noqa: E402
+import offerings
+from instructor import course, grade
+from timing import cpu_name
 
 
 def plain_pytest(offering):

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mlp_numpy import MLP  # noqa: E402
-from modules import CrossEntropyModule  # noqa: E402
-from timing import (  # noqa: E402
+from mlp_numpy import MLP
+from modules import CrossEntropyModule
+from timing import (
     LEARNING_RATE,
     N_CLASSES,
     N_INPUTS,

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mlp_numpy import sgd_step  # noqa: E402
+from mlp_numpy import sgd_step
 
 N_INPUTS, N_CLASSES, NEG_SLOPE, LEARNING_RATE = 3072, 10, 0.02, 2e-3
 

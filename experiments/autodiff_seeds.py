@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import flags  # noqa: E402
-import models  # noqa: E402
-import plots  # noqa: E402
-import run_files  # noqa: E402
-import trainers  # noqa: E402
-import training_loop  # noqa: E402
-import vu_data  # noqa: E402
+import trainers
+import vu_data
+from runkit import (
+    flags,
+    models,
+    plots,
+    run_files,
+    training_loop,
+)
 
 ACTIVATIONS = ('sigmoid', 'relu')
 LEARNING_RATES = (0.1, 1.28, 12.8)  # ours, and vugrad's default 0.01 and recommended 0.1 on its summed loss

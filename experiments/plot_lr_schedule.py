@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import flags  # noqa: E402
-import plots  # noqa: E402
+from runkit import (
+    flags,
+    plots,
+)
 
 
 def run(argv=None):

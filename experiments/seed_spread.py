@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import datasets  # noqa: E402
-import flags  # noqa: E402
-import plots  # noqa: E402
-import run_files  # noqa: E402
-import trainers  # noqa: E402
+import trainers
+from runkit import (
+    datasets,
+    flags,
+    plots,
+    run_files,
+)
 
 ASSIGNMENT_EXPECTATION = 0.46  # "you should get an accuracy of around 0.46" (UvA assignment 1, question 1.2)
 

@@ -17,15 +17,17 @@ if __name__ == '__main__':
     # The matrices here have a few dozen columns: BLAS threads only contend (several times slower on 2 busy
     # cores). Set before numpy loads its BLAS; a module importing this one keeps its own setting.
     os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import flags  # noqa: E402
-import plots  # noqa: E402
-import run_files  # noqa: E402
-import training_loop  # noqa: E402
-from mlp_numpy import MLP, accuracy, sgd_step  # noqa: E402
-from modules import CrossEntropyModule, LinearModule  # noqa: E402
+from mlp_numpy import MLP, accuracy, sgd_step
+from modules import CrossEntropyModule, LinearModule
+from runkit import (
+    flags,
+    plots,
+    run_files,
+    training_loop,
+)
 
 # ReLU is LeakyReLU with slope 0.
 ACTIVATIONS = {'sigmoid': dict(activation='sigmoid', neg_slope=0.0), 'relu': dict(neg_slope=0.0)}

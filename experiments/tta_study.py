@@ -18,13 +18,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import datasets  # noqa: E402
-import flags  # noqa: E402
-import models  # noqa: E402
-import plots  # noqa: E402
-import run_files  # noqa: E402
-import torch_data  # noqa: E402
-from cifar10_utils import DataError  # noqa: E402
+from cifar10_utils import DataError
+from runkit import (
+    datasets,
+    flags,
+    models,
+    plots,
+    run_files,
+    torch_data,
+)
 
 CANDIDATES = [{'tta': mirror, 'tta_shift': shift} for shift in (0, 1, 2) for mirror in (False, True)]
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import flags  # noqa: E402
-import run_files  # noqa: E402
-import trainers  # noqa: E402
-import tuning  # noqa: E402
+import trainers
+from runkit import (
+    flags,
+    run_files,
+    tuning,
+)
 
 
 def parse_args(argv=None):

@@ -4,9 +4,9 @@ import json
 import os
 import sys
 
-import flags
 import offerings
 from instructor import course, grade, pack, release
+from runkit import flags
 
 
 def main(argv=None):

@@ -46,7 +46,7 @@ def copy_submission(submission, offering, folder):
     offering's own folder when the submission has it, else the top level (a template's flat layout)."""
     face = offerings.OFFERINGS[offering][0]
     submission = _unwrapped(submission)
-    for sub in [''] + (face_folders(face) if face else []):
+    for sub in ['', 'runkit'] + (face_folders(face) if face else []):
         source = os.path.join(submission, sub)
         if not os.path.isdir(source):
             continue

@@ -85,7 +85,7 @@ def release(out_dir, offering=offerings.DEFAULT):
     for name in sorted(os.listdir(offerings.ROOT)):
         if name.endswith('.py') or name in KEPT_FILES:
             _write(out_dir, name, work)
-    for folder in grade.face_folders(face) if face else []:
+    for folder in ['runkit'] + (grade.face_folders(face) if face else []):
         os.makedirs(os.path.join(out_dir, folder))
         for name in sorted(os.listdir(os.path.join(offerings.ROOT, folder))):
             if name.endswith('.py'):

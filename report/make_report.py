@@ -50,12 +50,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import datasets  # noqa: E402
-import models  # noqa: E402
-import plots  # noqa: E402
-import tuning  # noqa: E402
-import vu_data  # noqa: E402
-from markdown import accuracy, config_changes, duration, status, table  # noqa: E402
+import vu_data
+from runkit import (
+    datasets,
+    models,
+    plots,
+    tuning,
+)
+from runkit.markdown import accuracy, config_changes, duration, status, table
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
 OPTIMIZERS = {'sgd': 'SGD', 'adam': 'Adam', 'adamw': 'AdamW'}

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 import cifar10_utils
-import optimisers
-import torch_data
 import trainers
+from runkit import optimisers, torch_data
 
 MODEL_MODULES = {'mlp_numpy': 'mlp_numpy', 'mlp_pytorch': 'mlp_pytorch', 'convnet': 'convnet_pytorch'}
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import autodiff_seeds
-import training_loop
 from command_line import run_main
+from runkit import training_loop
 
 
 def test_summary_equals_the_runs(tmp_path):

@@ -11,15 +11,12 @@ import pytest
 import torch
 
 import cifar10_utils
-import datasets
 import evaluate
-import models
-import run_files
-import torch_data
 import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
+from runkit import datasets, models, run_files, torch_data
 from test_cifar10_utils import write_tiny_cifar10
 
 SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']

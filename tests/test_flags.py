@@ -1,9 +1,9 @@
 """The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
 import pytest
 
-import flags
 import trainers
 from command_line import run_main
+from runkit import flags
 
 
 def test_a_config_is_read_only_and_replace_makes_a_new_one():

@@ -10,9 +10,9 @@ import pytest
 
 import cifar10_utils
 import make_report
-import models
 import seed_spread
 import sigmoid_vs_relu
+from runkit import models
 
 ROOT = Path(__file__).resolve().parent.parent
 

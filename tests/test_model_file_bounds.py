@@ -12,12 +12,11 @@ import torch
 
 import evaluate
 import mlp_pytorch
-import models
-import run_files
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main
+from runkit import models, run_files
 
 SMALL = 20 * 2 ** 20  # bytes: far above what refusing a file takes, far below what obeying it would
 

@@ -84,9 +84,9 @@ def test_a_face_defines_no_forward_or_backward_of_its_own():
 def test_the_faces_modules_are_the_folders_and_the_rest_the_roots():
     with working_in('bgu2023') as load:
         assert load('mlp_numpy').__file__ == os.path.join(ROOT, 'bgu2023', 'mlp_numpy.py')
-        assert load('training_loop').__file__ == os.path.join(ROOT, 'training_loop.py')
+        assert load('runkit.training_loop').__file__ == os.path.join(ROOT, 'runkit', 'training_loop.py')
         # the root's code sees the face: models.build makes the face's MLP, with the root's settings
-        models = load('models')
+        models = load('runkit.models')
         config = {'dnn_hidden_units': [4], 'neg_slope': 0.02, 'init': 'normal'}
         model = models.build('mlp_numpy', config, 6, 3, seed=0)
         assert type(model) is load('mlp_numpy').MLP and model.layers[0].params['weight'].dtype == np.float32

@@ -5,17 +5,15 @@ import os
 import pytest
 
 import cifar10_utils
-import datasets
 import evaluate
 import make_report
-import models
-import run_files
 import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 import vu_data
 from command_line import run_main
+from runkit import datasets, models, run_files
 from test_cifar10_utils import write_tiny_mnist
 
 TINY = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']

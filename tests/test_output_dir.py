@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import run_files
 import train_mlp_numpy
 import train_mlp_pytorch
-import training_loop
 from command_line import run_main
+from runkit import run_files, training_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 shutil_usage = collections.namedtuple('usage', 'total used free')
@@ -72,7 +71,7 @@ def test_overwrite_still_replaces_the_whole_run_once_training_starts(old_run):
 def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, capsys):
     folder = tmp_path / 'run'
     holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, time, run_files\n'
+        [sys.executable, '-c', 'import sys, time\nfrom runkit import run_files\n'
          'run_files.prepare_output_dir(sys.argv[1])\n'
          'print("locked", flush=True)\ntime.sleep(60)', str(folder)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)

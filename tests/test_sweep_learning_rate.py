@@ -25,7 +25,7 @@ def test_tiny_sweep_with_a_huge_learning_rate(tmp_path):
 
 
 def test_a_diverged_rate_is_drawn_at_the_accuracy_it_reached_and_marked(tmp_path, drawn_figures):
-    import plots
+    from runkit import plots
     runs = [{'learning_rate': 0.1, 'status': 'completed', 'diverged_at_step': None, 'best_validation_accuracy': 0.45,
              'steps': [1, 2, 3], 'train_loss': [2.3, 2.0, 1.8]},
             {'learning_rate': 10.0, 'status': 'diverged', 'diverged_at_step': 4, 'best_validation_accuracy': 0.19,

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import optimisers
-import torch_data
+from runkit import optimisers, torch_data
 
 
 @pytest.mark.parametrize('schedule,step,expected', [

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import cifar10_utils
-import torch_data
 import train_convnet_pytorch
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
+from runkit import torch_data
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
 RUN = ['--dataset', 'fake_cifar10', '--batch_size', '4', '--max_steps', '2', '--eval_freq', '1', '--threads', '1']

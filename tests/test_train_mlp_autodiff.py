@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import autodiff
-import models
 import train_mlp_autodiff
 import vu_data
 from command_line import run_main
+from runkit import models
 from test_cifar10_utils import write_tiny_mnist
 
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import cifar10_utils
-import run_files
 import train_mlp_numpy
 import train_mlp_pytorch
 import trainers
 from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, send_sigterm_after
+from runkit import run_files
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 

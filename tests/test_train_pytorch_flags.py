@@ -4,12 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-import optimisers
-import torch_data
 import train_convnet_pytorch
 import train_mlp_pytorch
 from custom_batchnorm import CustomBatchNormManualModule
 from prepared_run import TorchRun
+from runkit import optimisers, torch_data
 from test_torch_data import shifts_and_mirrors
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure

@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import datasets
-import plots
-import run_files
 import train_mlp_numpy
-import training_loop
 import tune_mlp_pytorch
 from command_line import run_main
 from prepared_run import send_sigterm_after
+from runkit import datasets, plots, run_files, training_loop
 
 
 @pytest.mark.parametrize('config,train_loss,train_accuracy', [
@@ -173,7 +170,8 @@ def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(t
 
 SECOND_REQUEST_DURING_THE_WRITES = '''
 import os, signal, sys
-import run_files, train_mlp_numpy, trainers
+import train_mlp_numpy, trainers
+from runkit import run_files
 
 prepare, write_json = trainers.prepare, run_files.write_json
 

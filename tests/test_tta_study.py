@@ -9,11 +9,9 @@ import pytest
 import torch
 
 import cifar10_utils
-import datasets
-import models
-import torch_data
 import train_convnet_pytorch
 import tta_study
+from runkit import datasets, models, torch_data
 
 
 def use_small_synthetic(patch):

@@ -10,5 +10,5 @@ if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead
 import offerings
 
 offerings.as_file_of(globals())
-from torch_data import cifar10_datasets as get_cifar10  # noqa: F401
-from torch_data import get_dataloader  # noqa: F401
+from runkit.torch_data import cifar10_datasets as get_cifar10  # noqa: F401
+from runkit.torch_data import get_dataloader  # noqa: F401

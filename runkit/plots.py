@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 
-import models
 import vu_data
+from runkit import models
 
 # One colour per split and per activation, in every figure.
 SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
@@ -332,7 +332,7 @@ def plot_lr_schedule(config, path):
     the function its training used (optimisers.lr_factor)."""
     plt = _pyplot()
 
-    from optimisers import lr_factor
+    from runkit.optimisers import lr_factor
     total = config['max_steps']
     steps_per_epoch = config.get('steps_per_epoch')  # not recorded by every run: then against steps
     steps = np.arange(total)

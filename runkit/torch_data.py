@@ -13,7 +13,7 @@ from torch.utils.data.dataloader import default_collate
 import cifar10_utils
 
 # the project's CIFAR-10 folder, where the root's scripts and prepare.py put it: the default of every face's loader
-PROJECT_CIFAR10 = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cifar10')
+PROJECT_CIFAR10 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'cifar10')
 
 
 def resolve_device(name):

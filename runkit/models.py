@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 import autodiff
 import mlp_numpy
-import run_files
-from run_files import ModelFileError
+from runkit import run_files
+from runkit.run_files import ModelFileError
 
 KINDS = ('mlp_numpy', 'autodiff', 'mlp_pytorch', 'convnet')
 FILES = {'mlp_numpy': 'model.npz', 'autodiff': 'model.npz', 'mlp_pytorch': 'model.pt', 'convnet': 'model.pt'}
@@ -212,7 +212,7 @@ def predict(kind, model, config, images, device='cpu'):
         return scores.argmax(axis=1), np.exp(scores)
     import torch
 
-    import torch_data
+    from runkit import torch_data
     model.to(device)
     x, autocast_dtype = as_model_input(config, images, device)
     with torch.inference_mode():

@@ -10,8 +10,7 @@ import time
 
 from tqdm import tqdm
 
-import plots
-import run_files
+from runkit import plots, run_files
 
 
 def held_out_splits(data):

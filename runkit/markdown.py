@@ -1,6 +1,6 @@
 """Markdown for the report and the studies' tables: accuracies, durations, flags as they are typed, how a run's
 config differs from another's, and pipe tables."""
-import run_files
+from runkit import run_files
 
 # Config entries that are not a run's recipe: where or how fast it went (run_files.LOGISTICS), how often it was
 # looked at, and what its data was (a data statement says that).

@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-import datasets
+from runkit import datasets
 
 # What a run leaves in its folder: a folder holding one of the first four holds a run, and --overwrite removes them
 # all first, so that nothing of the old run (its model, its analysis) stays beside the new one.

@@ -5,8 +5,8 @@ import math
 import os
 from collections.abc import Mapping
 
-import datasets
 from cifar10_utils import PREPROCESSING
+from runkit import datasets
 
 DEVICES = ('auto', 'cpu', 'cuda')
 BATCH_NORMS = ('none', 'torch', 'custom')  # none, nn.BatchNorm*, custom_batchnorm.CustomBatchNormManualModule

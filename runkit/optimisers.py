@@ -4,7 +4,7 @@ import sys
 
 import torch
 
-from flags import OPTIMIZERS, SCHEDULES
+from runkit.flags import OPTIMIZERS, SCHEDULES
 
 
 def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0.0, fused=False, nesterov=False):

@@ -2,7 +2,7 @@
 experiments/tune_mlp_pytorch.py runs the stages; the table it writes is the report's."""
 from pathlib import Path
 
-from markdown import accuracy, as_flag, config_changes, status, table
+from runkit.markdown import accuracy, as_flag, config_changes, status, table
 
 # (name, why, flags added to those of the stages before)
 STAGES = [
