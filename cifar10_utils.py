@@ -3,10 +3,9 @@
     data = load_cifar10('cifar10/cifar-10-batches-py')   # get_cifar10, as the UvA 2018-2020 templates call it
     x, t = data['train'].next_batch(200)   # x: (200, 3, 32, 32) float32, t: (200, 10) one-hot float32
 
-Every split is a `DataSet`; preprocessing subtracts the mean image of the training split
-(the course's choice) or standardises each channel (`preprocess='standardize'`).
-The synthetic twin (`get_synthetic`) is the dataset the scripts call fake_cifar10. The VU variant's data are in
-vu_data.py, the registry of dataset names in datasets.py.
+Every split is a `DataSet`; preprocessing subtracts the mean image of the training split (the course's choice) or
+standardises each channel (`preprocess='standardize'`). The synthetic twin (`get_synthetic`) is the dataset the
+scripts call fake_cifar10.
 """
 import functools
 import io
@@ -18,6 +17,7 @@ import numpy as np
 CIFAR10_FOLDER = 'cifar-10-batches-py'
 TRAIN_FILES = [f'data_batch_{i}' for i in range(1, 6)]
 TEST_FILE = 'test_batch'
+FILES = TRAIN_FILES + [TEST_FILE]  # in the order a run's fingerprint of the data reads them
 CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 IMAGE_SHAPE = (3, 32, 32)
 IMAGE_VALUES = 3 * 32 * 32
@@ -169,8 +169,8 @@ def load_batch(path):
     """Load one CIFAR-10 batch file: (images (N, 3, 32, 32) uint8, labels (N,) int64).
 
     Reads the official files (Python 2 pickles, protocol 2) and copies pickled by Python 3 with any protocol from 2
-    to 5. A file that is not a batch
-    dict of at most 10,000 images is refused as corrupt before anything larger than the file is allocated.
+    to 5. A file that is not a batch dict of at most 10,000 images is refused as corrupt before anything larger than
+    the file is allocated.
     """
     try:
         file = open(path, 'rb')
@@ -277,10 +277,8 @@ def load_cifar10(data_dir=os.path.join('cifar10', CIFAR10_FOLDER), one_hot=True,
                        preprocess_method=preprocess, seed=seed)
 
 
-# The name the templates of UvA 2018 to 2020 call it by. The faces of the later offerings give the name to their
-# own loader (torch_data.cifar10_datasets), so the project's code calls load_cifar10.
+# The name the templates of UvA 2018 to 2020 call it by (those of later offerings load torch Datasets by that name).
 get_cifar10 = load_cifar10
-
 
 def synthetic_raw(num_train=5000, num_test=1000, seed=0):
     """CIFAR-shaped uint8 images: a smooth template per class plus heavy pixel noise.

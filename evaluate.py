@@ -23,8 +23,9 @@ import sys
 
 import numpy as np
 
+import runkit
 from cifar10_utils import DataError
-from runkit import datasets, flags, models, plots, run_files
+from runkit import datasets, flags, model_files, models, plots
 
 
 def analyse(predicted, labels, classes):
@@ -62,7 +63,7 @@ def read_final_test_accuracy(run_dir):
             metrics = json.load(f)
         return metrics.get('final_test_accuracy')
     except (ValueError, AttributeError, OSError) as error:
-        raise run_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
+        raise model_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
                                        f'{error}); move it away to evaluate the model alone') from None
 
 
@@ -83,7 +84,7 @@ def check_analysis_replaced(run_dir, data, overwrite):
 
 
 def parse_args(argv=None):
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', help='a run folder: its model.npz or model.pt, and metrics.json')
     parser.add_argument('--dataset', type=flags.dataset_name(datasets.DATASETS), choices=datasets.DATASETS,
                         default=None, help="the data to evaluate on (default: the run's)")
@@ -108,13 +109,13 @@ def load_run(args):
     try:
         path, kind = models.find(args.run_dir)
         model, config = models.load(path, kind)
-        test, data = datasets.run_split(config, args.dataset, args.data_dir)
+        test, data = models.run_split(config, args.dataset, args.data_dir)
         n_inputs, expected = int(np.prod(test.images.shape[1:])), models.n_inputs(kind, model)
         if n_inputs != expected:
             raise DataError(f'the model takes inputs of {expected} values, but the {data["dataset"]} test images '
                             f'have {n_inputs}')
         return path, kind, model, config, test, data, read_final_test_accuracy(args.run_dir)
-    except (run_files.ModelFileError, DataError) as error:
+    except (model_files.ModelFileError, DataError) as error:
         sys.exit(f'error: {error}')
 
 
@@ -138,12 +139,12 @@ def chosen_views(args, path, kind, config, test):
 def write_figures(args, kind, model, analysis, predicted, probabilities, test):
     """confusion_matrix.png, and for image data misclassified.png and first_layer.png (the MLPs), into the run
     folder; returns the names written."""
-    write, name = run_files.write_atomically, os.path.basename(os.path.normpath(args.run_dir))
+    write, name = runkit.write_atomically, os.path.basename(os.path.normpath(args.run_dir))
     classes, data = analysis['classes'], analysis['data']
     write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(
         analysis, temporary, f'{name}: test accuracy {analysis["test_accuracy"]:.4f}'))
     written = ['confusion_matrix.png']
-    raw = datasets.raw_test_images(data['dataset'], data['data_dir'])
+    raw = models.raw_test_images(data['dataset'], data['data_dir'])
     if raw is None:
         return written
     wrong = most_confidently_wrong(predicted, probabilities, test.labels)
@@ -184,8 +185,8 @@ def main(argv=None):
                 **({'views': views} if views else {}), **analyse(predicted, test.labels, classes)}
     if run_final_test_accuracy is not None:
         analysis['run_final_test_accuracy'] = run_final_test_accuracy
-    run_files.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
-                               lambda temporary: run_files.write_json(temporary, analysis))
+    runkit.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
+                            lambda temporary: runkit.write_json(temporary, analysis))
     written = ['analysis.json', *write_figures(args, kind, model, analysis, predicted, probabilities, test)]
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
           f'{", ".join(written)} in {args.run_dir}')

@@ -62,31 +62,3 @@ class MLP:
     def __repr__(self):
         return 'MLP(\n' + ''.join(f'  {layer!r}\n' for layer in self.layers) + ')'
 
-
-def accuracy(predictions, targets):
-    """Fraction of rows whose largest prediction is the target class.
-
-    predictions: (batch, classes) scores or probabilities; targets: (batch, classes) one-hot, or the class indices
-    (batch,) as the templates from UvA 2021 on give them.
-    """
-    targets = np.asarray(targets)
-    return float((predictions.argmax(axis=1) == (targets.argmax(axis=1) if targets.ndim == 2 else targets)).mean())
-
-
-def sgd_step(model, learning_rate):
-    """One step of plain SGD on every parameter of model (an MLP whose backward has filled its grads)."""
-    for params, grads in model.parameters():
-        for name in params:
-            params[name] -= learning_rate * grads[name]
-
-
-def sgd_train_step(model, loss_module, x, targets, learning_rate):
-    """One step of mini-batch SGD on the batch x (batch, n_inputs) with its targets (one-hot or class indices), the
-    loss a CrossEntropyModule: returns (the batch's loss, its accuracy), both computed before the update."""
-    # A diverging run overflows on its way to NaN; the training loop reports the NaN, so the warnings add nothing.
-    with np.errstate(over='ignore', invalid='ignore'):
-        probabilities = model.forward(x)
-        loss = loss_module.forward(probabilities, targets)
-        model.backward(loss_module.backward(probabilities, targets))
-        sgd_step(model, learning_rate)
-    return float(loss), accuracy(probabilities, targets)

@@ -1,10 +1,8 @@
 """The multi-layer perceptron of mlp_numpy.py as a PyTorch module, with optional batch norm and dropout."""
 from torch import nn
 
-from custom_batchnorm import CustomBatchNormManualModule
-
 INITS = ('normal', 'kaiming')
-BATCH_NORMS = {'none': None, 'torch': nn.BatchNorm1d, 'custom': CustomBatchNormManualModule}
+BATCH_NORMS = ('none', 'torch', 'custom')  # none, nn.BatchNorm1d, custom_batchnorm.CustomBatchNormManualModule
 ACTIVATIONS = {'leaky_relu': nn.LeakyReLU, 'relu': nn.ReLU, 'elu': nn.ELU}
 
 
@@ -32,9 +30,13 @@ class MLP(nn.Module):
             raise ValueError(f'activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}')
         batch_norm = {False: 'none', True: 'torch'}.get(batch_norm, batch_norm)
         if batch_norm not in BATCH_NORMS:
-            raise ValueError(f'batch_norm must be one of {tuple(BATCH_NORMS)}, got {batch_norm!r}')
+            raise ValueError(f'batch_norm must be one of {BATCH_NORMS}, got {batch_norm!r}')
         if not 0 <= dropout < 1:
             raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        if batch_norm == 'custom':  # imported only then: the offerings that have no custom_batchnorm.py use the MLP too
+            from custom_batchnorm import CustomBatchNormManualModule as norm
+        else:
+            norm = nn.BatchNorm1d if batch_norm == 'torch' else None
         widths = [n_inputs, *n_hidden, n_classes]
         if any(int(width) != width or width < 1 for width in widths):
             raise ValueError(f'layer widths must be positive integers, got {widths}')
@@ -44,8 +46,8 @@ class MLP(nn.Module):
         layers = []
         for fan_in, fan_out in zip(widths[:-2], widths[1:-1]):
             layers.append(nn.Linear(fan_in, fan_out))
-            if BATCH_NORMS[batch_norm]:
-                layers.append(BATCH_NORMS[batch_norm](fan_out))
+            if norm:
+                layers.append(norm(fan_out))
             layers.append(nn.LeakyReLU(neg_slope) if activation == 'leaky_relu' else ACTIVATIONS[activation]())
             if dropout:
                 layers.append(nn.Dropout(dropout))

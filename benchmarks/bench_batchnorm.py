@@ -19,12 +19,8 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_batchnorm import (
-    CustomBatchNormAutograd,
-    CustomBatchNormManualFunction,
-    CustomBatchNormManualModule,
-)
-from runkit.flags import ArgumentParser
+from custom_batchnorm import CustomBatchNormAutograd, CustomBatchNormManualFunction, CustomBatchNormManualModule
+from runkit import ArgumentParser
 
 SHAPES = [(128, 1024), (200, 100), (32, 256, 8, 8), (128, 64, 16, 16)]
 

@@ -5,15 +5,14 @@
     python benchmarks/bench_convnet.py --device cpu --profile     # and where one of our steps spends its time
 
 Both loops train the same ConvNet with Adam at the same batch size, on the fake_cifar10 data set.
-Ours is the script's own train_step: channels-last, fused Adam, bfloat16 autocast where bf16 is
-fast, batches drawn from tensors already on the device. The reference is what a tutorial writes:
+Ours is the script's own loop, train() with its default flags: channels-last, fused Adam, bfloat16
+autocast where bf16 is fast, batches drawn from tensors already on the device. The reference is what a tutorial writes:
 NCHW float32, default Adam, every batch copied from NumPy to the device. The two alternate in
 blocks of a few steps, so a machine that is busier at one moment than another slows both alike.
 """
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,7 +21,8 @@ import numpy as np
 import torch
 
 import cifar10_utils
-import trainers
+import runkit
+import train_convnet_pytorch
 from convnet_pytorch import ConvNet
 from runkit import flags
 from timing import cpu_name
@@ -52,60 +52,72 @@ def reference_step(device, batch_size, seed):
     return step
 
 
-def our_step(device, batch_size, seed, output_dir):
-    """train_convnet_pytorch.py's train_step with its default settings, and those settings. Nothing is written to
-    output_dir; the script only insists on one that holds no run."""
-    run = trainers.prepare('convnet', ['--dataset', 'fake_cifar10', '--device', device.type, '--batch_size',
-                                       str(batch_size), '--seed', str(seed), '--output_dir', output_dir])
-    return (lambda: run.train_step(0)), run.record
+class Interleaved(runkit.Run):
+    """A run in memory whose steps alternate with the reference's: after a warm-up block of BLOCK of the loop's
+    steps, each block of BLOCK of them is timed and followed by a timed block of the reference's, `blocks` times;
+    with a profiler, one more block of the loop's steps is profiled. rates: (ours, reference) images per second."""
+
+    def __init__(self, reference, batch_size, blocks, profiler=None):
+        super().__init__()
+        self.reference, self.batch_size, self.blocks, self.profiler, self.rates = \
+            reference, batch_size, blocks, profiler, []
+
+    def steps_needed(self):
+        """The loop's steps: a warm-up block, the timed ones, a profiled one, and the last (which evaluates)."""
+        return BLOCK * (self.blocks + 1 + bool(self.profiler)) + 1
+
+    def progress(self, iterable):
+        items = super().progress(iterable)
+        for _ in range(BLOCK):  # the warm-up, and the evaluation after the first step
+            yield next(items)
+        for _ in range(self.blocks):
+            start = time.perf_counter()
+            for _ in range(BLOCK):
+                yield next(items)
+            ours = time.perf_counter() - start
+            start = time.perf_counter()
+            for _ in range(BLOCK):
+                self.reference()
+            self.rates.append((BLOCK * self.batch_size / ours, BLOCK * self.batch_size / (time.perf_counter() - start)))
+        if self.profiler:
+            with self.profiler:
+                for _ in range(BLOCK):
+                    yield next(items)
+        yield from items
 
 
-def images_per_second(step, batch_size, blocks):
-    """Yield, block by block, the images per second of BLOCK calls of step (one warm-up block first)."""
-    for _ in range(BLOCK):
-        step()
-    for _ in range(blocks):
-        start = time.perf_counter()
-        for _ in range(BLOCK):
-            step()
-        yield BLOCK * batch_size / (time.perf_counter() - start)
-
-
-def profile(step, device, rows=15):
-    """Print the operators one block of step spends its time in, the most expensive first."""
+def profiler(device):
+    """A torch profiler of the CPU's operators, and the GPU's on CUDA."""
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == 'cuda':
         activities.append(torch.profiler.ProfilerActivity.CUDA)
-    with torch.profiler.profile(activities=activities) as profiler:
-        for _ in range(BLOCK):
-            step()
-    sort_by = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
-    print(f'  where {BLOCK} of our steps spend their time ({device.type}):')
-    print(profiler.key_averages().table(sort_by=sort_by, row_limit=rows))
+    return torch.profiler.profile(activities=activities)
 
 
 def compare(device, steps, batch_size, show_profile=False):
-    with tempfile.TemporaryDirectory() as output_dir:
-        ours, config = our_step(device, batch_size, 0, output_dir)
     reference = reference_step(device, batch_size, seed=0)
-    blocks = max(1, steps // BLOCK)
-    # zip alternates the two generators: a block of ours, a block of the reference, and so on.
-    rates = list(zip(images_per_second(ours, batch_size, blocks),
-                     images_per_second(reference, batch_size, blocks)))
-    ours_rate = statistics.median(rate for rate, _ in rates)
-    reference_rate = statistics.median(rate for _, rate in rates)
-    print(f'{device.type}, batch {batch_size}, {blocks * BLOCK} timed steps each '
-          f'(median of {blocks} blocks of {BLOCK}), {torch.get_num_threads()} threads')
+    run = Interleaved(reference, batch_size, max(1, steps // BLOCK), profiler(device) if show_profile else None)
+    # train_convnet_pytorch.py's own loop with its defaults, evaluating after its first and last step only
+    config = train_convnet_pytorch.parse_flags(['--dataset', 'fake_cifar10', '--device', device.type, '--batch_size',
+                                                str(batch_size), '--seed', '0', '--max_steps', str(run.steps_needed()),
+                                                '--eval_freq', str(run.steps_needed())])
+    metrics = train_convnet_pytorch.train(config, run)
+    ours_rate = statistics.median(rate for rate, _ in run.rates)
+    reference_rate = statistics.median(rate for _, rate in run.rates)
+    print(f'{device.type}, batch {batch_size}, {len(run.rates) * BLOCK} timed steps each '
+          f'(median of {len(run.rates)} blocks of {BLOCK}), {torch.get_num_threads()} threads')
     print(f'  reference (NCHW float32, default Adam, host batches): {reference_rate:8.1f} images/s')
-    print(f'  ours (channels_last={config["channels_last"]}, amp={config["amp"]}, fused Adam, '
+    print(f'  ours (channels_last={metrics["config"]["channels_last"]}, amp={metrics["config"]["amp"]}, fused Adam, '
           f'device batches): {ours_rate:8.1f} images/s')
     print(f'  ours / reference: {ours_rate / reference_rate:.2f}x')
     if show_profile:
-        profile(ours, device)
+        sort_by = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+        print(f'  where {BLOCK} of our steps spend their time ({device.type}):')
+        print(run.profiler.key_averages().table(sort_by=sort_by, row_limit=15))
 
 
 def main(argv=None):
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=flags.positive_int, default=40,
                         help='timed steps per loop and device (rounded down to whole blocks of 5)')
     parser.add_argument('--batch_size', type=flags.positive_int, default=32)

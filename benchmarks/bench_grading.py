@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import offerings
 from instructor import course, grade
 from timing import cpu_name
 
@@ -19,22 +18,22 @@ from timing import cpu_name
 def plain_pytest(offering):
     """Every graded check of the offering in one unsandboxed pytest process."""
     checks = [f'{grade.CHECKS}::{test}' for test in dict.fromkeys(check.test for check in course.RUBRIC[offering])]
-    env = {**os.environ, 'COURSE_OFFERING': offering, 'COURSE_CODE': offerings.folder(offering),
-           'COURSE_SUBMISSION': offerings.ROOT, 'OMP_NUM_THREADS': '1'}
+    env = {**os.environ, 'COURSE_OFFERING': offering, 'COURSE_CODE': course.folder(offering),
+           'COURSE_SUBMISSION': course.ROOT, 'OMP_NUM_THREADS': '1'}
     subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *checks], env=env, check=True,
                    capture_output=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--offering', choices=tuple(offerings.OFFERINGS), default=offerings.DEFAULT)
+    parser.add_argument('--offering', choices=tuple(course.OFFERINGS), default=course.DEFAULT)
     parser.add_argument('--repeats', type=int, default=3)
     args = parser.parse_args(argv)
     print(f'{cpu_name()}, {os.cpu_count()} cores; grading the solution for {args.offering}')
     times = {'sandboxed, one process per question': [], 'one plain pytest process': []}
     for _ in range(args.repeats):
         for name, run in (('sandboxed, one process per question',
-                           lambda: grade.grade([offerings.ROOT], args.offering, progress=False)),
+                           lambda: grade.grade([course.ROOT], args.offering, progress=False)),
                           ('one plain pytest process', lambda: plain_pytest(args.offering))):
             start = time.perf_counter()
             run()

@@ -2,15 +2,10 @@
 NumPy MLP's step and its PyTorch twin, random batches and the MLP benchmarks' flags."""
 import argparse
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mlp_numpy import sgd_step
 
 N_INPUTS, N_CLASSES, NEG_SLOPE, LEARNING_RATE = 3072, 10, 0.02, 2e-3
 
@@ -19,7 +14,9 @@ def numpy_step(model, loss_module, x, t):
     p = model.forward(x)
     loss_module.forward(p, t)
     model.backward(loss_module.backward(p, t))
-    sgd_step(model, LEARNING_RATE)
+    for params, grads in model.parameters():  # plain SGD, as train_mlp_numpy.py's loop
+        for name in params:
+            params[name] -= LEARNING_RATE * grads[name]
 
 
 def torch_model(numpy_model, neg_slope=NEG_SLOPE):

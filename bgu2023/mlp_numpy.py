@@ -1,10 +1,24 @@
-"""BGU 2023's mlp_numpy.py: UvA 2021's (ReLU, Kaiming, float64; RELUModule is the root's spelling too)."""
+"""BGU 2023's mlp_numpy.py: MLP(n_inputs, n_hidden, n_classes), the root's MLP (../mlp_numpy.py) as this
+template builds it: ReLU in the hidden layers, Kaiming initialisation with the first layer told it is the
+input layer, float64 parameters."""
 import os
 import sys
 
-_root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
-    sys.path.insert(1, _root_dir)
-import offerings
+import numpy as np
 
-offerings.as_file_of(globals(), 'uva2021')
+_root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _root_dir not in sys.path:  # the library and the root's modules, behind this folder's
+    sys.path.insert(1, _root_dir)
+import runkit
+
+runkit.root_module('mlp_numpy')
+from root_mlp_numpy import *  # the root's mlp_numpy.py, but for MLP's defaults
+from root_mlp_numpy import MLP as _RootMLP
+
+
+class MLP(_RootMLP):
+    """The root's MLP with this template's defaults: ReLU, Kaiming, float64."""
+
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, init='kaiming', seed=None, dtype=np.float64,
+                 activation='relu', input_layer=True):
+        super().__init__(n_inputs, n_hidden, n_classes, neg_slope, init, seed, dtype, activation, input_layer)

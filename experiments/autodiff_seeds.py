@@ -15,16 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import trainers
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / 'vu2021')]
+import train_mlp_autodiff
 import vu_data
-from runkit import (
-    flags,
-    models,
-    plots,
-    run_files,
-    training_loop,
-)
+
+import runkit
+from runkit import flags, models, plots
 
 ACTIVATIONS = ('sigmoid', 'relu')
 LEARNING_RATES = (0.1, 1.28, 12.8)  # ours, and vugrad's default 0.01 and recommended 0.1 on its summed loss
@@ -32,7 +29,7 @@ STUCK = 0.6  # a run that ends below this validation accuracy predicts (nearly) 
 
 
 def build_parser():
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=flags.seed_list, default=list(range(10)),
                         help='comma-separated seeds (default: 0, 1, ..., 9)')
     parser.add_argument('--max_steps', type=flags.positive_int, default=None,
@@ -67,12 +64,14 @@ def train_runs(planned, max_steps, validation):
         for activation, learning_rate, seed in planned:
             argv = ['--activation', activation, '--learning_rate', str(learning_rate), '--seed', str(seed),
                     '--output_dir', os.path.join(scratch, f'{activation}_{learning_rate}_{seed}')]
+            config = train_mlp_autodiff.parse_flags(argv + (['--max_steps', str(max_steps)] if max_steps else []))
             try:
-                prepared = trainers.prepare('autodiff', argv + (['--max_steps', str(max_steps)] if max_steps else []))
-                metrics = trainers.train(prepared, curves=False)
-            except training_loop.Interrupted:  # the finished runs are kept; the interrupted one was in scratch
+                with runkit.Run(config, curves=False) as run:
+                    metrics = train_mlp_autodiff.train(config, run)
+            except runkit.Interrupted:  # the finished runs are kept; the interrupted one was in scratch
                 return runs, True
-            dead, units, _ = models.blocked_hidden_units(prepared.model, validation.images)
+            model, _ = models.load(os.path.join(run.folder, 'model.npz'), 'autodiff')
+            dead, units, _ = models.blocked_hidden_units(model, validation.images)
             runs.append({'activation': activation, 'learning_rate': learning_rate, 'seed': seed,
                          'config': metrics['config'], 'steps': metrics['steps'],
                          'validation_accuracy': metrics['validation_accuracy'],
@@ -86,7 +85,7 @@ def run(argv=None):
     """Every activation, rate and seed's run, then the study's metrics.json and figure; returns the study. A stop
     request keeps what the finished runs found and ends the program in one line."""
     args = build_parser().parse_args(argv)
-    run_files.prepare_output_dir(args.output_dir, args.overwrite)
+    runkit.prepare_output_dir(args.output_dir, args.overwrite)
     validation = vu_data.get_synth(one_hot=False)['validation']
     planned = [(activation, learning_rate, seed) for activation in ACTIVATIONS for learning_rate in LEARNING_RATES
                for seed in args.seeds]
@@ -94,8 +93,7 @@ def run(argv=None):
     share = float(max(validation.labels.mean(), 1 - validation.labels.mean()))
     study = {'config': vars(args), 'status': 'interrupted' if interrupted else 'completed', 'stuck_below': STUCK,
              'validation_majority_share': share, 'runs': runs, 'groups': summarise(runs)}
-    run_files.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
-                               lambda path: run_files.write_json(path, study))
+    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, study))
     if runs:
         plots.plot_autodiff_seeds(study, os.path.join(args.output_dir, 'final_validation_accuracy.png'))
     if interrupted:

@@ -9,15 +9,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from runkit import (
-    flags,
-    plots,
-)
+import runkit
+from runkit import plots
 
 
 def run(argv=None):
     """lr_schedule.png written into the run folder that argv names; returns its path."""
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', nargs='?', default='results/mlp_pytorch_best',
                         help='a PyTorch run folder (its metrics.json); lr_schedule.png goes there')
     run_dir = Path(parser.parse_args(argv).run_dir)

@@ -15,19 +15,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import trainers
-from runkit import (
-    datasets,
-    flags,
-    plots,
-    run_files,
-)
+import runkit
+import train_mlp_numpy
+from runkit import datasets, flags, plots
 
 ASSIGNMENT_EXPECTATION = 0.46  # "you should get an accuracy of around 0.46" (UvA assignment 1, question 1.2)
 
 
 def build_parser():
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=flags.seed_list,
                         default=list(range(20)), help='comma-separated seeds (default: 0, 1, ..., 19)')
     parser.add_argument('--max_steps', type=flags.positive_int, default=None,
@@ -64,18 +60,18 @@ def summarise(finals):
 def run(argv=None):
     """Every seed's run, then the study's metrics.json and figure; returns the study."""
     args = build_parser().parse_args(argv)
-    run_files.prepare_output_dirs([args.output_dir] + [run_folder(args, seed) for seed in args.seeds], args.overwrite)
+    for folder in [args.output_dir] + [run_folder(args, seed) for seed in args.seeds]:  # all checked before a run
+        runkit.prepare_output_dir(folder, args.overwrite)
     runs = []
     for seed in args.seeds:
-        metrics = trainers.run('mlp_numpy', run_flags(args, seed))
+        metrics = train_mlp_numpy.main(run_flags(args, seed))
         runs.append({'seed': seed, 'final_test_accuracy': metrics['final_test_accuracy'],
                      'best_test_accuracy': metrics['best_test_accuracy'], 'steps': metrics['steps'],
                      'test_accuracy': metrics['test_accuracy']})
     study = {'config': vars(args), 'assignment_expectation': ASSIGNMENT_EXPECTATION, 'runs': runs,
              'final_test_accuracy': summarise([run['final_test_accuracy'] for run in runs]),
              'best_test_accuracy': summarise([run['best_test_accuracy'] for run in runs])}
-    run_files.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
-                               lambda path: run_files.write_json(path, study))
+    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, study))
     plots.plot_seed_spread(study, os.path.join(args.output_dir, 'final_test_accuracy_per_seed.png'))
     return study
 

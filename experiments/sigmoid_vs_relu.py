@@ -20,21 +20,18 @@ if __name__ == '__main__':
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mlp_numpy import MLP, accuracy, sgd_step
+import runkit
+from mlp_numpy import MLP
 from modules import CrossEntropyModule, LinearModule
-from runkit import (
-    flags,
-    plots,
-    run_files,
-    training_loop,
-)
+from runkit import flags, plots
+from train_mlp_numpy import accuracy
 
 # ReLU is LeakyReLU with slope 0.
 ACTIVATIONS = {'sigmoid': dict(activation='sigmoid', neg_slope=0.0), 'relu': dict(neg_slope=0.0)}
 
 
 def build_parser():
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--depth', type=flags.positive_int, default=6, help='hidden layers')
     parser.add_argument('--width', type=flags.positive_int, default=32, help='units per hidden layer')
     parser.add_argument('--learning_rate', type=flags.positive_float, default=0.05)
@@ -75,6 +72,13 @@ def forward_backward(model, x, t):
     return loss_and_accuracy(p, t)
 
 
+def sgd_step(model, learning_rate):
+    """Plain SGD on every parameter of the model, whose grads backward has filled."""
+    for params, grads in model.parameters():
+        for name in params:
+            params[name] -= learning_rate * grads[name]
+
+
 def hidden_spread(model, x):
     """Per hidden layer, how much its activations vary across the inputs: the std over x, averaged over units."""
     spread = []
@@ -87,7 +91,7 @@ def hidden_spread(model, x):
 
 def train(activation, args, data, stop=()):
     """Plain SGD; returns the recorded curves of one activation (step 0 is before the first update). A stop request
-    (training_loop.stop_requests) ends it after the current step, recorded, with status 'interrupted'."""
+    (runkit.stop_requests) ends it after the current step, recorded, with status 'interrupted'."""
     model = make_network(activation, args.depth, args.width, args.seed)
     (x_train, t_train), (x_test, t_test) = data
     batches = np.random.default_rng(args.seed + 1)
@@ -126,7 +130,7 @@ def experiment(args):
     rng = np.random.default_rng(args.seed)
     data = (spirals(args.num_points, rng), spirals(args.num_points, rng))
     runs = {}
-    with training_loop.stop_requests() as stop:
+    with runkit.stop_requests() as stop:
         for activation in ACTIVATIONS:
             runs[activation] = train(activation, args, data, stop)
             if stop:
@@ -142,12 +146,12 @@ def run(argv=None):
     args = parser.parse_args(argv)
     if args.batch_size > args.num_points:
         parser.error(f'--batch_size {args.batch_size} is larger than the training set (--num_points {args.num_points})')
-    run_files.prepare_output_dir(args.output_dir, args.overwrite)
+    runkit.prepare_output_dir(args.output_dir, args.overwrite)
     try:
         metrics = experiment(args)
     except KeyboardInterrupt:  # a second request: at once, in the middle of a step
         sys.exit(f'interrupted at once; nothing was written to {args.output_dir}')
-    run_files.write_atomically(args.output_dir / 'metrics.json', lambda path: run_files.write_json(path, metrics))
+    runkit.write_atomically(args.output_dir / 'metrics.json', lambda path: runkit.write_json(path, metrics))
     plots.plot_sigmoid_vs_relu(metrics, args.output_dir / 'curves.png')
     if metrics['status'] == 'interrupted':
         sys.exit(f'interrupted; what was recorded is in {args.output_dir}')

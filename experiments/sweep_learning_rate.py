@@ -15,13 +15,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import trainers
-from runkit import (
-    datasets,
-    flags,
-    plots,
-    run_files,
-)
+import runkit
+import train_mlp_pytorch
+from runkit import datasets, flags, plots, tuning
 
 
 def learning_rate_list(text):
@@ -36,7 +32,7 @@ def learning_rate_list(text):
 
 
 def build_parser():
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--learning_rates', type=learning_rate_list,
                         default=[float(f'{lr:.0e}') for lr in np.logspace(-6, 2, 9)],
                         help='comma-separated learning rates (default: 1e-6, 1e-5, ..., 100)')
@@ -72,7 +68,8 @@ def run_folder(args, learning_rate):
 
 def run_one(args, learning_rate):
     """One rate's run (train_mlp_pytorch.py with run_flags), recorded as diverged when it diverges."""
-    metrics = trainers.run('mlp_pytorch', run_flags(args, learning_rate), past_divergence=True)
+    config = train_mlp_pytorch.parse_flags(run_flags(args, learning_rate))
+    metrics = tuning.train_past_divergence(train_mlp_pytorch, config)
     validation = metrics.get('validation_accuracy', [])
     return {'learning_rate': learning_rate, 'status': metrics['status'],
             'diverged_at_step': metrics.get('diverged_at_step'),
@@ -83,16 +80,15 @@ def run_one(args, learning_rate):
 def run(argv=None):
     """Every rate's run, then the sweep's metrics.json and figures; returns the metrics."""
     args = build_parser().parse_args(argv)
-    run_files.prepare_output_dirs([args.output_dir] + [run_folder(args, rate) for rate in args.learning_rates],
-                                  args.overwrite)
+    for folder in [args.output_dir] + [run_folder(args, rate) for rate in args.learning_rates]:  # checked first
+        runkit.prepare_output_dir(folder, args.overwrite)
     runs = [run_one(args, learning_rate) for learning_rate in args.learning_rates]
     completed = [run for run in runs if run['status'] == 'completed']
     best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)
     sweep = {'config': vars(args), 'runs': runs,
              'best_learning_rate': best and best['learning_rate'],
              'best_validation_accuracy': best and best['best_validation_accuracy']}
-    run_files.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
-                               lambda path: run_files.write_json(path, sweep))
+    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, sweep))
     plots.plot_sweep(runs, args.output_dir)
     return sweep
 

@@ -18,21 +18,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import runkit
 from cifar10_utils import DataError
-from runkit import (
-    datasets,
-    flags,
-    models,
-    plots,
-    run_files,
-    torch_data,
-)
+from runkit import flags, model_files, models, plots, torch_data
 
 CANDIDATES = [{'tta': mirror, 'tta_shift': shift} for shift in (0, 1, 2) for mirror in (False, True)]
 
 
 def build_parser():
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('run_dir', help='a ConvNet run trained with --validation_size: its model.pt')
     parser.add_argument('--output_dir', default='runs/convnet_tta_study')
     parser.add_argument('--overwrite', action='store_true', help='replace the study that --output_dir already holds')
@@ -71,18 +65,17 @@ def run(argv=None):
         sys.exit('error: --output_dir is the run\'s own folder; expected another, as the study would replace the run')
     try:
         model, config = models.load(os.path.join(args.run_dir, 'model.pt'), 'convnet')
-        validation, data = datasets.run_split(config, split='validation')
-    except (run_files.ModelFileError, DataError) as error:
+        validation, data = models.run_split(config, split='validation')
+    except (model_files.ModelFileError, DataError) as error:
         sys.exit(f'error: {error}')
-    run_files.prepare_output_dir(args.output_dir, args.overwrite)
+    runkit.prepare_output_dir(args.output_dir, args.overwrite)
     candidates = evaluate_candidates(model, config, validation)
     study = {'config': {**vars(args), 'dataset': config['dataset'], 'run_config': config}, 'data': data,
              'num_validation': len(validation.labels),
              'rule': 'the highest validation accuracy; fewer views on a tie', 'candidates': candidates,
              'chosen': choose(candidates)}
     plots.plot_tta_study(study, os.path.join(args.output_dir, 'validation_accuracy.png'))
-    run_files.write_atomically(os.path.join(args.output_dir, 'metrics.json'),
-                               lambda path: run_files.write_json(path, study))
+    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, study))
     return study
 
 

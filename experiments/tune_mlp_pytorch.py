@@ -16,16 +16,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import trainers
-from runkit import (
-    flags,
-    run_files,
-    tuning,
-)
+import runkit
+import train_mlp_pytorch
+from runkit import flags, tuning
 
 
 def parse_args(argv=None):
-    parser = flags.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--epochs', type=flags.positive_int, default=3, help='epochs of every stage after the baseline')
     parser.add_argument('--warmup', type=flags.non_negative_int, default=150,
                         help='warm-up steps of the one-cycle stages')
@@ -60,7 +57,8 @@ def run(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
     stages = [name for name, _, _ in tuning.STAGES if not args.table_only and (not args.only or name in args.only)]
-    run_files.prepare_output_dirs([tuning.stage_dir(args.output_dir, name) for name in stages], args.overwrite)
+    for name in stages:  # every stage's folder checked before the first stage trains
+        runkit.prepare_output_dir(tuning.stage_dir(args.output_dir, name), args.overwrite)
     # Every stage's flags are parsed before the first stage trains, so that a bad one does not wait for it.
     configs = {}
     for index, (name, _, _) in enumerate(tuning.STAGES):
@@ -68,12 +66,12 @@ def run(argv=None):
             stage_flags = tuning.stage_flags(index, epochs=args.epochs, warmup=args.warmup,
                                              final_epochs=args.final_epochs, final_warmup=args.final_warmup)
             stage_flags += ['--output_dir', str(tuning.stage_dir(args.output_dir, name))]
-            configs[name] = (stage_flags, trainers.parse_flags(
-                'mlp_pytorch', stage_flags + ['--overwrite'] * args.overwrite + args.extra))
+            configs[name] = (stage_flags, train_mlp_pytorch.parse_flags(
+                stage_flags + ['--overwrite'] * args.overwrite + args.extra))
     why = {name: reason for name, reason, _ in tuning.STAGES}
     for name, (stage_flags, config) in configs.items():
         print(f'== {name}: {why[name]}\n   python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
-        trainers.train(trainers.prepare('mlp_pytorch', config=config), past_divergence=True)
+        tuning.train_past_divergence(train_mlp_pytorch, config)
     return write_table(args.output_dir)
 
 

@@ -4,15 +4,15 @@ import json
 import os
 import sys
 
-import offerings
+import runkit
 from instructor import course, grade, pack, release
 from runkit import flags
 
 
 def main(argv=None):
-    parser = flags.ArgumentParser(prog='python -m instructor', description=__doc__.split(':')[0])
+    parser = runkit.ArgumentParser(prog='python -m instructor', description=__doc__.split(':')[0])
     commands = parser.add_subparsers(dest='command', required=True)
-    offering = dict(choices=tuple(offerings.OFFERINGS), default=offerings.DEFAULT, help='default: %(default)s')
+    offering = dict(choices=tuple(course.OFFERINGS), default=course.DEFAULT, help='default: %(default)s')
     releasing = commands.add_parser('release', help='write the student skeleton and check it')
     releasing.add_argument('out_dir')
     releasing.add_argument('--offering', **offering)
@@ -41,11 +41,9 @@ def _release(args):
         print(f'self-check: {problem}', file=sys.stderr)
     if problems:
         sys.exit(f'error: the skeleton in {args.out_dir} failed {len(problems)} self-checks (above)')
-    own = sum(map(len, course.STUDENT_WORK[args.offering].values()))
-    print(f'released {args.offering} into {args.out_dir}: {own} functions to write ({sum(map(len, work.values()))} '
-          f'left blank in {len(work)} files, the other offerings\' included); self-check passed: it imports, all '
-          f'{checks} graded checks fail on it with NotImplementedError and pass on the solution, no line of a '
-          f'solution is left')
+    print(f'released {args.offering} into {args.out_dir}: {sum(map(len, work.values()))} functions to write in '
+          f'{len(work)} files; self-check passed: it imports, all {checks} graded checks fail on it with '
+          f'NotImplementedError and pass on the solution, no line of a solution is left')
     return work
 
 
@@ -105,7 +103,7 @@ def _write_json(path, results, staff):
 def _pack(args):
     try:
         pack.validate(args.offering, args.name)
-        outcomes = grade.grade([offerings.ROOT], args.offering)[offerings.ROOT]
+        outcomes = grade.grade([course.ROOT], args.offering)[course.ROOT]
         print(f'public tests: {sum(o.passed for o in outcomes)} of {len(outcomes)} pass')
         path = pack.pack(args.offering, args.name, args.out_dir)
     except ValueError as error:

@@ -1,7 +1,9 @@
-"""What the students of each offering write, and how each question is graded: the one place that says so.
+"""The offerings of the course, the folder serving each, what their students write, and how each question is graded:
+the one place that says so.
 
 STUDENT_WORK[offering]: {file of the project: [the functions a student writes there, as qualified names]}. The
-release replaces their bodies; everything else (loaders, plotting, what the template gives away) stays whole.
+release replaces their bodies in the offering's skeleton; everything else (loaders, plotting, what the template
+gives away, main()) stays whole.
 
 RUBRIC[offering]: [Check(question, name, test, points)], in the assignment's order. `test` names a function of
 instructor/test_graded.py, and `name` is how the check reads in a table, a CSV column and Gradescope
@@ -10,7 +12,33 @@ instructor/test_graded.py, and `name` is how the check reads in a table, a CSV c
 The question numbers are UvA 2019's, BGU 2023's and VU 2021's (whose texts are in ../shared/assignments). The
 other UvA years' texts are not; their rubrics number the parts they share with 2019 as 2019 does.
 """
+import os
 from collections import namedtuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# offering -> (the folder serving it, relative to the root: '' for the root itself; what tells it apart)
+OFFERINGS = {
+    'uva2018': ('', 'ReLUModule, one-hot targets, MLP(n_inputs, n_hidden, n_classes) with ReLU (--neg_slope 0)'),
+    'uva2019': ('', 'the interface the project is laid out for: LeakyReLU with neg_slope'),
+    'uva2020': ('uva2020', 'ELU in the MLPs, custom_layernorm.py'),
+    'uva2021': ('uva2021', 'ReLU, class-index targets, Kaiming init, train() over DataLoaders, evaluate_model '
+                           'returns the accuracy'),
+    'uva2022': ('uva2022_2024', 'ELU, train() over DataLoaders, confusion-matrix metrics'),
+    'uva2023': ('uva2022_2024', 'as 2022'),
+    'uva2024': ('uva2022_2024', 'as 2022, ELUModule(alpha)'),
+    'bgu2023': ('bgu2023', "UvA 2022's files with ReLU (RELUModule)"),
+    'vu2021': ('vu2021', "vugrad's names in autodiff.py, vu_data.load_synth"),
+}
+DEFAULT = 'uva2019'
+
+
+def folder(offering):
+    """The absolute path of the folder that serves `offering`; ValueError naming the offerings for another name."""
+    if offering not in OFFERINGS:
+        raise ValueError(f'unknown offering {offering!r}: expected one of {", ".join(OFFERINGS)}')
+    return os.path.join(ROOT, OFFERINGS[offering][0])
+
 
 Check = namedtuple('Check', 'question name test points')
 
@@ -19,19 +47,16 @@ _SOFTMAX_AND_LOSS = ['SoftMaxModule.forward', 'SoftMaxModule.backward', 'CrossEn
                      'CrossEntropyModule.forward', 'CrossEntropyModule.backward']
 _LEAKY_RELU = ['LeakyReLUModule.forward', 'LeakyReLUModule.backward']  # ReLUModule is a LeakyReLUModule
 _ELU = ['ELUModule.forward', 'ELUModule.backward']
-_MLP_NUMPY = ['MLP.__init__', 'MLP.forward', 'MLP.backward', 'MLP.clear_cache', 'accuracy', 'sgd_step',
-              'sgd_train_step']
+_MLP_NUMPY = ['MLP.__init__', 'MLP.forward', 'MLP.backward', 'MLP.clear_cache']
 _MLP_PYTORCH = {'mlp_pytorch.py': ['MLP.__init__', 'MLP.forward']}
 _BATCH_NORM = {'custom_batchnorm.py': ['_stat_dims', '_update_running_stats', 'CustomBatchNormManualFunction.forward',
                                        'CustomBatchNormManualFunction.backward', '_BatchNormBase.__init__',
                                        '_BatchNormBase.forward', 'CustomBatchNormAutograd._forward_train',
                                        'CustomBatchNormManualModule._forward_train']}
-_LAYER_NORM = {'custom_layernorm.py': ['_check_input', 'CustomLayerNormManualFunction.forward',
-                                       'CustomLayerNormManualFunction.backward', '_LayerNormBase.__init__',
-                                       'CustomLayerNormAutograd.forward', 'CustomLayerNormManualModule.forward']}
+_LAYER_NORM = {'uva2020/custom_layernorm.py': [
+    '_check_input', 'CustomLayerNormManualFunction.forward', 'CustomLayerNormManualFunction.backward',
+    '_LayerNormBase.__init__', 'CustomLayerNormAutograd.forward', 'CustomLayerNormManualModule.forward']}
 _CONVNET = {'convnet_pytorch.py': ['conv_block', 'ConvNet.__init__', 'ConvNet.forward']}
-_STEP_TRAINING = {'trainers.py': ['_mlp_numpy', '_mlp_pytorch', '_convnet']}
-_EPOCH_TRAINING = {'epoch_training.py': ['confusion_matrix', 'confusion_matrix_to_metrics', 'evaluate', 'train']}
 
 
 def _numpy(activation, clear_cache):
@@ -39,31 +64,29 @@ def _numpy(activation, clear_cache):
             'mlp_numpy.py': _MLP_NUMPY}
 
 
+def _step_training(folder=''):
+    """The training scripts of the templates of UvA 2018-2020: accuracy() and train() in each."""
+    return {os.path.join(folder, f'{script}.py'): ['accuracy', 'train']
+            for script in ('train_mlp_numpy', 'train_mlp_pytorch', 'train_convnet_pytorch')}
+
+
+def _epoch_training(folder, numpy_functions, pytorch_functions):
+    """The training scripts of the templates from UvA 2021 on, in their folder."""
+    return {f'{folder}/train_mlp_numpy.py': numpy_functions + ['evaluate_model', 'train'],
+            f'{folder}/train_mlp_pytorch.py': pytorch_functions + ['evaluate_model', 'train']}
+
+
+_CONFUSION = ['confusion_matrix', 'confusion_matrix_to_metrics']
 STUDENT_WORK = {
-    'uva2018': {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_STEP_TRAINING},
-    'uva2019': {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_STEP_TRAINING},
-    'uva2020': {**_numpy(_ELU, False), **_MLP_PYTORCH, **_LAYER_NORM, **_CONVNET, **_STEP_TRAINING},
-    **{name: {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_EPOCH_TRAINING} for name in ('uva2021', 'bgu2023')},
-    **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_EPOCH_TRAINING} for name in ('uva2022', 'uva2023', 'uva2024')},
-    'vu2021': {'autodiff.py': ['ReLU.forward', 'ReLU.backward']},
+    **{name: {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_step_training()}
+       for name in ('uva2018', 'uva2019')},
+    'uva2020': {**_numpy(_ELU, False), **_MLP_PYTORCH, **_LAYER_NORM, **_CONVNET, **_step_training('uva2020')},
+    'uva2021': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('uva2021', ['accuracy'], [])},
+    **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2022_2024', _CONFUSION, [])}
+       for name in ('uva2022', 'uva2023', 'uva2024')},
+    'bgu2023': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('bgu2023', _CONFUSION, [])},
+    'vu2021': {'vu2021/autodiff.py': ['ReLU.forward', 'ReLU.backward']},
 }
-
-
-
-# Code that no template asks for but that would answer an exercise: evaluate.py's per-class precision and recall
-# (the confusion-matrix metrics of 2022 on) and the log-softmax op's backward (the softmax backward of 1.2).
-GIVEAWAYS = {'evaluate.py': ['analyse'], 'autodiff.py': ['LogSoftmax.backward']}
-
-
-def every_exercise():
-    """{file: [functions]} that some offering's students write, and the GIVEAWAYS: what every skeleton leaves blank,
-    so that none gives away another offering's answers (the 2019 training steps would answer 2021's train())."""
-    merged = {}
-    for work in [*STUDENT_WORK.values(), GIVEAWAYS]:
-        for name, functions in work.items():
-            merged.setdefault(name, [])
-            merged[name] += [function for function in functions if function not in merged[name]]
-    return merged
 
 
 # The files of each offering's template, where this project has them: what a deliverable must hold.
@@ -78,7 +101,7 @@ TEMPLATE_FILES = {
     'uva2021': [f'uva2021/{name}' for name in _EPOCH_FILES],
     **{name: [f'uva2022_2024/{file}' for file in _EPOCH_FILES] for name in ('uva2022', 'uva2023', 'uva2024')},
     'bgu2023': [f'bgu2023/{name}' for name in _EPOCH_FILES],
-    'vu2021': ['autodiff.py', 'vu_data.py', 'train_mlp_autodiff.py'],
+    'vu2021': ['vu2021/autodiff.py', 'vu2021/vu_data.py', 'vu2021/train_mlp_autodiff.py'],
 }
 
 ACTIVATION_NAMES = {'uva2018': 'ReLUModule', 'uva2019': 'LeakyReLUModule', 'uva2020': 'ELUModule',
@@ -94,17 +117,28 @@ def _numpy_checks(offering, question):
               Check(question, 'SoftMaxModule.backward', 'test_softmax_backward', 3),
               Check(question, 'CrossEntropyModule forward and backward', 'test_cross_entropy', 2),
               Check(question, 'MLP forward and backward', 'test_mlp_numpy', 3)]
+    if offering in ('uva2018', 'uva2019', 'uva2020', 'uva2021'):
+        checks.append(Check(question, 'accuracy of a batch', 'test_accuracy', 1))
     if offering == 'uva2021':
         checks.append(Check(question, 'evaluate_model over a whole loader', 'test_evaluate_model', 2))
     elif offering in ('uva2022', 'uva2023', 'uva2024', 'bgu2023'):
         checks += [Check(question, 'confusion_matrix and its metrics', 'test_confusion_matrix', 2),
                    Check(question, 'evaluate_model over a whole loader', 'test_evaluate_model', 2)]
-    return checks
+    return checks + [Check(question, _training('train_mlp_numpy', offering), 'test_train_mlp_numpy', 3)]
 
 
-def _pytorch_checks(question):
+def _training(script, offering):
+    """What the training check asks of a script's train(): that it runs a few steps (the UvA 2018-2020 templates'
+    returns nothing), or its return contract (from UvA 2021 on)."""
+    if offering in ('uva2018', 'uva2019', 'uva2020'):
+        return f'{script}.train runs a few steps'
+    return f'{script}.train returns the best model, its epochs and its test accuracy'
+
+
+def _pytorch_checks(offering, question):
     return [Check(question, 'PyTorch MLP layers', 'test_mlp_pytorch_layers', 10),
-            Check(question, 'PyTorch MLP learns from a batch', 'test_mlp_pytorch_step', 10)]
+            Check(question, 'PyTorch MLP learns from a batch', 'test_mlp_pytorch_step', 10),
+            Check(question, _training('train_mlp_pytorch', offering), 'test_train_mlp_pytorch', 5)]
 
 
 def _normalisation_checks(kind):
@@ -116,16 +150,17 @@ def _normalisation_checks(kind):
 
 
 _CONVNET_CHECKS = [Check('4', 'ConvNet layers of Table 1', 'test_convnet_layers', 5),
-                   Check('4', 'ConvNet forward', 'test_convnet_forward', 5)]
+                   Check('4', 'ConvNet forward', 'test_convnet_forward', 5),
+                   Check('4', _training('train_convnet_pytorch', 'uva2019'), 'test_train_convnet_pytorch', 5)]
 
 RUBRIC = {
-    **{name: _numpy_checks(name, '1.2') + _pytorch_checks('2') + _normalisation_checks('BatchNorm') + _CONVNET_CHECKS
-       for name in ('uva2018', 'uva2019')},
-    'uva2020': _numpy_checks('uva2020', '1.2') + _pytorch_checks('2') + _normalisation_checks('LayerNorm')
+    **{name: _numpy_checks(name, '1.2') + _pytorch_checks(name, '2') + _normalisation_checks('BatchNorm')
+       + _CONVNET_CHECKS for name in ('uva2018', 'uva2019')},
+    'uva2020': _numpy_checks('uva2020', '1.2') + _pytorch_checks('uva2020', '2') + _normalisation_checks('LayerNorm')
     + _CONVNET_CHECKS,
-    **{name: _numpy_checks(name, '1.2') + _pytorch_checks('2')
+    **{name: _numpy_checks(name, '1.2') + _pytorch_checks(name, '2')
        for name in ('uva2021', 'uva2022', 'uva2023', 'uva2024')},
-    'bgu2023': _numpy_checks('bgu2023', 'Q3') + _pytorch_checks('Q4.a'),
+    'bgu2023': _numpy_checks('bgu2023', 'Q3') + _pytorch_checks('bgu2023', 'Q4.a'),
     'vu2021': [Check('Q9', 'ReLU op forward', 'test_relu_op_forward', 4),
                Check('Q9', 'ReLU op backward', 'test_relu_op_backward', 6)],
 }

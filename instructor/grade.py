@@ -23,7 +23,6 @@ from collections import namedtuple
 
 from tqdm import tqdm
 
-import offerings
 from instructor import course
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,9 +43,9 @@ def copy_submission(submission, offering, folder):
     """The submission's Python files in folder, laid out as they were: its top level, and the offering's face
     folders when it has them (a copy of this project's layout). Returns the folder the checks run in: the
     offering's own folder when the submission has it, else the top level (a template's flat layout)."""
-    face = offerings.OFFERINGS[offering][0]
+    face = course.OFFERINGS[offering][0]
     submission = _unwrapped(submission)
-    for sub in ['', 'runkit'] + (face_folders(face) if face else []):
+    for sub in ['', 'runkit'] + ([face] if face else []):
         source = os.path.join(submission, sub)
         if not os.path.isdir(source):
             continue
@@ -68,23 +67,6 @@ def _unwrapped(submission):
     entries = [name for name in os.listdir(submission) if not name.startswith(('.', '__'))]
     inner = os.path.join(submission, entries[0]) if len(entries) == 1 else ''
     return inner if inner and os.path.isdir(inner) else submission
-
-
-def face_folders(face):
-    """The face folder and those its faces take their files from (offerings.as_file_of(globals(), 'other'))."""
-    every_face = {folder for folder, _ in offerings.OFFERINGS.values() if folder}
-    folders, pending = [], [face]
-    while pending:
-        name = pending.pop()
-        if name in folders:
-            continue
-        folders.append(name)
-        for file in os.listdir(os.path.join(offerings.ROOT, name)):
-            if file.endswith('.py'):
-                with open(os.path.join(offerings.ROOT, name, file)) as source:
-                    text = source.read()
-                pending += [other for other in every_face if f"as_file_of(globals(), '{other}')" in text]
-    return folders
 
 
 def run_checks(folder, code, offering, targets, limits=LIMITS):
@@ -224,7 +206,7 @@ def grade_question(submission, offering, question, limits=LIMITS):
     return outcomes
 
 
-def grade(submissions, offering=offerings.DEFAULT, jobs=None, limits=LIMITS, progress=True, questions=None):
+def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progress=True, questions=None):
     """{submission: [Outcome]} for every check of the offering's rubric (or of the questions named), questions run
     in parallel across the cores (one per core by default)."""
     questions = questions or list(course.questions(offering))

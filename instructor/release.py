@@ -1,9 +1,11 @@
-"""Write the student version of the package for an offering, and check it.
+"""Write the student version of the project for an offering, and check it.
 
-The skeleton holds the package's modules and the offering's face folders in the project's layout, with the body of
-every function that course.STUDENT_WORK names replaced by the course's banner and `raise NotImplementedError` (its
-signature and docstring stay), and the graded checks as its public tests (tests/test_graded.py). The results,
-report, docs, studies, benchmarks and the instructor's own tests stay out.
+The skeleton holds the offering's files in the project's layout (its folder, and the root's files that they and
+the library import; for UvA 2018 and 2019, the root itself) and the library runkit/, with the body of every
+function that course.STUDENT_WORK names for the offering replaced by the course's banner and `raise
+NotImplementedError` (its signature and docstring stay), and the graded checks as its public tests
+(tests/test_graded.py). Nothing of another offering, the results, report, docs, studies, benchmarks and the
+instructor's own tests stay out.
 """
 import ast
 import io
@@ -13,7 +15,6 @@ import subprocess
 import sys
 import tokenize
 
-import offerings
 from instructor import course, grade
 
 BANNER = ['########################', '# PUT YOUR CODE HERE  #', '#######################',
@@ -74,22 +75,55 @@ def stub(source, names, path='<source>'):
     return '\n'.join(lines) + '\n', removed
 
 
-def release(out_dir, offering=offerings.DEFAULT):
-    """Write the skeleton of `offering` into out_dir (which must not exist yet); returns {file: [stubbed names]}:
-    every offering's exercises, so that no skeleton gives another's answers away."""
+def offering_files(offering, root=course.ROOT):
+    """The Python files (relative to the root) that make an offering's code: for the root's offerings the root's
+    files, else the offering's folder and the root's files that it imports (by its name, or as runkit.root_module
+    does); and the library, runkit/, with the root's files it imports when it is imported."""
+    face = course.OFFERINGS[offering][0]
+    library = [f'runkit/{name}' for name in sorted(os.listdir(os.path.join(root, 'runkit'))) if name.endswith('.py')]
+    if not face:
+        return sorted(name for name in os.listdir(root) if name.endswith('.py')) + library
+    files, pending = [], [f'{face}/{name}' for name in sorted(os.listdir(os.path.join(root, face)))
+                          if name.endswith('.py')] + library
+    while pending:
+        path = pending.pop(0)
+        if path in files:
+            continue
+        files.append(path)
+        imported, of_the_root = _imported_at_load(os.path.join(root, path))
+        # a plain import finds the folder's file before the root's
+        plain = [name for name in imported if not os.path.isfile(os.path.join(root, face, f'{name}.py'))]
+        pending += [f'{name}.py' for name in of_the_root + plain if os.path.isfile(os.path.join(root, f'{name}.py'))]
+    return sorted(files, key=lambda path: ('/' in path, path))
+
+
+def _imported_at_load(path):
+    """(the modules a file imports by name when it is loaded, at its top level; those it names to
+    runkit.root_module, which are the root's)."""
+    with open(path) as file:
+        tree = ast.parse(file.read())
+    imported, of_the_root = [], []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            imported.append(node.module)
+        of_the_root += [call.args[0].value for call in ast.walk(node)
+                        if isinstance(call, ast.Call) and getattr(call.func, 'attr', None) == 'root_module']
+    return imported, of_the_root
+
+
+def release(out_dir, offering=course.DEFAULT):
+    """Write the skeleton of `offering` into out_dir (which must not exist yet); returns {file: [stubbed names]},
+    the offering's exercises."""
     if os.path.exists(out_dir):
         raise FileExistsError(f'{out_dir} exists; give release a new folder')
-    face = offerings.OFFERINGS[offering][0]
-    work = course.every_exercise()
+    face = course.OFFERINGS[offering][0]
+    work = course.STUDENT_WORK[offering]
     os.makedirs(os.path.join(out_dir, 'tests'))
-    for name in sorted(os.listdir(offerings.ROOT)):
-        if name.endswith('.py') or name in KEPT_FILES:
-            _write(out_dir, name, work)
-    for folder in ['runkit'] + (grade.face_folders(face) if face else []):
-        os.makedirs(os.path.join(out_dir, folder))
-        for name in sorted(os.listdir(os.path.join(offerings.ROOT, folder))):
-            if name.endswith('.py'):
-                _write(out_dir, os.path.join(folder, name), {})
+    for name in offering_files(offering) + KEPT_FILES:
+        os.makedirs(os.path.join(out_dir, os.path.dirname(name)), exist_ok=True)
+        _write(out_dir, name, work)
     with open(grade.CHECKS) as file:
         checks = file.read()
     graded = tuple(dict.fromkeys(check.test for check in course.RUBRIC[offering]))
@@ -103,12 +137,12 @@ def release(out_dir, offering=offerings.DEFAULT):
     with open(os.path.join(out_dir, 'pytest.ini'), 'w') as file:
         file.write('[pytest]\ntestpaths = tests\n')
     with open(os.path.join(out_dir, 'README.md'), 'w') as file:
-        file.write(_readme(offering, face, course.STUDENT_WORK[offering]))
+        file.write(_readme(offering, face, work))
     return work
 
 
 def _write(out_dir, name, work):
-    source_path = os.path.join(offerings.ROOT, name)
+    source_path = os.path.join(course.ROOT, name)
     if name not in work:
         shutil.copyfile(source_path, os.path.join(out_dir, name))
         return
@@ -121,24 +155,26 @@ def _write(out_dir, name, work):
 def _readme(offering, face, work):
     listed = '\n'.join(f'- `{name}`: {", ".join(f"`{function}`" for function in names)}'
                        for name, names in work.items())
-    where = (f'Run your template\'s commands in `{face}/`: its files have your template\'s names and signatures, and '
-             f'run the files of this folder, where you write your code. ' if face else
+    where = (f'Run your template\'s commands in `{face}/`: its files have your template\'s names and signatures. '
+             f'Where one of them only changes a default or a name of the file of the same name in this folder, you '
+             f'write that code in this folder\'s file. ' if face else
              'Run your template\'s commands in this folder. ')
     return (f'# MLPs, CNNs and Backpropagation: the {offering} skeleton\n\n{where}'
             f'Write the body of every function marked `PUT YOUR CODE HERE` that your offering asks for '
             f'(`ReLUModule` and `RELUModule` are `LeakyReLUModule`s of slope 0):\n\n{listed}\n\n'
-            "The exercises of the course's other offerings are left blank too.\n\n"
+            'Each training script keeps its `main()`: it opens the run (`runkit.Run`) and hands it to your `train()`, '
+            'which calls the run as the solution does (`run.progress`, `run.evaluates`, `run.log`).\n\n'
             f'`python -m pytest tests` runs the public checks that grading uses; each fails with NotImplementedError '
             f'until its functions are written.\n')
 
 
-def self_check(out_dir, offering=offerings.DEFAULT, jobs=None, questions=None):
+def self_check(out_dir, offering=course.DEFAULT, jobs=None, questions=None):
     """(problems of the skeleton in out_dir as lines, [] when there are none; the number of graded checks run): it
     must import; every graded check (of the questions named, default all) must fail on it with
     NotImplementedError; the solution (this package) must pass every one; no line of a solution body may be left
     in it."""
     problems = []
-    face = offerings.OFFERINGS[offering][0]
+    face = course.OFFERINGS[offering][0]
     code = os.path.join(out_dir, face)
     names = sorted({os.path.splitext(name)[0] for name in os.listdir(code) if name.endswith('.py')})
     imported = subprocess.run([sys.executable, '-I', '-B', '-c', f'import sys; sys.path[:0] = {[code, out_dir]!r}; '
@@ -146,14 +182,14 @@ def self_check(out_dir, offering=offerings.DEFAULT, jobs=None, questions=None):
                               cwd=out_dir, capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
     if imported.returncode:
         problems.append(f'the skeleton does not import: {imported.stderr.strip().splitlines()[-1]}')
-    graded = grade.grade([out_dir, offerings.ROOT], offering, jobs=jobs, progress=False, questions=questions)
+    graded = grade.grade([out_dir, course.ROOT], offering, jobs=jobs, progress=False, questions=questions)
     for outcome in graded[out_dir]:
         if outcome.passed or 'NotImplementedError' not in outcome.reason:
             problems.append(f'{outcome.check.question} {outcome.check.name} does not fail with NotImplementedError '
                             f'on the skeleton: {"it passes" if outcome.passed else outcome.reason}')
     problems += [f'the solution fails {o.check.question} {o.check.name}: {o.reason}'
-                 for o in graded[offerings.ROOT] if not o.passed]
-    for name, functions_named in course.every_exercise().items():
+                 for o in graded[course.ROOT] if not o.passed]
+    for name, functions_named in course.STUDENT_WORK[offering].items():
         problems += [f'{name}: {line.strip()!r} of a solution is left in the skeleton'
                      for line in leaked_lines(name, functions_named, out_dir)]
     return problems, len(graded[out_dir])
@@ -162,7 +198,7 @@ def self_check(out_dir, offering=offerings.DEFAULT, jobs=None, questions=None):
 def leaked_lines(name, functions_named, out_dir):
     """The lines of the solution's bodies of those functions that the skeleton's copy of the file still has (a
     line that the file also has outside those bodies is the template's, and does not count)."""
-    with open(os.path.join(offerings.ROOT, name)) as file:
+    with open(os.path.join(course.ROOT, name)) as file:
         source = file.read()
     kept, removed = stub(source, functions_named, name)
     bodies = {line.strip() for lines in removed.values() for line in lines if line.strip()}

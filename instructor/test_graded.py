@@ -6,8 +6,10 @@ work with `python -m pytest tests/test_graded.py`. The student's modules are imp
 missing or broken module costs only the checks that need it. Numerical checks compare with central differences in
 float64, within a relative error of 1e-5 as the course's own tests do.
 """
+import argparse
 import importlib
 import os
+import pickle
 import sys
 
 import numpy as np
@@ -213,6 +215,85 @@ def test_confusion_matrix():
     assert np.allclose(metrics['f1_beta'], [1, 2 / 3, 2 / 3])
 
 
+def test_accuracy():
+    script = student('train_mlp_numpy')
+    predictions = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]])
+    labels = np.array([0, 1, 2, 2])
+    assert float(script.accuracy(predictions, np.eye(3)[labels] if ONE_HOT_TARGETS else labels)) == \
+        pytest.approx(0.75), 'accuracy should be the share of rows whose largest prediction is the target class'
+
+
+# ---- train(): a few steps on a tiny copy of the data, and what the template says it returns
+
+def tiny_cifar10(folder, images=20):
+    """A CIFAR-10 folder in the python layout the stand-in copy has (pickles of 'data' and 'labels'), of `images`
+    random images in each of the five training batches and the test batch; returns its path."""
+    rng = np.random.default_rng(9)
+    os.makedirs(folder)
+    for name in [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch']:
+        batch = {'batch_label': name, 'labels': rng.integers(10, size=images).tolist(),
+                 'data': rng.integers(256, size=(images, 3072), dtype=np.uint8),
+                 'filenames': [f'{i}.png' for i in range(images)]}
+        with open(os.path.join(folder, name), 'wb') as file:
+            pickle.dump(batch, file, protocol=4)
+    with open(os.path.join(folder, 'batches.meta'), 'wb') as file:
+        pickle.dump({'label_names': ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
+                                     'truck']}, file, protocol=4)
+    return str(folder)
+
+
+def train_steps(name, tmp_path, **flags):
+    """A UvA 2018-2020 train(), which reads the module's FLAGS as the template's main() sets them: 3 steps of 10
+    images on tiny_cifar10, evaluating after steps 2 and 3."""
+    script = student(name)
+    script.FLAGS = argparse.Namespace(data_dir=tiny_cifar10(tmp_path / 'cifar-10-batches-py'), learning_rate=1e-3,
+                                      max_steps=3, batch_size=10, eval_freq=2, **flags)
+    script.train()
+
+
+def tiny_datasets():
+    """{'train', 'validation', 'test'} TensorDatasets of 60, 20 and 20 random images (3, 32, 32) and labels, in
+    place of what the templates from UvA 2021 on load in get_cifar10."""
+    import torch
+    generator = torch.Generator().manual_seed(9)
+    return {name: torch.utils.data.TensorDataset(torch.randn(size, 3, 32, 32, generator=generator),
+                                                 torch.randint(10, (size,), generator=generator))
+            for name, size in (('train', 60), ('validation', 20), ('test', 20))}
+
+
+def accuracy_of(model, dataset):
+    """The accuracy of a NumPy MLP (probabilities) or a PyTorch one (logits) over a TensorDataset."""
+    import torch
+    x, y = dataset.tensors
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+        with torch.no_grad():
+            return (model(x).argmax(dim=1) == y).float().mean().item()
+    return float((np.asarray(model.forward(x.numpy().reshape(len(x), -1))).argmax(axis=1) == y.numpy()).mean())
+
+
+def check_train_contract(name, tmp_path, monkeypatch, **arguments):
+    """A train() of the templates from UvA 2021 on, over 2 epochs of tiny_datasets: one validation accuracy per
+    epoch, the model returned the one that did best on validation, the test accuracy returned that model's."""
+    data = tiny_datasets()
+    monkeypatch.setattr(student('cifar10_utils'), 'get_cifar10', lambda *args, **kwargs: data)
+    model, val_accuracies, test_accuracy, _ = student(name).train(
+        hidden_dims=[8], lr=0.1, batch_size=10, epochs=2, seed=0, data_dir=str(tmp_path), **arguments)
+    assert len(val_accuracies) == 2, f'train(..., epochs=2) should return one validation accuracy per epoch, got ' \
+                                     f'{len(val_accuracies)}'
+    assert accuracy_of(model, data['validation']) == pytest.approx(max(map(float, val_accuracies))), \
+        'the model returned should be the one that did best on the validation set'
+    assert accuracy_of(model, data['test']) == pytest.approx(float(test_accuracy)), \
+        "the test accuracy returned should be the returned model's"
+
+
+def test_train_mlp_numpy(tmp_path, monkeypatch):
+    if EPOCH_TEMPLATE:
+        check_train_contract('train_mlp_numpy', tmp_path, monkeypatch)
+    else:
+        train_steps('train_mlp_numpy', tmp_path, dnn_hidden_units='8', neg_slope=0.02)
+
+
 # ---- the PyTorch MLP
 
 def pytorch_mlp(n_inputs, n_hidden, n_classes, use_batch_norm=False):
@@ -256,6 +337,13 @@ def test_mlp_pytorch_step():
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0], f'100 steps of SGD on one batch took the loss only from {losses[0]:.3f} ' \
                                          f'to {losses[-1]:.3f}'
+
+
+def test_train_mlp_pytorch(tmp_path, monkeypatch):
+    if EPOCH_TEMPLATE:
+        check_train_contract('train_mlp_pytorch', tmp_path, monkeypatch, use_batch_norm=False)
+    else:
+        train_steps('train_mlp_pytorch', tmp_path, dnn_hidden_units='8', neg_slope=0.02)
 
 
 # ---- batch normalization (UvA 2018, 2019) or layer normalization (UvA 2020)
@@ -351,6 +439,10 @@ def test_convnet_forward():
     model = student('convnet_pytorch').ConvNet(3, 10)
     import torch
     assert tuple(model(torch.randn(2, 3, 32, 32)).shape) == (2, 10)
+
+
+def test_train_convnet_pytorch(tmp_path):
+    train_steps('train_convnet_pytorch', tmp_path)
 
 
 # ---- VU: the ReLU op of the autodiff engine

@@ -50,13 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import vu_data
-from runkit import (
-    datasets,
-    models,
-    plots,
-    tuning,
-)
+import runkit
+from runkit import datasets, models, plots, tuning
 from runkit.markdown import accuracy, config_changes, duration, status, table
 
 BLOCK = re.compile(r'(<!-- BEGIN ([\w.:-]+) -->\n).*?(<!-- END \2 -->)', re.DOTALL)
@@ -147,7 +142,7 @@ def summary(metrics):
 def data_statement(config):
     """Where a run's data came from, as its metrics.json records it."""
     dataset, fingerprint = config.get('dataset', 'cifar10'), config.get('data_fingerprint')
-    if dataset not in datasets.DATA_FILES:  # a generated set
+    if not datasets.data_files(dataset):  # a generated set
         return f'Data: {fingerprint or f"generated ({dataset})"}.'
     where = f'{dataset} from `{config.get("data_dir") or datasets.DEFAULT_DATA_DIRS[dataset]}`'
     return f'Data: {where}, ' + (f'fingerprint `{fingerprint}`.' if fingerprint else
@@ -165,7 +160,7 @@ def curves_caption(metrics, folder):
 def run_block(results, folder, dataset='cifar10'):
     metrics = results.load(folder, dataset=dataset)
     path = results.figures(folder) / 'curves.png'
-    plots.plot_curves(metrics, path)
+    runkit.plot_curves(metrics, path)
     return f'{summary(metrics)}\n\n{results.figure(path, curves_caption(metrics, folder))}'
 
 
@@ -174,7 +169,7 @@ def face_block(results, folder):
     split, what was trained, the data, the curves."""
     metrics = results.load(folder)
     path = results.figures(folder) / 'curves.png'
-    plots.plot_curves(metrics, path)
+    runkit.plot_curves(metrics, path)
     if metrics['status'] != 'completed':  # the loop's record, without the epochs' summary
         return f'Status: {status(metrics, "**")}.\n\n{results.figure(path, curves_caption(metrics, folder))}'
     config, validation = metrics['config'], metrics['val_accuracies']
@@ -326,7 +321,7 @@ def tta_study_block(results, folder):
 
 
 def boundary_block(results, *folders):
-    validation = vu_data.get_synth(one_hot=False)['validation']
+    validation = datasets.vu2021('vu_data').get_synth(one_hot=False)['validation']
     rows, panels = [], []
     for folder in folders:
         metrics, model_path = results.load(folder, dataset='synth'), results.results_dir / folder / 'model.npz'

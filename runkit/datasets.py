@@ -1,16 +1,15 @@
 """The datasets the training scripts take by name: what each is, its default folder and class names, how to load
-it, and a fingerprint that tells one copy of its files from another.
-
-'fake_cifar10' is the CIFAR-shaped stand-in of cifar10_utils (the name 'synthetic' is accepted for it too);
-'synth' is VU's two-feature set.
-"""
-import hashlib
+it, and a fingerprint that tells one copy of its files from another. 'fake_cifar10' is the CIFAR-shaped stand-in of
+cifar10_utils (also accepted as 'synthetic'); 'synth' and 'mnist' are the VU offering's (vu2021/vu_data.py)."""
+import importlib
 import os
+import sys
 
 import cifar10_utils
-import vu_data
-from cifar10_utils import CIFAR10_FOLDER, CLASSES, TEST_FILE, TRAIN_FILES, DataError
-from vu_data import MNIST_FILES
+import runkit
+from cifar10_utils import CIFAR10_FOLDER, CLASSES, DataError
+
+VU2021 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'vu2021')
 
 DATASET_DESCRIPTIONS = {'cifar10': 'CIFAR-10',
                         'fake_cifar10': 'a small CIFAR-shaped stand-in for offline smoke runs (the same images '
@@ -23,7 +22,22 @@ CLASS_NAMES = {'cifar10': CLASSES, 'fake_cifar10': CLASSES, 'mnist': tuple('0123
                'synth': ('class 0', 'class 1')}
 CIFAR10_DATASETS = ('cifar10', 'fake_cifar10')  # what the CIFAR-10 scripts train on
 DEFAULT_DATA_DIRS = {'cifar10': os.path.join('cifar10', CIFAR10_FOLDER), 'mnist': 'mnist'}
-DATA_FILES = {'cifar10': TRAIN_FILES + [TEST_FILE], 'mnist': [name for pair in MNIST_FILES.values() for name in pair]}
+
+
+def vu2021(name):
+    """A module of the VU offering's folder (autodiff, vu_data), imported as its script does: the folder on sys.path."""
+    if VU2021 not in sys.path:
+        sys.path.append(VU2021)
+    return importlib.import_module(name)
+
+
+def data_files(name):
+    """The files of a dataset read from a folder, in the order its fingerprint reads them; None for a generated one."""
+    if name == 'cifar10':
+        return cifar10_utils.FILES
+    if name == 'mnist':
+        return [file for pair in vu2021('vu_data').MNIST_FILES.values() for file in pair]
+    return None
 
 
 def canonical(name):
@@ -39,29 +53,10 @@ def canonical_fingerprint(fingerprint):
     return fingerprint
 
 
-def raw_test_images(name, data_dir):
-    """The test images of an image dataset as stored, (N, C, H, W) uint8, to show them; None for synth."""
-    name = canonical(name)
-    if name == 'cifar10':
-        return cifar10_utils.load_batch(os.path.join(data_dir, TEST_FILE))[0]
-    if name == 'mnist':
-        return vu_data.load_idx(os.path.join(data_dir, MNIST_FILES['test'][0]), 3)[:, None]
-    if name == 'fake_cifar10':
-        return cifar10_utils.synthetic_test_images()
-    return None
-
-
 def fingerprint(name, data_dir):
-    """A short digest of the dataset's files (the first 16 hex digits of the SHA-256 of their bytes, in a fixed
-    order), telling one copy of the data from another; for a generated set, how it was generated."""
-    if name not in DATA_FILES:
-        return f'generated ({name}, data_seed 0)'
-    digest = hashlib.sha256()
-    for file in DATA_FILES[name]:
-        with open(os.path.join(data_dir, file), 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
+    """The digest of the dataset's files (runkit.fingerprint), or for a generated set how it was generated."""
+    files = data_files(name)
+    return runkit.fingerprint(data_dir, files) if files else f'generated ({name}, data_seed 0)'
 
 
 def load_dataset(name, data_dir, **kwargs):
@@ -73,33 +68,35 @@ def load_dataset(name, data_dir, **kwargs):
     if name == 'fake_cifar10':
         return cifar10_utils.get_synthetic(**kwargs)
     if name == 'mnist':
-        return vu_data.get_mnist(data_dir, download=True, **kwargs)
+        return vu2021('vu_data').get_mnist(data_dir, download=True, **kwargs)
     if name == 'synth':
         preprocess = kwargs.pop('preprocess', None)
         if preprocess is not None:
             raise ValueError(f'synth takes no preprocessing (its features are standard normal already), '
                              f'got preprocess={preprocess!r}')
-        return vu_data.get_synth(**kwargs)
+        return vu2021('vu_data').get_synth(**kwargs)
     raise ValueError(f'dataset must be one of {DATASETS}, got {name!r}')
 
 
-def run_split(config, dataset=None, data_dir=None, split='test'):
-    """(the run's test or validation DataSet as its preprocessing leaves it, integer labels; the data's provenance).
-    The data's fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
-    trained_on = canonical(config.get('dataset'))
-    if trained_on not in DATASETS:
-        raise DataError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
-    dataset = canonical(dataset or trained_on)
-    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) \
-        or DEFAULT_DATA_DIRS.get(dataset)
-    preprocess = None if dataset == 'synth' else config.get('preprocess', 'mean_image')
-    splits = load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
-                          validation_size=config.get('validation_size', 0))
-    digest = fingerprint(dataset, data_dir)
-    recorded = canonical_fingerprint(config.get('data_fingerprint'))
-    if recorded and dataset == trained_on and recorded != digest:
-        raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data the run was '
-                        f'trained on ({recorded}); give --data_dir the run\'s copy')
-    if split == 'validation' and not splits[split].num_examples:
-        raise DataError('the run holds out no validation split; train it with --validation_size')
-    return splits[split], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': digest}
+def load(config, one_hot):
+    """(the splits of a run's --dataset, the fingerprint of its files) for a training script; a data problem ends the
+    program in one line, before any training."""
+    try:
+        data = load_dataset(config.dataset, config.data_dir, seed=config.seed, preprocess=config.preprocess,
+                            validation_size=config.validation_size, one_hot=one_hot)
+        digest = fingerprint(config.dataset, config.data_dir)
+    except (DataError, ValueError) as error:
+        offline = ' (--dataset fake_cifar10 trains offline, on a stand-in)' if config.dataset == 'cifar10' else ''
+        sys.exit(f'error: {error}{offline}')
+    for split in ('train', 'test'):
+        if data[split].num_examples == 0:
+            sys.exit(f'error: the {split} split of {config.dataset} in {config.data_dir} holds no examples')
+    if config.batch_size > data['train'].num_examples:
+        sys.exit(f'error: --batch_size {config.batch_size} is larger than the training set '
+                 f'({data["train"].num_examples} examples)')
+    return data, digest
+
+
+def held_out(data):
+    """The evaluation splits in plotting order: validation (when there is one), then test."""
+    return [name for name in ('validation', 'test') if data[name].num_examples]

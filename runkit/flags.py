@@ -1,5 +1,5 @@
-"""Command-line flags: argparse types that say in one line what they expected, the flags the training scripts
-share and the choices they offer, and Config, the frozen settings of a run that the flags are settled into."""
+"""Command-line flags: argparse types that say in one line what they expected, the flags the training scripts add
+to their templates', and Config, the frozen settings of a run that the flags are settled into."""
 import argparse
 import math
 import os
@@ -9,9 +9,6 @@ from cifar10_utils import PREPROCESSING
 from runkit import datasets
 
 DEVICES = ('auto', 'cpu', 'cuda')
-BATCH_NORMS = ('none', 'torch', 'custom')  # none, nn.BatchNorm*, custom_batchnorm.CustomBatchNormManualModule
-OPTIMIZERS = ('sgd', 'adam', 'adamw')
-SCHEDULES = ('constant', 'step', 'cosine', 'onecycle')
 
 
 class Config(Mapping):
@@ -46,13 +43,6 @@ class Config(Mapping):
         return f'Config({self._values!r})'
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage plus error."""
-
-    def error(self, message):
-        self.exit(2, f'{self.prog}: error: {message}\n')
-
-
 def positive_int(text):
     value = _number(text, int)
     if value <= 0:
@@ -83,8 +73,7 @@ def seed(text):
 
 
 def view_shift(text):
-    """Pixels a test-time view is moved by: 0 to 15, as a shift of half the 32-pixel image or more leaves a view
-    that is mostly the zeros it is filled with."""
+    """Pixels a test-time view is moved by: 0 to 15 (half the 32-pixel image or more leaves a blank view)."""
     value = non_negative_int(text)
     if value > 15:
         raise argparse.ArgumentTypeError(f'expected 0 to 15 pixels (half the image or more leaves a blank view), '
@@ -152,95 +141,69 @@ def _number(text, kind):
 
 
 def dataset_name(names):
-    """The argparse type of a flag that names one of `names`: another name for one of them (datasets.ALIASES) is
-    taken for it; anything else is left for argparse to refuse as the user typed it."""
+    """The argparse type of a flag naming one of `names`, which takes an alias (datasets.ALIASES) for its name."""
     def dataset(text):
         name = datasets.canonical(text)
         return name if name in names else text
     return dataset
 
 
-def add_common_arguments(parser, *, learning_rate, max_steps, batch_size, eval_freq, output_dir,
-                         dataset_names=datasets.CIFAR10_DATASETS):
-    """The flags every training script has, with the script's own defaults."""
-    parser.add_argument('--learning_rate', type=positive_float, default=learning_rate, help='learning rate')
-    parser.add_argument('--max_steps', type=positive_int, default=max_steps, help='number of training steps')
-    parser.add_argument('--epochs', type=positive_float, default=None,
-                        help='train for this many passes over the training set instead of --max_steps')
-    parser.add_argument('--batch_size', type=positive_int, default=batch_size, help='mini-batch size')
-    parser.add_argument('--eval_freq', type=positive_int, default=eval_freq,
-                        help='evaluate on the test set every this many steps (and at the last)'
-                        + ('' if eval_freq else '; default: once per epoch'))
-    parser.add_argument('--dense_steps', type=non_negative_int, default=0,
-                        help='also evaluate after each of the first this many steps, to see how the run starts')
-    default_folders = [f'{folder} for {name}' for name, folder in datasets.DEFAULT_DATA_DIRS.items()
-                       if name in dataset_names]
-    parser.add_argument('--data_dir', default=None,
-                        help=f'the data folder, downloaded when missing; default: {", ".join(default_folders)}')
-    aliases = ', '.join(f'{old} for {new}' for old, new in datasets.ALIASES.items() if new in dataset_names)
-    parser.add_argument('--dataset', type=dataset_name(dataset_names), choices=dataset_names, default=dataset_names[0],
-                        help='; '.join(f'{name}: {datasets.DATASET_DESCRIPTIONS[name]}' for name in dataset_names)
-                        + (f' (also accepted: {aliases})' if aliases else ''))
-    parser.add_argument('--preprocess', choices=PREPROCESSING, default='mean_image',
-                        help="subtract the training set's mean image, or standardise each colour channel")
-    parser.add_argument('--validation_size', type=non_negative_int, default=0,
-                        help='hold out this many of the first training images as a validation split')
-    parser.add_argument('--seed', type=seed, default=42,
-                        help='random seed of the initialisation, the batch order and augmentation or dropout; '
-                             'generated data (fake_cifar10, synth) stays the same')
-    parser.add_argument('--output_dir', default=output_dir,
-                        help='where the run goes: metrics.json, curves.png and the trained model')
-    parser.add_argument('--overwrite', action='store_true', help='replace the run that --output_dir already holds')
-
-
-def add_mlp_arguments(parser, output_dir):
-    """The flags and defaults both MLP scripts share, so that one command gives comparable runs."""
-    parser.add_argument('--dnn_hidden_units', type=int_list, default='100',
-                        help='comma-separated hidden layer widths; empty for logistic regression')
-    parser.add_argument('--neg_slope', type=unit_interval, default=0.02,
-                        help='negative slope of LeakyReLU (0 gives ReLU)')
-    parser.add_argument('--activation', choices=('leaky_relu', 'elu'), default='leaky_relu',
-                        help="the hidden layers' activation: LeakyReLU (with --neg_slope) or ELU (which ignores "
-                             "--neg_slope), as UvA 2020's network has it; default: %(default)s")
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
-    add_common_arguments(parser, learning_rate=2e-3, max_steps=1500, batch_size=200, eval_freq=100,
-                         output_dir=output_dir)
-
-
-def add_torch_arguments(parser):
-    """The flags of every script that trains with PyTorch: --device, --threads and --resume."""
-    parser.add_argument('--device', choices=DEVICES, default='auto', help='auto takes the GPU when there is one')
-    add_threads_argument(parser)
-    parser.add_argument('--resume', metavar='RUN_DIR', default=None,
-                        help='continue the interrupted run in RUN_DIR, with the same flags (RUN_DIR replaces '
-                             '--output_dir)')
-
-
 def add_threads_argument(parser):
+    """--threads, for what runs PyTorch."""
     parser.add_argument('--threads', type=thread_count, default=None,
                         help="PyTorch's CPU threads (default: PyTorch's, one per core); 1 is much faster on a machine "
                              "whose cores other processes keep busy")
 
 
-def add_optimiser_arguments(parser, *, optimizer, momentum):
-    """--optimizer, --momentum, --weight_decay, --label_smoothing, --augment, --lr_schedule and --warmup_steps."""
-    parser.add_argument('--optimizer', choices=OPTIMIZERS, default=optimizer)
-    parser.add_argument('--momentum', type=non_negative_float, default=momentum, help='for sgd')
-    parser.add_argument('--weight_decay', type=non_negative_float, default=0.0)
-    parser.add_argument('--label_smoothing', type=fraction, default=0.0,
-                        help='weight of the uniform distribution mixed into the targets (the train loss recorded is '
-                             'the smoothed one)')
-    parser.add_argument('--augment', action=argparse.BooleanOptionalAction, default=False,
-                        help='random crops (4 pixels of padding) and horizontal flips of the training images')
-    parser.add_argument('--lr_schedule', choices=SCHEDULES, default='constant',
-                        help='learning-rate schedule over the run')
-    parser.add_argument('--warmup_steps', type=non_negative_int, default=0,
-                        help='steps of linear warm-up before the schedule')
+def add_training_arguments(parser, dataset_names=datasets.CIFAR10_DATASETS, preprocess='mean_image', validation_size=0):
+    """What the project adds to a template's flags, as a group of their own: --epochs, --dense_steps, --dataset,
+    --preprocess, --validation_size and --seed."""
+    group = parser.add_argument_group('beyond the template')
+    group.add_argument('--epochs', type=positive_float, default=None,
+                       help='train for this many passes over the training set instead of --max_steps')
+    group.add_argument('--dense_steps', type=non_negative_int, default=0,
+                       help='also evaluate after each of the first this many steps, to see how the run starts')
+    aliases = ', '.join(f'{old} for {new}' for old, new in datasets.ALIASES.items() if new in dataset_names)
+    group.add_argument('--dataset', type=dataset_name(dataset_names), choices=dataset_names, default=dataset_names[0],
+                       help='; '.join(f'{name}: {datasets.DATASET_DESCRIPTIONS[name]}' for name in dataset_names)
+                       + (f' (also accepted: {aliases})' if aliases else ''))
+    group.add_argument('--preprocess', choices=PREPROCESSING, default=preprocess,
+                       help="subtract the training set's mean image, or standardise each colour channel")
+    group.add_argument('--validation_size', type=non_negative_int, default=validation_size,
+                       help='hold out this many of the first training images as a validation split')
+    group.add_argument('--seed', type=seed, default=42,
+                       help='random seed of the initialisation, the batch order and augmentation or dropout; '
+                            'generated data (fake_cifar10, synth) stays the same')
 
 
-def add_batch_norm_argument(parser, default):
-    """--batch_norm {none,torch,custom}; a bare --batch_norm means torch."""
-    parser.add_argument('--batch_norm', nargs='?', const='torch', choices=BATCH_NORMS, default=default,
-                        help="batch norm after every hidden linear or convolutional layer: none, PyTorch's, or the "
-                             "project's CustomBatchNormManualModule (a bare --batch_norm: torch)")
+def data_dir_help(dataset_names):
+    """The help of a script's --data_dir: each dataset's default folder."""
+    folders = [f'{folder} for {name}' for name, folder in datasets.DEFAULT_DATA_DIRS.items() if name in dataset_names]
+    return f'the data folder, downloaded when missing; default: {", ".join(folders)}'
+
+
+def parse(parser, argv=None):
+    """parser's flags as a frozen Config: from argv (default: the command line), or from an argparse Namespace of a
+    template's FLAGS (those it lacks at their defaults, a flag it holds as text, such as --dnn_hidden_units
+    '100,50', through its type); the dataset's default folder filled in, --resume's run folder as --output_dir."""
+    if isinstance(argv, argparse.Namespace):
+        types, args = {action.dest: action.type for action in parser._actions}, parser.parse_args([])
+        for name, value in vars(argv).items():
+            setattr(args, name, types[name](value) if isinstance(value, str) and types.get(name) else value)
+    else:
+        args = parser.parse_args(argv)
+    values = dict(vars(args))
+    values['data_dir'] = values['data_dir'] or datasets.DEFAULT_DATA_DIRS.get(values['dataset'])
+    if values.get('resume'):
+        values['output_dir'] = values['resume']
+    return Config(values)
+
+
+def settle(config, num_train, fingerprint, **derived):
+    """The config completed from the data: --epochs as max_steps (the incomplete last batch of an epoch is dropped),
+    an --eval_freq left open as once per epoch, the data's fingerprint, and what the script derives (derived); a new
+    frozen Config."""
+    steps_per_epoch = num_train // config.batch_size
+    max_steps = config.max_steps if config.epochs is None else max(1, round(config.epochs * steps_per_epoch))
+    return config.replace(max_steps=max_steps, eval_freq=config.eval_freq or steps_per_epoch,
+                          data_fingerprint=fingerprint, **derived)

@@ -1,10 +1,10 @@
 """Markdown for the report and the studies' tables: accuracies, durations, flags as they are typed, how a run's
 config differs from another's, and pipe tables."""
-from runkit import run_files
+from runkit.model_files import LOGISTICS
 
-# Config entries that are not a run's recipe: where or how fast it went (run_files.LOGISTICS), how often it was
+# Config entries that are not a run's recipe: where or how fast it went (model_files.LOGISTICS), how often it was
 # looked at, and what its data was (a data statement says that).
-NOT_RECIPE = {*run_files.LOGISTICS, 'steps_per_epoch', 'eval_freq', 'dense_steps', 'data_fingerprint'}
+NOT_RECIPE = {*LOGISTICS, 'steps_per_epoch', 'eval_freq', 'dense_steps', 'data_fingerprint'}
 
 
 def accuracy(value):

@@ -1,6 +1,7 @@
-"""Every kind of model the package trains, in one place: how each is built from a run's config, saved into its
+"""Every kind of model the project trains, for evaluation: how each is built from a run's config, saved into a
 run folder, loaded back safely (never unpickling code), and asked for class probabilities, in the batches its
-training evaluated in, so that a reloaded model scores exactly what its run recorded.
+training evaluated in, so that a reloaded model scores exactly what its run recorded; and the split a run was
+evaluated on, rebuilt from its flags. The training scripts save their models through runkit.Run.
 
     path, kind = models.find('results/mlp_numpy')
     model, config = models.load(path, kind)
@@ -14,10 +15,11 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-import autodiff
-import mlp_numpy
-from runkit import run_files
-from runkit.run_files import ModelFileError
+import cifar10_utils
+import runkit
+from cifar10_utils import DataError
+from runkit import datasets, model_files
+from runkit.model_files import ModelFileError
 
 KINDS = ('mlp_numpy', 'autodiff', 'mlp_pytorch', 'convnet')
 FILES = {'mlp_numpy': 'model.npz', 'autodiff': 'model.npz', 'mlp_pytorch': 'model.pt', 'convnet': 'model.pt'}
@@ -28,18 +30,55 @@ NAMES = {'mlp_numpy': 'the NumPy MLP', 'autodiff': "the autodiff engine's MLP", 
          'convnet': 'the ConvNet'}
 
 
+def raw_test_images(name, data_dir):
+    """The test images of an image dataset as stored, (N, C, H, W) uint8, to show them; None for synth."""
+    name = datasets.canonical(name)
+    if name == 'cifar10':
+        return cifar10_utils.load_batch(os.path.join(data_dir, cifar10_utils.TEST_FILE))[0]
+    if name == 'mnist':
+        vu_data = datasets.vu2021('vu_data')
+        return vu_data.load_idx(os.path.join(data_dir, vu_data.MNIST_FILES['test'][0]), 3)[:, None]
+    if name == 'fake_cifar10':
+        return cifar10_utils.synthetic_test_images()
+    return None
+
+
+def run_split(config, dataset=None, data_dir=None, split='test'):
+    """(the run's test or validation DataSet as its preprocessing leaves it, integer labels; the data's provenance).
+    The data's fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
+    trained_on = datasets.canonical(config.get('dataset'))
+    if trained_on not in datasets.DATASETS:
+        raise DataError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
+    dataset = datasets.canonical(dataset or trained_on)
+    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) \
+        or datasets.DEFAULT_DATA_DIRS.get(dataset)
+    preprocess = None if dataset == 'synth' else config.get('preprocess', 'mean_image')
+    splits = datasets.load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
+                                   validation_size=config.get('validation_size', 0))
+    digest = datasets.fingerprint(dataset, data_dir)
+    recorded = datasets.canonical_fingerprint(config.get('data_fingerprint'))
+    if recorded and dataset == trained_on and recorded != digest:
+        raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data the run was '
+                        f'trained on ({recorded}); give --data_dir the run\'s copy')
+    if split == 'validation' and not splits[split].num_examples:
+        raise DataError('the run holds out no validation split; train it with --validation_size')
+    return splits[split], {'dataset': dataset, 'data_dir': data_dir, 'fingerprint': digest}
+
+
 def build(kind, config, n_inputs, n_classes, seed=None, dtype=np.float32):
     """A freshly initialised model of `kind` for a run's config (its flags), taking n_inputs values per example."""
     hidden = config['dnn_hidden_units'] if kind != 'convnet' else None
     if kind == 'mlp_numpy':
-        return mlp_numpy.MLP(n_inputs, hidden, n_classes, neg_slope=config['neg_slope'],
+        import mlp_numpy
+        return mlp_numpy.MLP(n_inputs, hidden, n_classes, neg_slope=config.get('neg_slope', 0.0),
                              init=config.get('init', 'normal'), seed=seed, dtype=dtype,
                              activation=config.get('activation', 'leaky_relu'), input_layer=False)
     if kind == 'autodiff':
-        return autodiff.MLP(n_inputs, hidden, n_classes, activation=config['activation'], seed=seed, dtype=dtype)
+        return datasets.vu2021('autodiff').MLP(n_inputs, hidden, n_classes, activation=config['activation'],
+                                               seed=seed, dtype=dtype)
     if kind == 'mlp_pytorch':
         from mlp_pytorch import MLP
-        return MLP(n_inputs, hidden, n_classes, neg_slope=config['neg_slope'], batch_norm=config['batch_norm'],
+        return MLP(n_inputs, hidden, n_classes, neg_slope=config.get('neg_slope', 0.0), batch_norm=config['batch_norm'],
                    dropout=config['dropout'], init=config['init'], activation=config.get('activation', 'leaky_relu'))
     if kind == 'convnet':
         from convnet_pytorch import ConvNet
@@ -60,9 +99,9 @@ def save(kind, model, config, folder):
     """The model and its run's config into folder/FILES[kind], atomically."""
     path = os.path.join(folder, FILES[kind])
     if FILES[kind] == 'model.npz':
-        run_files.save_npz_model(path, kind, dict(config), _numpy_arrays(kind, model))
+        runkit.save_npz_model(path, kind, dict(config), _numpy_arrays(kind, model))
     else:
-        run_files.save_torch_model(path, kind, dict(config), model)
+        model_files.save_torch_model(path, kind, dict(config), model)
 
 
 def find(folder):
@@ -75,8 +114,8 @@ def find(folder):
     if len(paths) > 1:
         raise ModelFileError(f'{folder} holds both {" and ".join(names)}, the models of two runs; expected one, '
                              f'beside the metrics.json of its run')
-    kind = (run_files.load_npz_model(paths[0])[0] if paths[0].endswith('.npz')
-            else run_files.load_torch_file(paths[0])['kind'])
+    kind = (model_files.load_npz_model(paths[0])[0] if paths[0].endswith('.npz')
+            else model_files.load_torch_file(paths[0])['kind'])
     if kind not in KINDS:
         raise ModelFileError(f'{paths[0]} holds a model of unknown kind {kind!r}; expected one of {", ".join(KINDS)}')
     return paths[0], kind
@@ -87,13 +126,13 @@ def load(path, kind):
     cannot be read, holds another kind, or does not fit the network its config describes (checked before anything
     larger than the file is built)."""
     if FILES[kind] == 'model.npz':
-        held, config, arrays = run_files.load_npz_model(path)
+        held, config, arrays = model_files.load_npz_model(path)
     else:
-        loaded = run_files.load_torch_file(path)
+        loaded = model_files.load_torch_file(path)
         held, config = loaded['kind'], loaded['config']
     if held != kind:
         raise ModelFileError(f'{path} holds a {held} model, not {NAMES[kind]}')
-    with run_files.model_file_errors(path):
+    with model_files.model_file_errors(path):
         if FILES[kind] == 'model.npz':
             return _load_numpy(kind, path, config, arrays), config
         return _load_torch(kind, path, config, loaded['state_dict']), config
@@ -104,7 +143,7 @@ def _load_numpy(kind, path, config, arrays):
     first, last = arrays['weight_0'], arrays[f'bias_{len(hidden)}']
     # The NumPy MLP's weights are (outputs, inputs), the autodiff MLP's (inputs, outputs); biases likewise.
     n_inputs, n_classes = (first.shape[1], last.shape[0]) if kind == 'mlp_numpy' else (first.shape[0], last.shape[1])
-    run_files.check_parameter_count(path, [n_inputs, *hidden, n_classes],
+    model_files.check_parameter_count(path, [n_inputs, *hidden, n_classes],
                                     sum(array.size for name, array in arrays.items()
                                         if name.startswith(('weight_', 'bias_'))))
     model = build(kind, config, n_inputs, n_classes, seed=0, dtype=first.dtype)
@@ -126,12 +165,12 @@ def _load_torch(kind, path, config, state_dict):
     import torch
     if kind == 'mlp_pytorch':
         weights = [value for value in state_dict.values() if value.ndim == 2]
-        run_files.check_parameter_count(path, [weights[0].shape[1], *config['dnn_hidden_units'], weights[-1].shape[0]],
-                                        sum(weight.numel() + len(weight) for weight in weights))
+        widths = [weights[0].shape[1], *config['dnn_hidden_units'], weights[-1].shape[0]]
+        model_files.check_parameter_count(path, widths, sum(weight.numel() + len(weight) for weight in weights))
         model = build(kind, config, weights[0].shape[1], weights[-1].shape[0])
     else:
         model = build(kind, config, 3 * 32 * 32, 10)
-    run_files.load_state(model, state_dict, path)
+    model_files.load_state(model, state_dict, path)
     if kind == 'convnet':
         model = model.to(memory_format=torch.channels_last if config['channels_last'] else torch.contiguous_format)
     return model.eval()
@@ -157,27 +196,16 @@ def first_layer(kind, model):
 
 def log_probabilities(model, x):
     """The autodiff MLP's output on a batch of inputs (n, ...) as a plain (n, classes) array; the graph is cleared."""
-    out = model(autodiff.TensorNode(x.reshape(len(x), -1), requires_grad=False))
+    out = model(datasets.vu2021('autodiff').TensorNode(x.reshape(len(x), -1), requires_grad=False))
     out.clear()
     return out.value
-
-
-def evaluate_autodiff(model, dataset):
-    """(mean cross-entropy, accuracy) of the autodiff MLP over a whole split, in batches of EVAL_BATCH."""
-    total_loss = correct = 0.0
-    batch = EVAL_BATCH['autodiff']
-    for start in range(0, dataset.num_examples, batch):
-        labels = dataset.labels[start:start + batch]
-        out = log_probabilities(model, dataset.images[start:start + batch])
-        total_loss -= out[np.arange(len(labels)), labels].sum()
-        correct += (out.argmax(axis=1) == labels).sum()
-    return total_loss / dataset.num_examples, correct / dataset.num_examples
 
 
 def blocked_hidden_units(model, x, below=0.01):
     """Over the points x, for the autodiff MLP: (hidden units whose activation passes less than `below` of the
     gradient at every point, all hidden units, share of (unit, point) pairs below it). The derivative is the
     activation op's own backward."""
+    autodiff = datasets.vu2021('autodiff')
     node, derivatives = autodiff.TensorNode(x, requires_grad=False), []
     for layer in model.layers[:-1]:
         node = autodiff.ACTIVATIONS[model.activation].do_forward(layer(node))

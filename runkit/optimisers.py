@@ -1,10 +1,32 @@
-"""Optimisers and learning-rate schedules."""
+"""Optimisers and learning-rate schedules, and the flags that choose them."""
+import argparse
 import math
 import sys
 
 import torch
 
-from runkit.flags import OPTIMIZERS, SCHEDULES
+from runkit.flags import fraction, non_negative_float, non_negative_int
+
+OPTIMIZERS = ('sgd', 'adam', 'adamw')
+SCHEDULES = ('constant', 'step', 'cosine', 'onecycle')
+
+
+def add_optimiser_arguments(parser, *, optimizer, momentum):
+    """--optimizer, --momentum, --weight_decay, --label_smoothing, --augment, --lr_schedule and --warmup_steps, as a
+    group of their own."""
+    group = parser.add_argument_group('optimisation')
+    group.add_argument('--optimizer', choices=OPTIMIZERS, default=optimizer)
+    group.add_argument('--momentum', type=non_negative_float, default=momentum, help='for sgd')
+    group.add_argument('--weight_decay', type=non_negative_float, default=0.0)
+    group.add_argument('--label_smoothing', type=fraction, default=0.0,
+                       help='weight of the uniform distribution mixed into the targets (the train loss recorded is '
+                            'the smoothed one)')
+    group.add_argument('--augment', action=argparse.BooleanOptionalAction, default=False,
+                       help='random crops (4 pixels of padding) and horizontal flips of the training images')
+    group.add_argument('--lr_schedule', choices=SCHEDULES, default='constant',
+                       help='learning-rate schedule over the run')
+    group.add_argument('--warmup_steps', type=non_negative_int, default=0,
+                       help='steps of linear warm-up before the schedule')
 
 
 def make_optimizer(name, parameters, learning_rate, momentum=0.0, weight_decay=0.0, fused=False, nesterov=False):

@@ -1,78 +1,24 @@
-"""Every figure the package draws: a run's curves, decision boundaries, confusion matrices, image grids, and the
-studies' figures. matplotlib is imported when a figure is drawn, with the Agg backend (no screen needed)."""
+"""Every figure of the project but a run's curves (runkit.plot_curves): decision boundaries, confusion matrices,
+image grids, and the studies' figures. matplotlib is imported when a figure is drawn, with the Agg backend (no
+screen needed)."""
 import os
 
 import numpy as np
 
-import vu_data
-from runkit import models
+from runkit import SPLIT_COLOURS, datasets, pyplot
 
-# One colour per split and per activation, in every figure.
-SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
+# One colour per activation in every figure, as runkit.SPLIT_COLOURS has one per split.
 ACTIVATION_COLOURS = {'relu': 'tab:red', 'leaky_relu': 'tab:red', 'elu': 'tab:pink', 'sigmoid': 'tab:purple'}
-
-
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend, which needs no screen; imported when the first figure is drawn."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def curve_labels(config):
-    """Legends of the loss and the accuracy curves, per split.
-
-    The training curves are measured on the current batch, as dropout and augmentation change it, and with label
-    smoothing the training loss is not the plain cross-entropy of the held-out splits.
-    """
-    changes = ([f'dropout {config["dropout"]:g}'] if config.get('dropout') else []) + \
-              (['crops and flips'] if config.get('augment') else [])
-    batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
-    smoothing = config.get('label_smoothing')
-    train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
-    # With test-time augmentation the held-out splits are scored on the mean of several views of each image.
-    count = (1 + 2 * bool(config.get('tta_shift'))) * (1 + bool(config.get('tta')))
-    held_out = 'whole set' + (f', {count} views per image averaged' if count > 1 else '')
-    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': f'validation: cross-entropy, {held_out}',
-                     'test': f'test: cross-entropy, {held_out}'},
-            'accuracy': {'train': f'train: {batch}', 'validation': f'validation: {held_out}',
-                         'test': f'test: {held_out}'}}
-
-
-def plot_curves(metrics, path):
-    """Loss and accuracy against step, one line per split, side by side."""
-    plt = _pyplot()
-
-    splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
-    labels = curve_labels(metrics['config'])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, quantity in zip(axes, ('loss', 'accuracy')):
-        for split in splits:
-            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],
-                    label=labels[quantity][split])
-        ax.set_xlabel('training step')
-        ax.set_ylabel(quantity)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize='small')
-    title = os.path.basename(os.path.dirname(os.path.abspath(path)))
-    if metrics.get('final_test_accuracy') is not None:
-        title += f': test accuracy at the last evaluation {metrics["final_test_accuracy"]:.3f}'
-    if metrics.get('status') not in (None, 'completed'):
-        title += f' ({metrics["status"]})'
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_decision_boundaries(panels, x, labels, path, split='validation', num_points=2000, extent=3.5):
     """One panel per (title, model) on synth: the model's probability of class 1 over the plane, its decision
     boundary (solid), the true boundary x^T Q x = 0.6 (dashed), and the first num_points of (x, labels), which
     are points of `split`."""
-    plt = _pyplot()
     from matplotlib.lines import Line2D
 
+    from runkit import models
+    plt, vu_data = pyplot(), datasets.vu2021('vu_data')
     axis = np.linspace(-extent, extent, 241, dtype=np.float32)
     grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
     quadratic_form = np.einsum('bi,ij,bj->b', grid, vu_data.SYNTH_QUADRATIC_FORM, grid)
@@ -99,7 +45,7 @@ def plot_decision_boundaries(panels, x, labels, path, split='validation', num_po
 
 def plot_confusion(analysis, path, title):
     """The confusion matrix: colours are each true class's shares (rows sum to 1), numbers are counts."""
-    plt = _pyplot()
+    plt = pyplot()
 
     confusion, classes = np.array(analysis['confusion_matrix']), analysis['classes']
     shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
@@ -128,7 +74,7 @@ def as_picture(image, stretch):
 def plot_images(images, captions, path, title, columns=8, stretch=False):
     """A grid of (C, H, W) images, each with its caption underneath (see as_picture for stretch). Drawn as one
     mosaic in one axes: a hundred axes take seconds to draw."""
-    plt = _pyplot()
+    plt = pyplot()
 
     pictures = [as_picture(image, stretch) for image in images]
     height, width = pictures[0].shape[:2]
@@ -152,7 +98,7 @@ def plot_sweep(runs, output_dir):
     """The learning-rate sweep's two figures into output_dir: the best validation accuracy of every rate, a
     diverged rate at the best it reached before diverging and marked as such; and every rate's training loss against
     step, a diverged rate's up to its last finite value, with a cross where it left the axis."""
-    plt = _pyplot()
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     finished = [run for run in runs if run['status'] == 'completed']
@@ -210,7 +156,7 @@ def plot_sweep(runs, output_dir):
 
 def plot_seed_spread(study, path):
     """Test accuracy of every seed against step, and the final accuracies against the assignment's figure."""
-    plt = _pyplot()
+    plt = pyplot()
 
     runs, stats, expectation = study['runs'], study['final_test_accuracy'], study['assignment_expectation']
     fig, (curves, finals) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={'width_ratios': [2, 1]})
@@ -246,7 +192,7 @@ def plot_seed_spread(study, path):
 
 def plot_autodiff_seeds(study, path):
     """The final validation accuracy of every run, one column per activation and learning rate."""
-    plt = _pyplot()
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 4))
     jitter = np.random.default_rng(0)
@@ -272,7 +218,7 @@ def plot_autodiff_seeds(study, path):
 
 def plot_sigmoid_vs_relu(metrics, path):
     """Training loss, test accuracy, first-layer gradient norm over training, gradient norm per layer at step 0."""
-    plt = _pyplot()
+    plt = pyplot()
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     axes = axes.ravel()
@@ -301,7 +247,7 @@ def plot_sigmoid_vs_relu(metrics, path):
 
 def plot_tta_study(study, path):
     """Validation accuracy of every candidate, the chosen one marked."""
-    plt = _pyplot()
+    plt = pyplot()
 
     candidates = study['candidates']
     labels = [f'{"mirror" if c["tta"] else "no mirror"}, shift {c["tta_shift"]}\n'
@@ -330,7 +276,7 @@ def plot_tta_study(study, path):
 def plot_lr_schedule(config, path):
     """The learning rate of a PyTorch run of config (its metrics.json's) against epoch, recomputed at every step with
     the function its training used (optimisers.lr_factor)."""
-    plt = _pyplot()
+    plt = pyplot()
 
     from runkit.optimisers import lr_factor
     total = config['max_steps']

@@ -1,19 +1,19 @@
 """PyTorch on the device: device choice and seeding, mini-batches of tensors that live on the device, augmentation,
-the test-time views of an image, and the evaluation of a model over a split; CIFAR-10 as the Datasets and
-DataLoaders of the templates from UvA 2021 on (cifar10_datasets, get_dataloader)."""
+the test-time views of an image, and the evaluation of a model over a split; the flags that choose the device."""
 import math
-import os
 import sys
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
-from torch.utils.data.dataloader import default_collate
 
-import cifar10_utils
+from runkit.flags import DEVICES, add_threads_argument
 
-# the project's CIFAR-10 folder, where the root's scripts and prepare.py put it: the default of every face's loader
-PROJECT_CIFAR10 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'cifar10')
+
+def add_torch_arguments(parser):
+    """--device and --threads as a group of their own."""
+    group = parser.add_argument_group('PyTorch')
+    group.add_argument('--device', choices=DEVICES, default='auto', help='auto takes the GPU when there is one')
+    add_threads_argument(group)
 
 
 def resolve_device(name):
@@ -145,40 +145,3 @@ def predict(model, x, autocast_dtype=None, mirror=False, shift=0):
     if len(logits) == 1:
         return logits[0]
     return torch.logsumexp(torch.stack([each.log_softmax(dim=1) for each in logits]), dim=0) - math.log(len(logits))
-
-
-def cifar10_datasets(data_dir=PROJECT_CIFAR10, validation_size=5000):
-    """CIFAR-10 as the templates from UvA 2021 on load it: {'train', 'validation', 'test'} TensorDatasets of images
-    (3, 32, 32) float32 and class indices int64, each channel standardised with the training split's statistics
-    (the templates' transforms.Normalize holds the same numbers for the full training set). The validation split
-    is the first validation_size training images.
-
-    data_dir: the folder holding cifar-10-batches-py, as torchvision's root is (downloaded into it when missing),
-    or that folder itself.
-    """
-    splits = cifar10_utils.load_cifar10(cifar10_folder(data_dir), one_hot=False, validation_size=validation_size,
-                                        preprocess='standardize', download=True)
-    return {name: TensorDataset(torch.from_numpy(split.images), torch.from_numpy(split.labels))
-            for name, split in splits.items()}
-
-
-def cifar10_folder(data_dir):
-    """The cifar-10-batches-py folder that data_dir names: data_dir itself when that is its name, else inside it."""
-    if os.path.basename(os.path.normpath(data_dir)) == cifar10_utils.CIFAR10_FOLDER:
-        return data_dir
-    return os.path.join(data_dir, cifar10_utils.CIFAR10_FOLDER)
-
-
-def numpy_collate(samples):
-    """default_collate's batch as NumPy arrays: images (B, 3, 32, 32) float32, labels (B,) int64."""
-    return tuple(tensor.numpy() for tensor in default_collate(samples))
-
-
-def get_dataloader(datasets, batch_size=128, return_numpy=False):
-    """{'train', 'validation', 'test'} DataLoaders over cifar10_datasets' splits: the training split reshuffled every
-    epoch (torch's global generator) with its incomplete last batch dropped, the others in order and whole.
-    Batches are tensors, or NumPy arrays with return_numpy (for the NumPy MLP)."""
-    collate = numpy_collate if return_numpy else None
-    return {name: DataLoader(dataset, batch_size=batch_size, shuffle=name == 'train', drop_last=name == 'train',
-                             collate_fn=collate)
-            for name, dataset in datasets.items()}

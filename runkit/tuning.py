@@ -1,7 +1,9 @@
 """The PyTorch MLP's tuning search: its stages, where each stage's run goes, and the table of what they reached.
-experiments/tune_mlp_pytorch.py runs the stages; the table it writes is the report's."""
+experiments/tune_mlp_pytorch.py runs the stages; the table it writes is the report's. And what a search's runs
+share: train_past_divergence."""
 from pathlib import Path
 
+import runkit
 from runkit.markdown import accuracy, as_flag, config_changes, status, table
 
 # (name, why, flags added to those of the stages before)
@@ -29,6 +31,18 @@ STAGES = [
 FINAL_STAGE = 'longer'
 # Under the results folder: every stage's run in TUNING_DIR/<stage>, but the last stage's in FINAL_DIR.
 TUNING_DIR, FINAL_DIR = 'mlp_pytorch_tuning', 'mlp_pytorch_best'
+
+
+def train_past_divergence(script, config):
+    """script.train(config, run) in the run folder config names, for a search that goes on when one of its runs
+    diverges: that run's metrics (status 'diverged') are written and returned like any other's, and a line says
+    so. A stop request ends the program in one line, as the script's own would."""
+    with runkit.Run(config) as run:
+        try:
+            script.train(config, run)
+        except runkit.Diverged as error:
+            print(f'{error}; recorded as diverged in {run.folder}')
+    return run.metrics
 
 
 def stage_flags(upto, **values):

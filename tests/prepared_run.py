@@ -1,7 +1,8 @@
-"""A training script's run as trainers.prepare() sets it up, opened up for tests of its wiring: what it built from
-the flags, and what its model and optimiser then see. Runs on 64 training and 32 test images of the synthetic set."""
+"""A training script's train() opened up for tests of its wiring: what it builds from the flags before its first
+step, what its model and optimiser then see over a few steps, and runs stopped by a signal and resumed. Runs on 64
+training and 32 test images of the CIFAR-shaped stand-in."""
+import contextlib
 import functools
-import importlib
 import os
 import signal
 
@@ -9,55 +10,83 @@ import numpy as np
 import pytest
 
 import cifar10_utils
-import trainers
+import runkit
+import train_convnet_pytorch
+import train_mlp_pytorch
 from runkit import optimisers, torch_data
 
-MODEL_MODULES = {'mlp_numpy': 'mlp_numpy', 'mlp_pytorch': 'mlp_pytorch', 'convnet': 'convnet_pytorch'}
+MODEL_CLASSES = {train_mlp_pytorch: 'MLP', train_convnet_pytorch: 'ConvNet'}
 
 
-def kind_of(script):
-    """The trainers kind of a training script's module."""
-    return {name: kind for kind, name in trainers.SCRIPTS.items()}[script.__name__]
+@contextlib.contextmanager
+def tiny_stand_in(num_test=32):
+    """The stand-in (--dataset fake_cifar10) at 64 training images and num_test test images."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cifar10_utils, 'get_synthetic',
+                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))
+        yield
 
 
-def record(patch, owner, name):
-    """Make owner.name (a class or function) keep what every call returns, in the list returned."""
+def record(patch, owner, name, then=None):
+    """Make owner.name (a class or function) keep what every call returns, in the list returned; then(made), when
+    given, is called on each."""
     made, original = [], getattr(owner, name)
 
     def recording(*args, **kwargs):
         made.append(original(*args, **kwargs))
+        if then:
+            then(made[-1])
         return made[-1]
 
     patch.setattr(owner, name, recording)
     return made
 
 
-def prepare(script, output_dir, flags, **built):
-    """trainers.prepare() of script's kind for the flags; built names what to keep, as name=(owner, attribute) of a
-    class or function that prepare() calls once. Returns (the Prepared run, {name: what that call returned})."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cifar10_utils, 'get_synthetic',
-                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
-        made = {name: record(patch, owner, attribute) for name, (owner, attribute) in built.items()}
-        flags = ['--dataset', 'fake_cifar10', '--batch_size', '8', '--output_dir', str(output_dir), *flags]
-        result = trainers.prepare(kind_of(script), flags)
+class Built(Exception):
+    """What train() had built when its run's training began: .kind, .config (settled), .state (the state objects
+    it checkpoints)."""
+
+    def __init__(self, kind, config, state):
+        super().__init__(kind)
+        self.kind, self.config, self.state = kind, config, state
+
+
+class StopsBeforeTraining(runkit.Run):
+    """A Run in memory whose training() raises Built instead of beginning."""
+
+    def training(self, kind, config, **state):
+        raise Built(kind, config, state)
+
+
+def built(script, flags, **recorded):
+    """script.train() for the flags (on the tiny stand-in, in batches of 8) up to its first step. recorded names what
+    to keep, as name=(owner, attribute) of a class or function that train() calls once. Returns (Built, {name: what
+    that call returned})."""
+    with tiny_stand_in(), pytest.MonkeyPatch.context() as patch:
+        made = {name: record(patch, owner, attribute) for name, (owner, attribute) in recorded.items()}
+        config = script.parse_flags(['--dataset', 'fake_cifar10', '--batch_size', '8', *flags])
+        with pytest.raises(Built) as stopped:
+            script.train(config, StopsBeforeTraining())
     assert all(len(objects) == 1 for objects in made.values()), {name: len(objects) for name, objects in made.items()}
-    return result, {name: objects[0] for name, objects in made.items()}
+    return stopped.value, {name: objects[0] for name, objects in made.items()}
 
 
 class TorchRun:
-    """A PyTorch training script prepared for the flags: its model, optimiser and batches, its train_step and
-    evaluate; inputs and outputs collect every call of the model (training and evaluation), rates the learning
-    rate of every optimiser step."""
+    """A PyTorch training script's train() for the flags (on the tiny stand-in, in batches of 8), in memory:
+    built up to its first step (then .model, .optimizer, .batches, .config are what it built), or with train(steps)
+    trained that many steps, evaluating after the first and the last. inputs and outputs collect every call of the
+    model (training and evaluation), rates the learning rate of every optimiser step."""
 
-    def __init__(self, script, model_class, output_dir, *flags):
-        model_module = importlib.import_module(MODEL_MODULES[kind_of(script)])
-        run, built = prepare(script, output_dir, flags, model=(model_module, model_class),
-                             optimizer=(optimisers, 'make_optimizer'), batches=(torch_data, 'DeviceBatches'))
-        self.config, self.train_step, self.evaluate, self.saving = run.config, run.train_step, run.evaluate, run.saving
-        self.model, self.optimizer, self.batches = built['model'], built['optimizer'], built['batches']
+    def __init__(self, script, *flags):
+        self.script, self.flags = script, ['--dataset', 'fake_cifar10', '--batch_size', '8', *flags]
         self.inputs, self.outputs, self.rates = [], [], []
+        run, made = built(script, flags, model=(script, MODEL_CLASSES[script]),
+                          optimizer=(optimisers, 'make_optimizer'), batches=(torch_data, 'DeviceBatches'))
+        self.config, self.model, self.optimizer, self.batches = run.config, made['model'], made['optimizer'], \
+            made['batches']
 
+    def train(self, steps):
+        """The metrics of `steps` steps of training, the model's calls and the optimiser's rates recorded."""
         def keep_call(module, args, output):  # a forward hook that returned something would replace the output
             self.inputs.append(args[0])
             self.outputs.append(output)
@@ -65,13 +94,18 @@ class TorchRun:
         def keep_rate(optimizer, args, kwargs):
             self.rates.append(optimizer.param_groups[0]['lr'])
 
-        self.model.register_forward_hook(keep_call)
-        self.optimizer.register_step_pre_hook(keep_rate)
+        with tiny_stand_in(), pytest.MonkeyPatch.context() as patch:
+            record(patch, self.script, MODEL_CLASSES[self.script], lambda model: model.register_forward_hook(keep_call))
+            record(patch, optimisers, 'make_optimizer', lambda optimizer: optimizer.register_step_pre_hook(keep_rate))
+            config = self.script.parse_flags(self.flags + ['--max_steps', str(steps), '--eval_freq', str(steps)])
+            return self.script.train(config, runkit.Run())
 
-    def seed_state(self):
-        """(initial weights, the first three batches' images, the training images), as lists of numpy arrays."""
-        return ([parameter.detach().numpy() for parameter in self.model.parameters()],
-                [self.batches.next_batch()[0].numpy() for _ in range(3)], [self.batches.images.numpy()])
+
+def seed_state(run):
+    """(initial weights, the first three batches' images, the training images) of a TorchRun, as lists of numpy
+    arrays."""
+    return ([parameter.detach().numpy() for parameter in run.model.parameters()],
+            [run.batches.next_batch()[0].numpy() for _ in range(3)], [run.batches.images.numpy()])
 
 
 def assert_seed_decides(first, same_seed, other_seed):
@@ -88,33 +122,35 @@ def assert_seed_decides(first, same_seed, other_seed):
     assert same(data, data_again) and same(data, other_data), 'the seed changed the training data'
 
 
+def signal_during(patch, step, *signals):
+    """Make every Run send this process the signals (SIGTERM, as `kill` or a batch scheduler would, or SIGINT, as
+    Ctrl-C) once the loop is done with step `step`, or, with step negative, in the middle of step -step."""
+    progress = runkit.Run.progress
+
+    def progress_and_signal(self, iterable):
+        for item in progress(self, iterable):
+            if self.step == -step:
+                for number in signals:
+                    os.kill(os.getpid(), number)
+            yield item
+            if self.step == step:
+                for number in signals:
+                    os.kill(os.getpid(), number)
+
+    patch.setattr(runkit.Run, 'progress', progress_and_signal)
+
+
 def send_sigterm_after(patch, stop_after):
-    """Make trainers.prepare()'s train_step send this process SIGTERM once step stop_after is done, as `kill` or a
-    batch scheduler would."""
-    original = trainers.prepare
-
-    def prepare(*args, **kwargs):
-        run = original(*args, **kwargs)
-
-        def step_then_signal(step):
-            result = run.train_step(step)
-            if step == stop_after:
-                os.kill(os.getpid(), signal.SIGTERM)
-            return result
-
-        return run._replace(train_step=step_then_signal)
-
-    patch.setattr(trainers, 'prepare', prepare)
+    """Make every Run send this process SIGTERM once step stop_after is done."""
+    signal_during(patch, stop_after, signal.SIGTERM)
 
 
 def interrupted_and_resumed(script, output_dir, flags, stop_after, num_test=32):
-    """script.main() on the tiny synthetic set (64 training images, num_test test images): straight through into
-    output_dir/full, and into output_dir/part stopped by SIGTERM after step stop_after, then continued with
-    --resume. Returns (the full run's metrics, the resumed run's, the interrupted run's exit message)."""
+    """script.main() on the tiny stand-in (num_test test images): straight through into output_dir/full, and into
+    output_dir/part stopped by SIGTERM after step stop_after, then continued with --resume. Returns (the full run's
+    metrics, the resumed run's, the interrupted run's exit message)."""
     flags = ['--dataset', 'fake_cifar10', *flags]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cifar10_utils, 'get_synthetic',
-                      functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=num_test))
+    with tiny_stand_in(num_test):
         full = script.main(flags + ['--output_dir', str(output_dir / 'full')])
         with pytest.MonkeyPatch.context() as stopping:
             send_sigterm_after(stopping, stop_after)

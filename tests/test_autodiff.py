@@ -3,11 +3,10 @@ graph's semantics (sharing, order, long chains, zero_grad, clear, memory), its e
 mlp_numpy's."""
 import gc
 
+import autodiff
 import numpy as np
 import pytest
 import torch
-
-import autodiff
 from autodiff import (
     MLP,
     Add,
@@ -29,6 +28,7 @@ from autodiff import (
     celoss,
     logceloss,
 )
+
 from gradient_check import numerical_gradient, spy_on_backward
 
 POSITIVE_INPUTS = {'Log', 'Normalize'}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import autodiff_seeds
+import runkit
 from command_line import run_main
-from runkit import training_loop
 
 
 def test_summary_equals_the_runs(tmp_path):
@@ -39,15 +39,15 @@ def test_a_run_whose_units_are_all_dead_counts_as_such():
 
 
 def test_an_interrupted_study_keeps_what_its_finished_runs_found(tmp_path, monkeypatch, capsys):
-    train, calls = autodiff_seeds.trainers.train, []
+    train, calls = autodiff_seeds.train_mlp_autodiff.train, []
 
     def interrupted_at_the_third_run(*args, **kwargs):
         calls.append(args)
-        if len(calls) == 3:
-            raise training_loop.Interrupted('interrupted; what was recorded is in a scratch folder')
+        if len(calls) == 3:  # how runkit.Run ends a run that a stop request ended
+            raise runkit.Interrupted('interrupted; what was recorded is in a scratch folder')
         return train(*args, **kwargs)
 
-    monkeypatch.setattr(autodiff_seeds.trainers, 'train', interrupted_at_the_third_run)
+    monkeypatch.setattr(autodiff_seeds.train_mlp_autodiff, 'train', interrupted_at_the_third_run)
     status, stderr = run_main(autodiff_seeds.main, ['--seeds', '3,5', '--max_steps', '5',
                                                     '--output_dir', str(tmp_path)], capsys)
     assert (status, stderr.splitlines()[-1]) == (1, f'interrupted after 2 of 12 runs; what they found is in {tmp_path}')

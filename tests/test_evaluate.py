@@ -9,14 +9,14 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+import train_mlp_autodiff
 
 import cifar10_utils
 import evaluate
 import train_convnet_pytorch
-import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-from runkit import datasets, models, run_files, torch_data
+from runkit import model_files, models, torch_data
 from test_cifar10_utils import write_tiny_cifar10
 
 SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
@@ -112,7 +112,7 @@ def test_a_crafted_model_pt_is_refused_without_running_it(tmp_path, layout):
         expected = 'UnpicklingError'
     assert 'cannot load' in error_of([str(tmp_path)]) and expected in error_of([str(tmp_path)])
     assert not (tmp_path / 'pwned').exists()
-    with pytest.raises(run_files.ModelFileError):
+    with pytest.raises(model_files.ModelFileError):
         models.load(tmp_path / 'model.pt', 'mlp_pytorch')
     assert not (tmp_path / 'pwned').exists()
 
@@ -219,7 +219,7 @@ def test_the_convnet_is_evaluated_on_other_views_when_asked_and_the_analysis_say
     assert one['views'] == {'tta': False, 'tta_shift': 0, 'as_in_the_run': False, 'count': 1}
     assert {(views['mirror'], views['shift']) for views in asked} == {(True, 0), (True, 1), (False, 0)}
     model, config = models.load(str(tmp_path / 'model.pt'), 'convnet')
-    test, _ = datasets.run_split(config)
+    test, _ = models.run_split(config)
     with torch.inference_mode():
         predicted = predict(model, torch.from_numpy(test.images), mirror=True, shift=1).argmax(dim=1).numpy()
     assert six['test_accuracy'] == (predicted == test.labels).mean()

@@ -1,9 +1,16 @@
 """The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
 import pytest
+import train_mlp_autodiff
 
-import trainers
+import train_convnet_pytorch
+import train_mlp_numpy
+import train_mlp_pytorch
 from command_line import run_main
+from prepared_run import built
 from runkit import flags
+
+SCRIPTS = {'mlp_numpy': train_mlp_numpy, 'mlp_pytorch': train_mlp_pytorch, 'convnet': train_convnet_pytorch,
+           'autodiff': train_mlp_autodiff}
 
 
 def test_a_config_is_read_only_and_replace_makes_a_new_one():
@@ -17,21 +24,19 @@ def test_a_config_is_read_only_and_replace_makes_a_new_one():
     assert (config.seed, changed.seed, list(changed)) == (1, 2, ['seed', 'max_steps', 'data_fingerprint'])
 
 
-def test_settling_turns_epochs_into_steps_without_changing_the_parsed_flags(tmp_path):
-    parsed = trainers.parse_flags('mlp_numpy', ['--dataset', 'fake_cifar10', '--epochs', '2', '--batch_size', '100',
-                                                '--output_dir', str(tmp_path)])
-    run = trainers.prepare('mlp_numpy', config=parsed)
+def test_settling_turns_epochs_into_steps_without_changing_the_parsed_flags():
+    parsed = train_mlp_numpy.parse_flags(['--dataset', 'fake_cifar10', '--epochs', '2', '--batch_size', '8'])
+    run, _ = built(train_mlp_numpy, ['--epochs', '2'])  # on 64 images of the stand-in, in batches of 8
     assert (parsed.max_steps, 'data_fingerprint' in parsed) == (1500, False)
-    assert (run.config.max_steps, run.config.data_fingerprint) == \
-        (2 * 5000 // 100, 'generated (fake_cifar10, data_seed 0)')
+    assert (run.config.max_steps, run.config.data_fingerprint) == (2 * 64 // 8, 'generated (fake_cifar10, data_seed 0)')
 
 
-@pytest.mark.parametrize('kind', trainers.SCRIPTS)
+@pytest.mark.parametrize('kind', SCRIPTS)
 def test_the_old_name_of_the_cifar_shaped_stand_in_is_taken_for_the_new_one(kind):
     if kind == 'autodiff':  # VU's script trains on synth, MNIST and CIFAR-10 only
-        assert trainers.parse_flags(kind, ['--dataset', 'synth']).dataset == 'synth'
+        assert SCRIPTS[kind].parse_flags(['--dataset', 'synth']).dataset == 'synth'
     else:
-        assert trainers.parse_flags(kind, ['--dataset', 'synthetic']).dataset == 'fake_cifar10'
+        assert SCRIPTS[kind].parse_flags(['--dataset', 'synthetic']).dataset == 'fake_cifar10'
 
 
 @pytest.mark.parametrize('kind, argv, expected', [
@@ -41,15 +46,15 @@ def test_the_old_name_of_the_cifar_shaped_stand_in_is_taken_for_the_new_one(kind
     ('convnet', ['--batch_norm', 'none'], 'none'),
 ])
 def test_batch_norm_means_the_same_in_both_pytorch_scripts(kind, argv, expected):
-    assert trainers.parse_flags(kind, argv).batch_norm == expected
+    assert SCRIPTS[kind].parse_flags(argv).batch_norm == expected
 
 
 @pytest.mark.parametrize('kind', ['mlp_pytorch', 'convnet'])
 def test_every_pytorch_script_takes_threads_and_the_no_form_of_its_switches(kind):
-    config = trainers.parse_flags(kind, ['--threads', '1', '--augment', '--no-augment'])
+    config = SCRIPTS[kind].parse_flags(['--threads', '1', '--augment', '--no-augment'])
     assert (config.threads, config.augment) == (1, False)
 
 
 def test_a_bad_batch_norm_is_a_one_line_error(capsys):
-    status, stderr = run_main(lambda argv: trainers.parse_flags('convnet', argv), ['--batch_norm', 'group'], capsys)
+    status, stderr = run_main(train_convnet_pytorch.parse_flags, ['--batch_norm', 'group'], capsys)
     assert status == 2 and "invalid choice: 'group'" in stderr and len(stderr.splitlines()) == 1

@@ -9,23 +9,26 @@ import shutil
 
 import pytest
 
-import offerings
 from instructor import __main__ as cli
 from instructor import course, grade
 
 QUICK = {**grade.LIMITS, 'wall_seconds': 20}
 
 
-def submission(folder, edits=(), without=(), extra=None):
-    """A flat submission in folder: the project's root files, each (file, old, new) of edits applied, the files of
-    `without` left out, and those of extra ({name: text}) added."""
+def submission(folder, edits=(), without=(), extra=None, offering_folder=None):
+    """A submission in folder: the project's root files and its library, and with offering_folder that folder's files
+    as they lie in the project, each (file, old, new) of edits applied, the files of `without` left out, and those of
+    extra ({name: text}) added."""
     os.makedirs(folder)
     for name, text in (extra or {}).items():
         with open(os.path.join(folder, name), 'w') as file:
             file.write(text)
-    for name in os.listdir(offerings.ROOT):
+    for name in os.listdir(course.ROOT):
         if name.endswith('.py') and name not in without:
-            shutil.copyfile(os.path.join(offerings.ROOT, name), os.path.join(folder, name))
+            shutil.copyfile(os.path.join(course.ROOT, name), os.path.join(folder, name))
+    for name in ['runkit'] + ([offering_folder] if offering_folder else []):
+        shutil.copytree(os.path.join(course.ROOT, name), os.path.join(folder, name),
+                        ignore=shutil.ignore_patterns('__pycache__', 'runs'))
     for name, old, new in edits:
         path = os.path.join(folder, name)
         with open(path) as file:
@@ -58,7 +61,7 @@ def test_each_wrong_submission_loses_the_checks_of_its_mistake_and_no_others(tmp
     assert lost(results[folders['no_bias_gradient']]) == {'LinearModule.backward'}
     assert lost(results[folders['no_one_over_b']]) == {'CrossEntropyModule forward and backward',
                                                       'MLP forward and backward'}
-    assert grade.score(results[folders['no_bias_gradient']]) == 15 - 3
+    assert grade.score(results[folders['no_bias_gradient']]) == 19 - 3
     reason = {o.check.name: o.reason for o in results[folders['no_bias_gradient']]}['LinearModule.backward']
     assert 'grads["bias"]: relative error' in reason
 
@@ -128,9 +131,10 @@ def test_hostile_submissions_are_graded_with_a_reason_and_touch_nothing_outside(
     reasons = {name: {o.reason for o in results[folder] if not o.passed} for name, folder in folders.items()}
     scores = {name: grade.score(results[folder]) for name, folder in folders.items()}
     # numpy is imported before the submission's folder is on the path: its numpy.py changes nothing
-    assert scores == {**{name: 0 for name in folders}, 'loops_in_mlp': 12, 'mischief': 15, 'shadows_numpy': 15}
+    # loops_in_mlp keeps the checks that ran before the MLP's, of the 19 points of 1.2
+    assert scores == {**{name: 0 for name in folders}, 'loops_in_mlp': 12, 'mischief': 19, 'shadows_numpy': 19}
     assert reasons['endless_loop'] == {'used up its 2 s of CPU time (an endless loop?)'}
-    assert reasons['loops_in_mlp'] == {'used up its 2 s of CPU time (an endless loop?)'}  # the MLP's check alone
+    assert reasons['loops_in_mlp'] == {'used up its 2 s of CPU time (an endless loop?)'}
     assert reasons['sleeps_forever'] == {'stopped after 3 s (an endless loop?)'}
     assert all('MemoryError' in reason for reason in reasons['huge_allocation'])
     assert all('SystemExit' in reason for reason in reasons['exit_at_import'])
@@ -155,14 +159,15 @@ def _cmdline(pid):
 def test_a_missing_module_costs_only_the_questions_that_need_it(tmp_path):
     folder = submission(tmp_path / 'no_convnet', without=['convnet_pytorch.py'])
     outcomes = grade.grade([folder], 'uva2019', questions=['1.2', '4'], limits=QUICK, progress=False)[folder]
-    assert lost(outcomes) == {'ConvNet layers of Table 1', 'ConvNet forward'}
+    assert lost(outcomes) == {'ConvNet layers of Table 1', 'ConvNet forward',
+                              'train_convnet_pytorch.train runs a few steps'}
     assert {o.reason for o in outcomes if not o.passed} == {"ModuleNotFoundError: No module named 'convnet_pytorch'"}
 
 
 def test_the_command_line_writes_the_table_gradescope_json_csv_and_the_staff_tests(tmp_path, capsys):
-    good = submission(tmp_path / 'good')
-    broken = submission(tmp_path / 'broken', [('autodiff.py', '        return np.maximum(x, 0)\n',
-                                               '        return x.copy()\n')])
+    good = submission(tmp_path / 'good', offering_folder='vu2021')
+    broken = submission(tmp_path / 'broken', [('vu2021/autodiff.py', '        return np.maximum(x, 0)\n',
+                                               '        return x.copy()\n')], offering_folder='vu2021')
     staff = tmp_path / 'unittests.py'
     staff.write_text('import unittest\nimport numpy as np\n\n\nclass TestReLU(unittest.TestCase):\n'
                      '    def test_relu(self):\n        from autodiff import ReLU, TensorNode\n'
@@ -187,8 +192,8 @@ def test_the_command_line_writes_the_table_gradescope_json_csv_and_the_staff_tes
 
 
 def test_an_upload_in_one_folder_same_named_submissions_and_staff_tests_that_cannot_import(tmp_path, capsys):
-    nested = submission(tmp_path / 'a' / 'sub' / 'lastname_assignment1')  # as an uploaded zip unzips
-    other = submission(tmp_path / 'b' / 'sub')
+    nested = submission(tmp_path / 'a' / 'sub' / 'lastname_assignment1', offering_folder='vu2021')  # as unzipped
+    other = submission(tmp_path / 'b' / 'sub', offering_folder='vu2021')
     staff = tmp_path / 'unittests.py'
     staff.write_text('from autodiff import NoSuchOp\n')
     cli.main(['grade', os.path.dirname(nested), other, '--offering', 'vu2021', '--json', str(tmp_path / 'each'),

@@ -7,9 +7,8 @@ import zipfile
 
 import pytest
 
-import offerings
 from instructor import __main__ as cli
-from instructor import pack
+from instructor import course, pack
 
 
 def test_the_zip_holds_the_report_and_the_code_in_the_templates_layout_with_their_sha256(tmp_path):
@@ -34,7 +33,7 @@ def test_a_bad_name_or_a_missing_file_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match="--name 'doe/../x': expected a last name of letters"):
         pack.pack('uva2019', 'doe/../x', str(tmp_path))
     lacking = tmp_path / 'project'
-    shutil.copytree(offerings.ROOT, lacking, ignore=shutil.ignore_patterns('cifar10', 'runs', '.git', 'results'))
+    shutil.copytree(course.ROOT, lacking, ignore=shutil.ignore_patterns('cifar10', 'runs', '.git', 'results'))
     os.remove(lacking / 'custom_batchnorm.py')
     with pytest.raises(ValueError, match='cannot pack uva2019: missing custom_batchnorm.py$'):
         pack.pack('uva2019', 'Doe', str(tmp_path), root=str(lacking))

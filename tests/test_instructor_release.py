@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-import offerings
 from instructor import __main__ as cli
 from instructor import course, release
 
@@ -48,9 +47,25 @@ def test_stub_keeps_signatures_decorators_and_docstrings_and_removes_every_body_
 
 
 def test_every_exercise_named_exists_in_the_project():
-    for name, functions in course.every_exercise().items():
-        with open(os.path.join(offerings.ROOT, name)) as file:
-            release.stub(file.read(), functions, name)  # a ValueError names what is missing
+    for work in course.STUDENT_WORK.values():
+        for name, functions in work.items():
+            with open(os.path.join(course.ROOT, name)) as file:
+                release.stub(file.read(), functions, name)  # a ValueError names what is missing
+
+
+def test_a_skeleton_holds_its_offerings_files_and_the_library_and_nothing_of_another_offering():
+    bgu = release.offering_files('bgu2023')
+    assert {'bgu2023/train_mlp_numpy.py', 'bgu2023/modules.py', 'modules.py', 'mlp_numpy.py', 'cifar10_utils.py',
+            'runkit/__init__.py'} <= set(bgu)
+    assert not [name for name in bgu if name.startswith(('uva20', 'vu2021/')) or name.startswith('train_')
+                or name in ('custom_batchnorm.py', 'convnet_pytorch.py', 'evaluate.py')]
+    assert set(release.offering_files('uva2019')) >= {'train_mlp_numpy.py', 'custom_batchnorm.py', 'evaluate.py'}
+    assert not [name for name in release.offering_files('uva2019') if '/' in name and not name.startswith('runkit/')]
+    assert [name for name in release.offering_files('vu2021') if not name.startswith('runkit/')] == [
+        'cifar10_utils.py', 'vu2021/autodiff.py', 'vu2021/train_mlp_autodiff.py', 'vu2021/vu_data.py']
+    # the training scripts' own exercises, in the offering's folder
+    assert course.STUDENT_WORK['uva2019']['train_mlp_numpy.py'] == ['accuracy', 'train']
+    assert course.STUDENT_WORK['bgu2023']['bgu2023/train_mlp_numpy.py'][-2:] == ['evaluate_model', 'train']
 
 
 def test_the_released_skeleton_passes_its_self_check(tmp_path, capsys):
@@ -64,24 +79,26 @@ def test_the_released_skeleton_passes_its_self_check(tmp_path, capsys):
         cli.main(['release', out, '--offering', 'vu2021'])
     out = str(tmp_path / 'bgu')
     release.release(out, 'bgu2023')
-    assert release.self_check(out, 'bgu2023', questions=['Q3']) == ([], 8)
+    assert release.self_check(out, 'bgu2023', questions=['Q3']) == ([], 9)
     assert not {'results', 'report', 'docs', 'experiments', 'benchmarks', 'instructor'} & set(os.listdir(out))
     public = open(os.path.join(out, 'tests', 'test_graded.py')).read()
     assert "os.environ.get('COURSE_OFFERING', 'bgu2023')" in public and "'..', 'bgu2023')" in public
     assert f"GRADED = {tuple(check.test for check in course.RUBRIC['bgu2023'])!r}" in public
     with open(os.path.join(out, 'modules.py')) as file:
         assert '# PUT YOUR CODE HERE' in file.read()
-    for folder in ('bgu2023', 'uva2022_2024', 'uva2021'):  # BGU's faces and those they take their files from
-        listed = [sorted(name for name in os.listdir(os.path.join(root, folder)) if name.endswith('.py'))
-                  for root in (out, offerings.ROOT)]
-        assert listed[0] == listed[1] != []
-    assert not os.path.exists(os.path.join(out, 'uva2020'))
+    listed = [sorted(name for name in os.listdir(os.path.join(root, 'bgu2023')) if name.endswith('.py'))
+              for root in (out, course.ROOT)]
+    assert listed[0] == listed[1] != []
+    with open(os.path.join(out, 'bgu2023', 'train_mlp_numpy.py')) as file:
+        stubbed = file.read()
+    assert stubbed.count('raise NotImplementedError') == 4 and 'def main(argv=None):' in stubbed
+    assert not {'uva2020', 'uva2021', 'uva2022_2024', 'vu2021'} & set(os.listdir(out))
 
 
 def test_the_self_check_finds_a_solution_line_left_in_the_skeleton(tmp_path):
-    with open(os.path.join(offerings.ROOT, 'modules.py')) as file:
+    with open(os.path.join(course.ROOT, 'modules.py')) as file:
         source = file.read()
-    work = course.every_exercise()['modules.py']
+    work = course.STUDENT_WORK['uva2019']['modules.py']
     stubbed, _ = release.stub(source, [name for name in work if name != 'SoftMaxModule.backward'])
     (tmp_path / 'modules.py').write_text(stubbed)
     assert release.leaked_lines('modules.py', work, str(tmp_path)) == [

@@ -1,5 +1,5 @@
 """A small model or checkpoint file cannot make the loaders allocate more than the file holds, and flags cannot ask
-for a network beyond run_files.MAX_PARAMETERS: each is a one-line error before the memory is taken (measured
+for a network beyond runkit.MAX_PARAMETERS: each is a one-line error before the memory is taken (measured
 with tracemalloc where numpy would take it; PyTorch's allocator is not traced, so there the network is shown never
 to be built)."""
 import io
@@ -9,14 +9,15 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+import train_mlp_autodiff
 
 import evaluate
 import mlp_pytorch
-import train_mlp_autodiff
+import runkit
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main
-from runkit import models, run_files
+from runkit import model_files, models
 
 SMALL = 20 * 2 ** 20  # bytes: far above what refusing a file takes, far below what obeying it would
 
@@ -45,7 +46,7 @@ def numpy_model(folder, kind, hidden_in_config):
         arrays = {'weight_0': np.zeros((3072, 4)), 'bias_0': np.zeros((1, 4)),
                   'weight_1': np.zeros((4, 10)), 'bias_1': np.zeros((1, 10))}
         config = {'dnn_hidden_units': hidden_in_config, 'activation': 'relu', 'dataset': 'synthetic'}
-    run_files.save_npz_model(str(folder / 'model.npz'), kind, config, arrays)
+    runkit.save_npz_model(str(folder / 'model.npz'), kind, config, arrays)
 
 
 @pytest.mark.parametrize('hidden', [[30000], [10 ** 9]])
@@ -66,7 +67,7 @@ def test_flags_of_a_larger_torch_mlp_than_the_file_holds_are_refused_before_it_i
     torch.save({'kind': 'mlp_pytorch', 'config': config, 'state_dict': model.state_dict()}, tmp_path / 'model.pt')
     built = []
     monkeypatch.setattr(mlp_pytorch, 'MLP', lambda *args, **kwargs: built.append(args))
-    with pytest.raises(run_files.ModelFileError, match=rf'layer widths \[3072, {hidden[0]}, 10\] make'):
+    with pytest.raises(model_files.ModelFileError, match=rf'layer widths \[3072, {hidden[0]}, 10\] make'):
         models.load(tmp_path / 'model.pt', 'mlp_pytorch')
     assert built == []
 
@@ -123,7 +124,7 @@ def test_a_compressed_model_pt_or_checkpoint_is_refused_before_torch_reads_it(tm
     loads = []
     load = torch.load
     monkeypatch.setattr(torch, 'load', lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
-    with pytest.raises(run_files.ModelFileError, match='is compressed, where np.savez and torch.save store'):
+    with pytest.raises(model_files.ModelFileError, match='is compressed, where np.savez and torch.save store'):
         models.load(folder / 'model.pt', 'mlp_pytorch')
     (folder / 'metrics.json').unlink()  # an interrupted run's folder, as --resume expects
     status, stderr = run_main(train_mlp_pytorch.main, ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq',
@@ -142,12 +143,12 @@ def test_hidden_widths_beyond_the_bound_are_a_one_line_error_before_training(tmp
                                                     '--output_dir', str(tmp_path)], capsys)
     assert status == 1 and len(stderr.splitlines()) == 1, stderr
     assert 'error: --dnn_hidden_units 1000000000 makes' in stderr
-    assert f'expected at most {run_files.MAX_PARAMETERS:,}' in stderr
+    assert f'expected at most {runkit.MAX_PARAMETERS:,}' in stderr
     assert not (tmp_path / 'metrics.json').exists()
 
 
 def test_the_bound_admits_every_network_the_package_trains():
     from convnet_pytorch import ConvNet
     convnet = sum(parameter.numel() for parameter in ConvNet(3, 10).parameters())
-    assert 10 * convnet <= run_files.MAX_PARAMETERS
-    assert run_files.dense_parameters([3072, 100, 10]) == 3072 * 100 + 100 + 100 * 10 + 10
+    assert 10 * convnet <= runkit.MAX_PARAMETERS
+    assert runkit.dense_parameters([3072, 100, 10]) == 3072 * 100 + 100 + 100 * 10 + 10

@@ -1,6 +1,6 @@
 """Every offering's template interface, as that offering's student and staff call it from the folder serving it
-(offerings.py): the signatures, central-difference checks of every module's backward in float64, the MLPs'
-activations, the 2021+ loaders, train() contracts and flags, and the UvA 2020 scripts' ELU."""
+(instructor/course.py's OFFERINGS): the signatures, central-difference checks of every module's backward in float64,
+the MLPs' activations, the 2021+ loaders, train() contracts and flags, and the UvA 2020 scripts' ELU."""
 import contextlib
 import importlib
 import json
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-import offerings
 from gradient_check import numerical_gradient, relative_error
+from instructor import course
 
-ROOT = offerings.ROOT
+ROOT = course.ROOT
 EPOCH_TEMPLATES = ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'bgu2023')
 ONE_HOT_TARGETS = ('uva2018', 'uva2019', 'uva2020')
 # the hidden activation of each template's MLPs: y(-1), as the NumPy MLP computes it
@@ -30,6 +30,7 @@ TEMPLATE_FILES = {
                 'custom_layernorm.py', 'convnet_pytorch.py', 'train_convnet_pytorch.py', 'cifar10_utils.py'],
     **{name: ['modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py', 'train_mlp_pytorch.py',
               'cifar10_utils.py'] for name in EPOCH_TEMPLATES},
+    'vu2021': ['autodiff.py', 'vu_data.py', 'train_mlp_autodiff.py'],
 }
 
 
@@ -45,7 +46,7 @@ def working_in(offering):
     saved_path = list(sys.path)
     saved_modules = {name: sys.modules.pop(name) for name, module in list(sys.modules.items())
                      if _is_project_module(module)}
-    sys.path.insert(0, offerings.folder(offering))
+    sys.path.insert(0, course.folder(offering))
     try:
         yield importlib.import_module
     finally:
@@ -57,7 +58,7 @@ def working_in(offering):
         sys.path[:] = saved_path
 
 
-@pytest.fixture(params=[name for name in offerings.OFFERINGS if name != 'vu2021'])
+@pytest.fixture(params=[name for name in course.OFFERINGS if name != 'vu2021'])
 def uva_or_bgu(request):
     with working_in(request.param) as load:
         yield request.param, load
@@ -66,31 +67,40 @@ def uva_or_bgu(request):
 def test_every_offering_is_served_from_its_folder_with_every_file_of_its_template():
     for offering, files in TEMPLATE_FILES.items():
         for name in files:
-            assert os.path.isfile(os.path.join(offerings.folder(offering), name)), (offering, name)
-    for offering in set(offerings.OFFERINGS) - set(TEMPLATE_FILES):
-        assert offerings.folder(offering) == os.path.join(ROOT, '')
+            assert os.path.isfile(os.path.join(course.folder(offering), name)), (offering, name)
+    for offering in set(course.OFFERINGS) - set(TEMPLATE_FILES):
+        assert course.folder(offering) == os.path.join(ROOT, '')
     with pytest.raises(ValueError, match='expected one of uva2018'):
-        offerings.folder('uva2017')
+        course.folder('uva2017')
 
 
-def test_a_face_defines_no_forward_or_backward_of_its_own():
-    for folder in {offerings.folder(name) for name in TEMPLATE_FILES}:
+def test_a_folders_file_that_is_the_roots_module_only_changes_defaults_or_names():
+    """Such a file imports the root's module under another name (runkit.root_module) and defines no forward or
+    backward of its own; the training scripts of the folders hold their own loops (test_layout.py)."""
+    faces = []
+    for folder in {course.folder(name) for name in TEMPLATE_FILES}:
         for name in os.listdir(folder):
-            if name.endswith('.py'):
-                text = open(os.path.join(folder, name)).read()
+            text = open(os.path.join(folder, name)).read() if name.endswith('.py') else ''
+            if 'runkit.root_module(' in text:
+                faces.append(f'{os.path.basename(folder)}/{name}')
+                assert f"runkit.root_module('{name[:-3]}')" in text, name
                 assert 'def forward' not in text and 'def backward' not in text, name
+    assert {'bgu2023/modules.py', 'uva2020/mlp_numpy.py', 'uva2021/cifar10_utils.py'} <= set(faces)
+    assert not [face for face in faces if 'train_' in face or face.endswith('custom_layernorm.py')]
 
 
-def test_the_faces_modules_are_the_folders_and_the_rest_the_roots():
+def test_the_faces_modules_are_the_folders_and_the_roots_module_a_real_module_of_its_own():
     with working_in('bgu2023') as load:
-        assert load('mlp_numpy').__file__ == os.path.join(ROOT, 'bgu2023', 'mlp_numpy.py')
-        assert load('runkit.training_loop').__file__ == os.path.join(ROOT, 'runkit', 'training_loop.py')
-        # the root's code sees the face: models.build makes the face's MLP, with the root's settings
-        models = load('runkit.models')
-        config = {'dnn_hidden_units': [4], 'neg_slope': 0.02, 'init': 'normal'}
-        model = models.build('mlp_numpy', config, 6, 3, seed=0)
-        assert type(model) is load('mlp_numpy').MLP and model.layers[0].params['weight'].dtype == np.float32
-        assert model.layers[1].forward(np.array([-1.0]))[0] == pytest.approx(-0.02)
+        face = load('mlp_numpy')
+        assert face.__file__ == os.path.join(ROOT, 'bgu2023', 'mlp_numpy.py')
+        assert load('runkit').__file__ == os.path.join(ROOT, 'runkit', '__init__.py')
+        root = sys.modules['root_mlp_numpy']
+        assert root.__file__ == os.path.join(ROOT, 'mlp_numpy.py') and issubclass(face.MLP, root.MLP)
+        # the root's MLP builds its layers from the folder's modules, the face's defaults changing none it passes
+        model = face.MLP(6, [4], 3, seed=0)
+        assert type(model.layers[0]) is load('modules').LinearModule and model.layers[0].params['weight'].dtype == \
+            np.float64
+        assert model.layers[1].forward(np.array([-1.0]))[0] == 0.0
     assert importlib.import_module('mlp_numpy').__file__ == os.path.join(ROOT, 'mlp_numpy.py')
 
 
@@ -296,7 +306,7 @@ def test_evaluate_model_covers_the_whole_loader_whatever_the_batch_sizes(epoch_t
             assert result == pytest.approx(expected)
         else:
             assert result['accuracy'] == pytest.approx(expected) and result['precision'].shape == (10,)
-            assert set(result) == {'accuracy', 'precision', 'recall', 'f1_beta'}
+            assert set(result) == {'accuracy', 'precision', 'recall', 'f1_beta', 'loss'}  # and the curves' loss
 
 
 def test_confusion_matrix_and_its_metrics():
@@ -316,10 +326,10 @@ def test_confusion_matrix_and_its_metrics():
             script.confusion_matrix(predictions, np.eye(3)[[0, 1, 2, 2]])
         with pytest.raises(ValueError, match='integer class indices'):
             script.confusion_matrix(predictions, np.array([0.5, 1, 2, 2]))
-        with pytest.raises(ValueError, match=r'class indices in \[0, 3\), got 3 columns and -1 to 2'):
+        with pytest.raises(ValueError, match=r'class indices in \[0, 3\) for predictions of 3 classes, got -1 to 2'):
             script.confusion_matrix(predictions, np.array([0, 1, 2, -1]))
-        with pytest.raises(ValueError, match=r'expected 10 classes'):
-            script.confusion_matrix(predictions, targets, 10)
+        with pytest.raises(ValueError, match=r'class indices in \[0, 3\) for predictions of 3 classes, got 0 to 9'):
+            script.confusion_matrix(predictions, np.array([0, 1, 2, 9]))  # targets of more classes than predicted
         # a class never predicted, and one never present: precision or recall 0, and F-beta 0, not NaN
         never = script.confusion_matrix_to_metrics(np.array([[2., 0, 0], [1, 0, 0], [0, 0, 0]]))
         assert never['precision'].tolist() == [2 / 3, 0, 0] and never['recall'].tolist() == [1, 0, 0]
@@ -347,21 +357,21 @@ def test_numpy_train_returns_the_best_validation_model_and_one_accuracy_per_epoc
 
 def test_train_returns_the_model_of_the_best_validation_epoch_not_the_last(cifar_root, monkeypatch):
     with working_in('uva2021') as load:
-        epoch_training = load('epoch_training')
-        evaluate = epoch_training.evaluate
+        script = load('train_mlp_numpy')
+        evaluate_model = script.evaluate_model
 
         def trained(validation_accuracies, epochs):
             """train(), the validation accuracies at step 1 and after each epoch being those given."""
             scripted = list(validation_accuracies)
 
-            def scripted_validation(model, loader, num_classes=10):
-                result = evaluate(model, loader, num_classes)
+            def scripted_validation(model, loader, with_loss=False):
+                loss, accuracy = evaluate_model(model, loader, with_loss=True)
                 if len(loader.dataset) == 5000:  # the validation split
-                    result['accuracy'] = scripted.pop(0)
-                return result
+                    accuracy = scripted.pop(0)
+                return (loss, accuracy) if with_loss else accuracy
 
             with monkeypatch.context() as patch:
-                patch.setattr(epoch_training, 'evaluate', scripted_validation)
+                patch.setattr(script, 'evaluate_model', scripted_validation)
                 return _numpy_train(load, cifar_root, epochs=epochs)
 
         def weights(model):
@@ -410,12 +420,11 @@ def test_pytorch_train_returns_the_best_validation_model_and_uses_batch_norm(cif
 def test_the_flags_and_defaults_are_the_templates(script, tmp_path, cifar_root, figures_unrendered):
     with working_in('bgu2023') as load:
         face = load(script)
-        parser = face.epoch_training.parser(script)
-        defaults = vars(parser.parse_args([]))
+        defaults = vars(face.parse_flags([]))
         expected = dict(hidden_dims=[128], lr=0.1, batch_size=128, epochs=10, seed=42)
         assert {name: defaults[name] for name in expected} == expected
         assert defaults.get('use_batch_norm', False) is False
-        assert vars(parser.parse_args(['--hidden_dims', '256', '128']))['hidden_dims'] == [256, 128]
+        assert face.parse_flags(['--hidden_dims', '256', '128']).hidden_dims == [256, 128]
         folder = str(tmp_path / 'run')
         metrics = face.main(['--hidden_dims', '8', '--epochs', '1', '--batch_size', '125', '--data_dir', cifar_root,
                              '--output_dir', folder])
@@ -454,7 +463,7 @@ def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do(tm
         extra = 'import cifar10_utils, mlp_pytorch, train_mlp_numpy, train_mlp_pytorch' if offering == 'bgu2023' else ''
         code = ('from modules import *\nimport numpy as np\nnp.random.seed(42)\nfrom mlp_numpy import MLP\n'
                 'print(type(MLP(4, [3], 2).layers[1]).__name__, LinearModule(4, 3).params["weight"].dtype)\n' + extra)
-        result = subprocess.run([sys.executable, '-c', code], cwd=offerings.folder(offering), env=env,
+        result = subprocess.run([sys.executable, '-c', code], cwd=course.folder(offering), env=env,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         expected = {'uva2020': 'ELUModule float32', 'uva2021': 'ReLUModule float64',

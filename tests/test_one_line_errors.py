@@ -3,17 +3,18 @@ import json
 import os
 
 import pytest
+import train_mlp_autodiff
+import vu_data
 
 import cifar10_utils
 import evaluate
 import make_report
+import runkit
 import train_convnet_pytorch
-import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-import vu_data
 from command_line import run_main
-from runkit import datasets, models, run_files
+from runkit import datasets, models
 from test_cifar10_utils import write_tiny_mnist
 
 TINY = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '50']
@@ -98,7 +99,7 @@ def test_mnist_images_of_another_size(tmp_path, capsys):
 
 
 def test_a_diverged_loss_is_written_as_null_not_as_nan(tmp_path):
-    run_files.write_json(tmp_path / 'metrics.json', {'loss': [1.0, float('nan'), float('inf')], 'nested': {
+    runkit.write_json(tmp_path / 'metrics.json', {'loss': [1.0, float('nan'), float('inf')], 'nested': {
         'x': -float('inf')}})
     text = (tmp_path / 'metrics.json').read_text()
     assert 'NaN' not in text and 'Infinity' not in text
@@ -171,7 +172,7 @@ def test_a_run_and_analysis_recorded_under_the_old_name_of_the_stand_in_are_eval
 def test_a_generated_sets_recorded_fingerprint_must_match_under_either_name(recorded, accepted):
     config = {'dataset': 'synthetic', 'data_fingerprint': recorded, 'preprocess': 'mean_image'}
     if accepted:
-        assert datasets.run_split(config)[1]['fingerprint'] == 'generated (fake_cifar10, data_seed 0)'
+        assert models.run_split(config)[1]['fingerprint'] == 'generated (fake_cifar10, data_seed 0)'
     else:
         with pytest.raises(cifar10_utils.DataError, match='is not the data the run was trained on'):
-            datasets.run_split(config)
+            models.run_split(config)

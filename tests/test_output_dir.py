@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import runkit
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main
-from runkit import run_files, training_loop
+from runkit import model_files
 
 ROOT = Path(__file__).resolve().parent.parent
 shutil_usage = collections.namedtuple('usage', 'total used free')
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.usefixtures('figures_unrendered')  # the files' names m
 def contents(folder):
     """{name: bytes} of every file in folder but the lock."""
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())
-            if path.is_file() and path.name != run_files.LOCK_FILE}
+            if path.is_file() and path.name != runkit.LOCK_FILE}
 
 
 @pytest.fixture
@@ -71,8 +72,8 @@ def test_overwrite_still_replaces_the_whole_run_once_training_starts(old_run):
 def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, capsys):
     folder = tmp_path / 'run'
     holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, time\nfrom runkit import run_files\n'
-         'run_files.prepare_output_dir(sys.argv[1])\n'
+        [sys.executable, '-c', 'import sys, time\nimport runkit\n'
+         'runkit.prepare_output_dir(sys.argv[1])\n'
          'print("locked", flush=True)\ntime.sleep(60)', str(folder)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -89,12 +90,12 @@ def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_p
 
 def test_a_folder_that_cannot_be_written_is_refused_before_training(tmp_path, monkeypatch, capsys):
     steps = []
-    monkeypatch.setattr(training_loop, 'train', lambda *args, **kwargs: steps.append(args))
+    monkeypatch.setattr(runkit.Run, 'training', lambda *args, **kwargs: steps.append(args))
 
     def read_only(*args, **kwargs):  # what creating a file in a read-only folder raises; root can write anywhere
         raise PermissionError(errno.EACCES, 'Permission denied', str(tmp_path / 'run' / '.write-test-x'))
 
-    monkeypatch.setattr(run_files.tempfile, 'NamedTemporaryFile', read_only)
+    monkeypatch.setattr(runkit.tempfile, 'NamedTemporaryFile', read_only)
     status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
     assert (status, stderr) == (1, f'error: cannot write --output_dir {tmp_path / "run"}: Permission denied\n')
     assert steps == []
@@ -135,15 +136,15 @@ def test_a_torch_file_that_cannot_be_written_is_an_os_error_naming_it():
     import torch
 
     with pytest.raises(OSError, match=r"the write failed \(.*\): '/dev/full'"):  # every write there: disk full
-        run_files.save_torch_file({'weights': torch.zeros(1000)}, '/dev/full')
+        model_files.save_torch_file({'weights': torch.zeros(1000)}, '/dev/full')
 
 
 def test_a_torch_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_completed(tmp_path, monkeypatch,
                                                                                          capsys):
     import torch
 
-    save = run_files.save_torch_file
-    monkeypatch.setattr(run_files, 'save_torch_file', lambda value, path: save(value, '/dev/full')
+    save = model_files.save_torch_file
+    monkeypatch.setattr(model_files, 'save_torch_file', lambda value, path: save(value, '/dev/full')
                         if 'model' in os.path.basename(str(path)) else save(value, path))
     folder = tmp_path / 'run'
     status, stderr = run_main(train_mlp_pytorch.main, TINY + ['--output_dir', str(folder)], capsys)
@@ -155,9 +156,9 @@ def test_a_torch_model_that_cannot_be_written_ends_the_run_in_one_line_and_not_c
 
 @pytest.mark.parametrize('script', [train_mlp_numpy, train_mlp_pytorch], ids=['numpy', 'pytorch'])
 def test_a_file_system_without_room_for_the_run_is_refused_before_training(tmp_path, monkeypatch, capsys, script):
-    monkeypatch.setattr(run_files.shutil, 'disk_usage', lambda path: shutil_usage(total=10 ** 9, used=10 ** 9,
-                                                                                      free=2 ** 20))
-    monkeypatch.setattr(training_loop, 'train', lambda *args, **kwargs: pytest.fail('the run trained'))
+    monkeypatch.setattr(runkit.shutil, 'disk_usage', lambda path: shutil_usage(total=10 ** 9, used=10 ** 9,
+                                                                                   free=2 ** 20))
+    monkeypatch.setattr(runkit.Run, 'training', lambda *args, **kwargs: pytest.fail('the run trained'))
     status, stderr = run_main(script.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
     assert status == 1 and stderr.startswith(f'error: --output_dir {tmp_path / "run"} has 1 MiB free; the run '
                                              f'writes up to ') and len(stderr.splitlines()) == 1, stderr

@@ -7,7 +7,7 @@ import torch
 
 import cifar10_utils
 import train_convnet_pytorch
-from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed
+from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, seed_state
 from runkit import torch_data
 
 # 8 steps make an epoch; 2 steps, each followed by a test evaluation.
@@ -57,8 +57,7 @@ def test_default_run_writes_metrics_and_the_same_seed_repeats_them(tmp_path):
 
 @pytest.mark.usefixtures('figures_unrendered')
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
-    assert_seed_decides(*(TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path, '--seed', seed).seed_state()
-                          for seed in ('1', '1', '2')))
+    assert_seed_decides(*(seed_state(TorchRun(train_convnet_pytorch, '--seed', seed)) for seed in ('1', '1', '2')))
 
 
 def test_plain_float32_nchw_path_computes_the_same_first_step(tmp_path):
@@ -118,7 +117,7 @@ def test_bfloat16_counts_as_fast_on_gpus_that_compute_it_natively(monkeypatch, n
 def test_amp_is_on_by_default_where_bfloat16_is_fast(tmp_path, monkeypatch, native):
     monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: native)
     monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
-    assert TorchRun(train_convnet_pytorch, 'ConvNet', tmp_path).config['amp'] is native
+    assert TorchRun(train_convnet_pytorch).config['amp'] is native
 
 
 @pytest.mark.usefixtures('figures_unrendered')

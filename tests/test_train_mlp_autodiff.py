@@ -1,12 +1,12 @@
 """The autodiff training script end to end: VU's synth data, a tiny MNIST folder, saved weights, bad flags."""
 import json
 
+import autodiff
 import numpy as np
 import pytest
-
-import autodiff
 import train_mlp_autodiff
 import vu_data
+
 from command_line import run_main
 from runkit import models
 from test_cifar10_utils import write_tiny_mnist
@@ -24,7 +24,7 @@ def test_one_epoch_on_synth_learns_the_boundary_and_writes_everything(tmp_path):
 
     model, _ = models.load(tmp_path / 'model.npz', 'autodiff')
     validation = vu_data.get_synth(one_hot=False)['validation']
-    _, accuracy = models.evaluate_autodiff(model, validation)
+    _, accuracy = train_mlp_autodiff.evaluate(model, validation)
     assert accuracy == saved['validation_accuracy'][-1]  # the saved weights are the last step's
 
 
@@ -116,7 +116,7 @@ def test_the_sigmoid_network_leaves_the_majority_class_only_through_its_hidden_b
                 model.layers[0].bias.value[:] = 0
             loss.zero_grad()
             loss.clear()
-        accuracies[hold_biases_at_zero] = models.evaluate_autodiff(model, data['validation'])[1]
+        accuracies[hold_biases_at_zero] = train_mlp_autodiff.evaluate(model, data['validation'])[1]
     assert accuracies[True] == pytest.approx(majority)
     assert accuracies[False] > 0.9
 

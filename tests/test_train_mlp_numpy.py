@@ -7,11 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-import mlp_numpy
 import train_mlp_numpy
-import trainers
 from command_line import run_main
-from prepared_run import assert_seed_decides, prepare
+from prepared_run import assert_seed_decides, built
+from runkit import datasets
 from test_cifar10_utils import REAL_COPY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,10 +42,10 @@ def test_same_seed_same_curves(tmp_path):
 
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
     def seed_state(seed):
-        _, built = prepare(train_mlp_numpy, tmp_path, ['--seed', str(seed)],
-                           model=(mlp_numpy, 'MLP'), data=(trainers, 'load_data'))
-        train = built['data'][0]['train']
-        return ([params['weight'] for params, _ in built['model'].parameters()],
+        _, made = built(train_mlp_numpy, ['--seed', str(seed)], model=(train_mlp_numpy, 'MLP'),
+                        data=(datasets, 'load'))
+        train = made['data'][0]['train']
+        return ([params['weight'] for params, _ in made['model'].parameters()],
                 [train.next_batch(8)[0] for _ in range(3)], [train.images])
 
     assert_seed_decides(seed_state(1), seed_state(1), seed_state(2))

@@ -1,6 +1,5 @@
 """The PyTorch MLP training script end to end on synthetic data, its agreement with the NumPy script, and its
 checkpoints: resumed after SIGTERM or a kill, it gives the run it would have given."""
-import functools
 import json
 import os
 import shutil
@@ -9,12 +8,19 @@ import signal
 import pytest
 import torch
 
-import cifar10_utils
 import train_mlp_numpy
 import train_mlp_pytorch
-import trainers
-from prepared_run import TorchRun, assert_same_run, assert_seed_decides, interrupted_and_resumed, send_sigterm_after
-from runkit import run_files
+from prepared_run import (
+    TorchRun,
+    assert_same_run,
+    assert_seed_decides,
+    interrupted_and_resumed,
+    seed_state,
+    send_sigterm_after,
+    signal_during,
+    tiny_stand_in,
+)
+from runkit import model_files
 
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
@@ -54,8 +60,7 @@ def test_epochs_replace_max_steps(tmp_path):
 
 
 def test_seed_sets_the_initial_weights_and_the_batch_order_not_the_data(tmp_path):
-    assert_seed_decides(*(TorchRun(train_mlp_pytorch, 'MLP', tmp_path, '--seed', seed).seed_state()
-                          for seed in ('1', '1', '2')))
+    assert_seed_decides(*(seed_state(TorchRun(train_mlp_pytorch, '--seed', seed)) for seed in ('1', '1', '2')))
 
 
 RESUMABLE = ['--max_steps', '12', '--eval_freq', '4', '--batch_size', '16', '--dropout', '0.2', '--augment',
@@ -75,21 +80,19 @@ def test_a_run_stopped_by_sigterm_resumes_exactly(tmp_path):
 
 def test_a_killed_run_resumes_from_its_last_evaluation(tmp_path, monkeypatch):
     """A run killed outright (SIGKILL, a reboot) leaves the checkpoint of its last evaluation and no metrics.json."""
-    save = run_files.Checkpoint.save
+    save = model_files.Checkpoint.save
 
     def save_and_keep(self, folder, metrics, step):
         save(self, folder, metrics, step)
         if step == 4:
             shutil.copyfile(os.path.join(folder, 'checkpoint.pt'), os.path.join(folder, 'at_step_4.pt'))
 
-    monkeypatch.setattr(run_files.Checkpoint, 'save', save_and_keep)
+    monkeypatch.setattr(model_files.Checkpoint, 'save', save_and_keep)
     full, _, _ = interrupted_and_resumed(train_mlp_pytorch, tmp_path, RESUMABLE, stop_after=6)
     part = tmp_path / 'part'
     os.replace(part / 'at_step_4.pt', part / 'checkpoint.pt')
     (part / 'metrics.json').unlink()
-    with monkeypatch.context() as tiny:
-        tiny.setattr(cifar10_utils, 'get_synthetic',
-                     functools.partial(cifar10_utils.get_synthetic, num_train=64, num_test=32))
+    with tiny_stand_in():
         resumed = train_mlp_pytorch.main(['--dataset', 'fake_cifar10', *RESUMABLE, '--resume', str(part)])
     assert_same_run(full, resumed)
     assert resumed['resumed_after_steps'] == [4]
@@ -108,19 +111,8 @@ def test_a_completed_run_is_not_resumed(tmp_path):
 
 def test_a_step_cut_short_leaves_no_checkpoint_and_promises_no_resume(tmp_path, monkeypatch):
     """A second Ctrl-C stops in the middle of a step: nothing consistent to save, so no --resume is offered."""
-    original = trainers.prepare
-
-    def prepare(*args, **kwargs):
-        run = original(*args, **kwargs)
-
-        def step_cut_short(step):
-            os.kill(os.getpid(), signal.SIGINT)  # the first asks to stop after the step
-            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once
-            return run.train_step(step)
-
-        return run._replace(train_step=step_cut_short)
-
-    monkeypatch.setattr(trainers, 'prepare', prepare)
+    # in the middle of step 1, the first asks to stop after the step, the second stops at once
+    signal_during(monkeypatch, -1, signal.SIGINT, signal.SIGINT)
     with pytest.raises(SystemExit) as error:
         train_mlp_pytorch.main(['--dataset', 'fake_cifar10', '--max_steps', '4', '--output_dir', str(tmp_path)])
     assert str(error.value.code) == f'interrupted; what was recorded is in {tmp_path}'

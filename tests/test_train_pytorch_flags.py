@@ -14,22 +14,21 @@ from test_torch_data import shifts_and_mirrors
 pytestmark = pytest.mark.usefixtures('figures_unrendered')  # no test here looks at a figure
 
 # Kaiming's initialisation gives the MLP logits far from 0, where label smoothing changes the loss visibly.
-SCRIPTS = {'mlp': (train_mlp_pytorch, 'MLP', ['--dnn_hidden_units', '16,16', '--init', 'kaiming']),
-           'convnet': (train_convnet_pytorch, 'ConvNet', ['--no-amp'])}
+SCRIPTS = {'mlp': (train_mlp_pytorch, ['--dnn_hidden_units', '16,16', '--init', 'kaiming']),
+           'convnet': (train_convnet_pytorch, ['--no-amp'])}
 
 
 def prepared(script, tmp_path, *flags):
-    """The script prepared for batches of 2 synthetic images and the flags."""
-    module, model_class, defaults = SCRIPTS[script]
-    return TorchRun(module, model_class, tmp_path, '--batch_size', '2', *defaults, *flags)
+    """The script's train() built for batches of 2 stand-in images and the flags (TorchRun)."""
+    module, defaults = SCRIPTS[script]
+    return TorchRun(module, '--batch_size', '2', *defaults, *flags)
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
 @pytest.mark.parametrize('schedule,factors', [('constant', [1, 1]), ('step', [1, 0.1])])
 def test_lr_schedule_sets_the_learning_rate_of_every_step(tmp_path, script, schedule, factors):
-    run = prepared(script, tmp_path, '--learning_rate', '0.01', '--max_steps', '2', '--lr_schedule', schedule)
-    run.train_step(1)
-    run.train_step(2)
+    run = prepared(script, tmp_path, '--learning_rate', '0.01', '--lr_schedule', schedule)
+    run.train(2)
     assert run.rates == pytest.approx([0.01 * factor for factor in factors])
 
 
@@ -43,7 +42,7 @@ def test_warmup_as_long_as_the_run_is_a_one_line_error(tmp_path, script, warmup)
 @pytest.mark.parametrize('script', SCRIPTS)
 def test_label_smoothing_mixes_the_uniform_distribution_into_the_loss_of_the_same_logits(tmp_path, script):
     plain, smoothed = (prepared(script, tmp_path, '--label_smoothing', value) for value in ('0', '0.2'))
-    plain_loss, smoothed_loss = plain.train_step(1)[0], smoothed.train_step(1)[0]
+    plain_loss, smoothed_loss = plain.train(1)['train_loss'][0], smoothed.train(1)['train_loss'][0]
     logits = smoothed.outputs[0].detach().double()
     assert torch.equal(logits, plain.outputs[0].detach().double())  # the same seed: the same weights and batch
     uniform = -torch.log_softmax(logits, dim=1).mean().item()  # cross-entropy against the uniform distribution
@@ -66,8 +65,7 @@ def test_fused_switches_the_convnets_optimiser_to_the_fused_implementation(tmp_p
 def test_augment_shifts_and_mirrors_the_training_batches_and_nothing_else(tmp_path, script):
     plain, augmented = prepared(script, tmp_path), prepared(script, tmp_path, '--augment')
     for run in (plain, augmented):
-        run.train_step(1)
-        run.evaluate()
+        run.train(1)  # a step, then the evaluation after it
     (batch, *evaluated), (augmented_batch, *augmented_evaluated) = plain.inputs, augmented.inputs
     matches = shifts_and_mirrors(batch, augmented_batch)
     assert all(len(found) == 1 for found in matches) and any(found != [(0, 0, False)] for found in matches)
@@ -114,15 +112,15 @@ def test_nesterov_reaches_the_convnets_optimiser_and_needs_sgd_with_momentum(tmp
 
 def test_tta_evaluates_the_convnet_on_each_image_and_its_mirror(tmp_path):
     plain, mirrored = (prepared('convnet', tmp_path, *flags) for flags in ([], ['--tta']))
-    plain.evaluate(), mirrored.evaluate()  # what the mirrored evaluation computes is test_torch_data. concern
-    test_images = plain.inputs[0]
-    assert torch.equal(mirrored.inputs[0], test_images)  # the same seed: the same weights and test set
-    assert torch.equal(mirrored.inputs[1], test_images.flip(3)) and len(plain.inputs) == 1
+    plain.train(1), mirrored.train(1)  # what the mirrored evaluation computes is test_torch_data's concern
+    test_images = plain.inputs[1]  # after the training batch
+    assert torch.equal(mirrored.inputs[1], test_images)  # the same seed: the same weights and test set
+    assert torch.equal(mirrored.inputs[2], test_images.flip(3)) and len(plain.inputs) == 2
 
 
 def test_tta_shift_evaluates_the_convnet_on_the_shifted_views_too(tmp_path):
     run = prepared('convnet', tmp_path, '--tta', '--tta_shift', '1')
-    run.evaluate()
-    test_images = run.inputs[0]
-    expected = torch_data.views(test_images, mirror=True, shift=1)
-    assert len(run.inputs) == 6 and all(torch.equal(a, b) for a, b in zip(run.inputs, expected))
+    run.train(1)
+    evaluated = run.inputs[1:]  # after the training batch
+    expected = torch_data.views(evaluated[0], mirror=True, shift=1)
+    assert len(evaluated) == 6 and all(torch.equal(a, b) for a, b in zip(evaluated, expected))

@@ -11,7 +11,7 @@ import torch
 import cifar10_utils
 import train_convnet_pytorch
 import tta_study
-from runkit import datasets, models, torch_data
+from runkit import models, torch_data
 
 
 def use_small_synthetic(patch):
@@ -44,8 +44,8 @@ def run(trained_run, tmp_path):
 
 def test_each_candidate_is_the_models_validation_accuracy_with_its_views(tmp_path, run, monkeypatch):
     loaded = []
-    original = datasets.run_split
-    monkeypatch.setattr(datasets, 'run_split',
+    original = models.run_split
+    monkeypatch.setattr(models, 'run_split',
                         lambda *args, **kwargs: loaded.append(kwargs) or original(*args, **kwargs))
     study = tta_study.main([str(run), '--output_dir', str(tmp_path / 'study')])
     assert loaded == [{'split': 'validation'}]  # and never the test set

@@ -40,6 +40,6 @@ def test_runs_go_under_output_dir_and_a_diverged_stage_does_not_end_the_search(t
     (['--extra', '--batch_size', '0'], 'argument --batch_size: expected a positive integer'),
 ], ids=['unknown-stage', 'epochs', 'final-epochs', 'bad-extra'])
 def test_bad_flags_are_refused_before_any_stage_trains(tmp_path, monkeypatch, capsys, flags, message):
-    monkeypatch.setattr(tune_mlp_pytorch.trainers, 'prepare', lambda *args, **kwargs: pytest.fail('a stage trained'))
+    monkeypatch.setattr(tune_mlp_pytorch.runkit.Run, 'training', lambda *args, **kwargs: pytest.fail('a stage trained'))
     status, stderr = run_main(tune_mlp_pytorch.main, ['--output_dir', str(tmp_path), *flags], capsys)
     assert status == 2 and message in stderr and len(stderr.splitlines()) == 1, stderr

@@ -1,10 +1,11 @@
-"""UvA 2020's convnet_pytorch.py: the root's, as it is (the ConvNet)."""
+"""UvA 2020's convnet_pytorch.py: the root's (../convnet_pytorch.py), as it is: the ConvNet of 2019's Table 1."""
 import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+if _root_dir not in sys.path:  # the library and the root's modules, behind this folder's
     sys.path.insert(1, _root_dir)
-import offerings
+import runkit
 
-offerings.as_file_of(globals())
+runkit.root_module('convnet_pytorch')
+from root_convnet_pytorch import *  # the root's convnet_pytorch.py, as it is

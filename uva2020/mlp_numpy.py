@@ -1,18 +1,23 @@
-"""UvA 2020's mlp_numpy.py: MLP(n_inputs, n_hidden, n_classes), the root's MLP with ELU in the hidden layers."""
+"""UvA 2020's mlp_numpy.py: MLP(n_inputs, n_hidden, n_classes), the root's MLP (../mlp_numpy.py) with ELU in
+the hidden layers by default."""
 import os
 import sys
 
+import numpy as np
+
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+if _root_dir not in sys.path:  # the library and the root's modules, behind this folder's
     sys.path.insert(1, _root_dir)
-import offerings
+import runkit
 
-_root = offerings.as_file_of(globals())
+runkit.root_module('mlp_numpy')
+from root_mlp_numpy import *  # the root's mlp_numpy.py, but for MLP's defaults
+from root_mlp_numpy import MLP as _RootMLP
 
 
-class MLP(_root.MLP):
+class MLP(_RootMLP):
     """The root's MLP with ELU in the hidden layers by default."""
 
-    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, init='normal', seed=None,
-                 dtype=_root.np.float32, activation='elu', input_layer=False):
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope=0.0, init='normal', seed=None, dtype=np.float32,
+                 activation='elu', input_layer=False):
         super().__init__(n_inputs, n_hidden, n_classes, neg_slope, init, seed, dtype, activation, input_layer)

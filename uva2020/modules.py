@@ -1,10 +1,12 @@
-"""UvA 2020's modules.py: the root's, as it is (the NumPy modules)."""
+"""UvA 2020's modules.py: the root's NumPy modules (../modules.py), as they are; this template's activation is
+ELUModule."""
 import os
 import sys
 
 _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _root_dir not in sys.path:  # the root's modules: behind this folder's, ahead of any installed package's
+if _root_dir not in sys.path:  # the library and the root's modules, behind this folder's
     sys.path.insert(1, _root_dir)
-import offerings
+import runkit
 
-offerings.as_file_of(globals())
+runkit.root_module('modules')
+from root_modules import *  # the root's modules.py, as it is

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import runkit
 import train_mlp_numpy
 import tune_mlp_pytorch
 from command_line import run_main
 from prepared_run import send_sigterm_after
-from runkit import datasets, plots, run_files, training_loop
+from runkit import datasets
 
 
 @pytest.mark.parametrize('config,train_loss,train_accuracy', [
@@ -30,7 +31,7 @@ def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, drawn_fig
     metrics = {'config': config, 'status': 'completed', 'steps': [1, 2], 'final_test_accuracy': 0.2,
                **{f'{split}_{quantity}': [0.1, 0.2]
                   for split in ('train', 'test') for quantity in ('loss', 'accuracy')}}
-    plots.plot_curves(metrics, tmp_path / 'curves.png')
+    runkit.plot_curves(metrics, tmp_path / 'curves.png')
     (figure,) = drawn_figures
     loss, accuracy = figure.axes
     assert loss.get_ylabel() == 'loss' and accuracy.get_ylabel() == 'accuracy'
@@ -48,16 +49,16 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
         raise OSError(28, 'No space left on device')
 
     with pytest.raises(OSError, match='No space left'):
-        run_files.write_atomically(path, write_half_then_fail)
+        runkit.write_atomically(path, write_half_then_fail)
     assert path.read_text() == '{"the": "old run"}' and os.listdir(tmp_path) == ['metrics.json']
-    run_files.write_atomically(path, lambda temporary: run_files.write_json(temporary, {'the': 'new run'}))
+    runkit.write_atomically(path, lambda temporary: runkit.write_json(temporary, {'the': 'new run'}))
     assert json.loads(path.read_text()) == {'the': 'new run'} and os.listdir(tmp_path) == ['metrics.json']
 
 
 TINY = ['--dataset', 'fake_cifar10', '--max_steps', '3', '--eval_freq', '3']
 SCRIPTS = {  # every script that writes a run or a study, and flags that keep it short
     'train_mlp_numpy.py': TINY, 'train_mlp_pytorch.py': TINY, 'train_convnet_pytorch.py': TINY + ['--threads', '1'],
-    'train_mlp_autodiff.py': ['--max_steps', '3'],
+    'vu2021/train_mlp_autodiff.py': ['--max_steps', '3'],
     'experiments/sweep_learning_rate.py': ['--dataset', 'fake_cifar10', '--learning_rates', '0.1', '--epochs', '0.1'],
     'experiments/seed_spread.py': ['--dataset', 'fake_cifar10', '--seeds', '0', '--max_steps', '3'],
     'experiments/autodiff_seeds.py': ['--seeds', '0', '--max_steps', '3'],
@@ -116,7 +117,7 @@ def test_sigterm_stops_a_run_between_steps_and_keeps_what_it_recorded(tmp_path, 
 
 
 def test_a_second_request_stops_at_once():
-    with training_loop.stop_requests() as requests:
+    with runkit.stop_requests() as requests:
         os.kill(os.getpid(), signal.SIGTERM)
         assert requests == ['SIGTERM']
         with pytest.raises(KeyboardInterrupt):
@@ -131,7 +132,7 @@ def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
     write_tiny_cifar10(str(folder))
     metrics = train_mlp_numpy.main(['--data_dir', str(folder), '--max_steps', '2', '--batch_size', '5',
                                     '--output_dir', str(tmp_path / 'run')])
-    digest = hashlib.sha256(b''.join((folder / name).read_bytes() for name in datasets.DATA_FILES['cifar10']))
+    digest = hashlib.sha256(b''.join((folder / name).read_bytes() for name in datasets.data_files('cifar10')))
     config = metrics['config']
     assert (config['dataset'], config['data_dir'], config['data_fingerprint']) == \
         ('cifar10', str(folder), digest.hexdigest()[:16])
@@ -139,58 +140,81 @@ def test_the_data_is_recorded_with_its_fingerprint(tmp_path):
         == 'generated (fake_cifar10, data_seed 0)'
 
 
+def tiny_loop(run, max_steps=2, eval_freq=1, dense_steps=0):
+    """A training loop as the scripts write theirs, of max_steps steps whose training loss is 1 / step."""
+    with run.training('a test', {'max_steps': max_steps, 'eval_freq': eval_freq, 'dense_steps': dense_steps}):
+        for step in run.progress(range(run.step + 1, max_steps + 1)):
+            if run.evaluates(step):
+                run.log(step, train=(1.0 / step, 0.5), test=(1.0, 0.5))
+    return run.metrics
+
+
 def test_a_run_without_curves_writes_its_metrics_alone(tmp_path):
-    metrics = training_loop.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
-                                output_dir=str(tmp_path), curves=False)
-    assert metrics['steps'] == [1, 2] and os.listdir(tmp_path) == ['metrics.json']
-    training_loop.train({}, lambda step: (1.0, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=2, eval_freq=1,
-                      output_dir=str(tmp_path / 'plotted'))
-    assert sorted(os.listdir(tmp_path / 'plotted')) == ['curves.png', 'metrics.json']
+    with runkit.Run({'output_dir': str(tmp_path / 'metrics'), 'overwrite': False}, curves=False) as run:
+        metrics = tiny_loop(run)
+    assert metrics['steps'] == [1, 2] and sorted(os.listdir(tmp_path / 'metrics')) == ['.run.lock', 'metrics.json']
+    with runkit.Run({'output_dir': str(tmp_path / 'plotted'), 'overwrite': False}) as run:
+        tiny_loop(run)
+    assert sorted(os.listdir(tmp_path / 'plotted')) == ['.run.lock', 'curves.png', 'metrics.json']
 
 
-def test_dense_steps_evaluate_after_each_of_the_first_steps_too(tmp_path):
-    metrics = training_loop.train({}, lambda step: (1.0 / step, 0.5), lambda: {'test': (1.0, 0.5)}, max_steps=12,
-                                  eval_freq=5, output_dir=str(tmp_path), curves=False, dense_steps=3)
+def test_a_run_in_memory_writes_nothing_and_records_all(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    metrics = tiny_loop(runkit.Run())
+    assert metrics['steps'] == [1, 2] and metrics['status'] == 'completed' and os.listdir(tmp_path) == []
+
+
+def test_dense_steps_evaluate_after_each_of_the_first_steps_too():
+    metrics = tiny_loop(runkit.Run(), max_steps=12, eval_freq=5, dense_steps=3)
     assert metrics['steps'] == [1, 2, 3, 5, 10, 12] and metrics['train_loss'][:3] == [1.0, 0.5, 1 / 3]
+
+
+def test_metrics_json_is_written_at_every_evaluation(tmp_path, monkeypatch):
+    seen, log = [], runkit.Run.log
+
+    def log_then_read(run, step, **splits):
+        log(run, step, **splits)
+        seen.append(json.loads((tmp_path / 'metrics.json').read_text())['steps'])
+
+    monkeypatch.setattr(runkit.Run, 'log', log_then_read)
+    with runkit.Run({'output_dir': str(tmp_path), 'overwrite': False}, curves=False) as run:
+        tiny_loop(run, max_steps=3)
+    assert seen == [[1], [1, 2], [1, 2, 3]]
 
 
 def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(tmp_path, drawn_figures):
     metrics = {'config': {'tta': True, 'tta_shift': 2}, 'status': 'completed', 'steps': [1, 2],
                'final_test_accuracy': 0.2, **{f'{split}_{quantity}': [0.1, 0.2] for quantity in ('loss', 'accuracy')
                                               for split in ('train', 'validation', 'test')}}
-    plots.plot_curves(metrics, tmp_path / 'curves.png')
+    runkit.plot_curves(metrics, tmp_path / 'curves.png')
     (figure,) = drawn_figures
     accuracy = figure.axes[1]
     assert [text.get_text() for text in accuracy.get_legend().get_texts()][1:] == \
         ['validation: whole set, 6 views per image averaged', 'test: whole set, 6 views per image averaged']
     for axes in figure.axes:
-        assert [line.get_color() for line in axes.get_lines()] == [plots.SPLIT_COLOURS[split]
+        assert [line.get_color() for line in axes.get_lines()] == [runkit.SPLIT_COLOURS[split]
                                                                   for split in ('train', 'validation', 'test')]
 
 
 SECOND_REQUEST_DURING_THE_WRITES = '''
 import os, signal, sys
-import train_mlp_numpy, trainers
-from runkit import run_files
+import runkit, train_mlp_numpy
 
-prepare, write_json = trainers.prepare, run_files.write_json
+progress, write_json, requested = runkit.Run.progress, runkit.write_json, []
 
-def prepare_then_stop_after_step_2(*args, **kwargs):
-    run = prepare(*args, **kwargs)
-
-    def step(number):
-        result = run.train_step(number)
-        if number == 2:
+def progress_then_stop_after_step_2(run, iterable):
+    for item in progress(run, iterable):
+        yield item
+        if run.step == 2:
+            requested.append(True)
             os.kill(os.getpid(), signal.SIGTERM)  # the first request: stop after this step
-        return result
-
-    return run._replace(train_step=step)
 
 def second_request_then_write(path, value):
-    os.kill(os.getpid(), signal.SIGTERM)  # the second, while the run's files are being written
+    if requested:
+        os.kill(os.getpid(), signal.SIGTERM)  # the second, while the run's files are being written
     write_json(path, value)
 
-trainers.prepare, run_files.write_json = prepare_then_stop_after_step_2, second_request_then_write
+runkit.Run.progress, runkit.write_json = progress_then_stop_after_step_2, second_request_then_write
 train_mlp_numpy.main(sys.argv[1:])
 '''
 
