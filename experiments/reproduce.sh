@@ -42,9 +42,9 @@ run() {
 chosen = json.load(open('results/convnet_tta_study/metrics.json'))['chosen']
 print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift'])") ;;
         autodiff_synth)    for activation in sigmoid relu; do
-                               python train_mlp_autodiff.py --activation $activation \
+                               python vu2021/train_mlp_autodiff.py --activation $activation \
                                    --output_dir results/autodiff_synth_$activation --overwrite
-                               python train_mlp_autodiff.py --activation $activation --learning_rate 12.8 \
+                               python vu2021/train_mlp_autodiff.py --activation $activation --learning_rate 12.8 \
                                    --output_dir results/autodiff_synth_${activation}_lr12.8 --overwrite
                            done ;;
         autodiff_synth_seeds) python experiments/autodiff_seeds.py --output_dir results/autodiff_synth_seeds --overwrite ;;
