@@ -15,7 +15,7 @@ metrics.json leaves its block saying that the run has not been made yet. The kin
 
     run:NAME[:DATASET]      one line of outcome, the data, and the loss/accuracy curves of a training run on
                             DATASET (cifar10 unless named; a run on other data is refused)
-    face:NAME               a run through an offering's face: the test accuracy of the model chosen on validation,
+    face:NAME               a run of an offering folder's train(): the test accuracy of the model chosen on validation,
                             the data and the curves
     recipe:NAME:REFERENCE   the flags in which run NAME differs from run REFERENCE
     schedule:NAME           the learning rate of run NAME against epoch
@@ -165,7 +165,7 @@ def run_block(results, folder, dataset='cifar10'):
 
 
 def face_block(results, folder):
-    """A run of an offering's face (epoch_training.train): the test accuracy of the model chosen on the validation
+    """A run of an offering folder's train() (UvA 2021 on, BGU): the test accuracy of the model chosen on the validation
     split, what was trained, the data, the curves."""
     metrics = results.load(folder)
     path = results.figures(folder) / 'curves.png'
@@ -179,7 +179,7 @@ def face_block(results, folder):
             f' (its validation accuracy {accuracy(validation[best - 1])}, after epoch {best} of {len(validation)}); '
             f'{metrics["steps"][-1]} steps of batch {config["batch_size"]}, SGD at learning rate {config["lr"]:g}, '
             f'{duration(metrics["wall_time_s"])} of training, through `{config["offering"]}/{config["script"]}.py`.')
-    # data_dir as the face was given it, in its folder: seen from the root here
+    # data_dir as the folder's script was given it, in its folder: seen from the root here
     seen_from_root = {**config, 'data_dir': os.path.normpath(os.path.join(config['offering'], config['data_dir']))}
     return f'{line} {data_statement(seen_from_root)}\n\n{results.figure(path, curves_caption(metrics, folder))}'
 
