@@ -1,6 +1,7 @@
 """Every offering's template interface, as that offering's student and staff call it from the folder serving it
 (instructor/course.py's OFFERINGS): the signatures, central-difference checks of every module's backward in float64,
 the MLPs' activations, the 2021+ loaders, train() contracts and flags, and the UvA 2020 scripts' ELU."""
+import ast
 import contextlib
 import importlib
 import json
@@ -469,3 +470,21 @@ def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do(tm
         expected = {'uva2020': 'ELUModule float32', 'uva2021': 'ReLUModule float64',
                     'uva2022': 'ELUModule float64', 'bgu2023': 'ReLUModule float64'}[offering]
         assert result.stdout.split('\n')[0] == expected
+
+
+def _code_of(path):
+    """A script's statements but its docstring and the lines that put the root on sys.path, as ast dumps."""
+    body = ast.parse(open(os.path.join(ROOT, path)).read()).body[1:]
+    return [ast.dump(node) for node in body if '_root_dir' not in ast.unparse(node)
+            and not (isinstance(node, ast.Import) and node.names[0].name in ('os', 'sys'))]
+
+
+@pytest.mark.parametrize('copy, original', [
+    ('bgu2023/train_mlp_numpy.py', 'uva2022_2024/train_mlp_numpy.py'),
+    ('bgu2023/train_mlp_pytorch.py', 'uva2022_2024/train_mlp_pytorch.py'),
+    ('uva2020/train_convnet_pytorch.py', 'train_convnet_pytorch.py'),
+])
+def test_the_scripts_a_folder_repeats_stay_the_same_code(copy, original):
+    """BGU's scripts are UvA 2022's, and UvA 2020's ConvNet script the root's (2019's Table 1), but for their
+    docstrings: each folder holds its own files, so a fix to one must go to the other."""
+    assert _code_of(copy) == _code_of(original)
