@@ -232,3 +232,9 @@ def test_views_are_for_the_convnet_only(tmp_path, tiny_synthetic):
     assert error_of([str(tmp_path), '--tta_shift', '1']) == \
         f'error: --tta and --tta_shift are for the ConvNet; {tmp_path / "model.npz"} holds a model of kind mlp_numpy'
     assert 'views' not in evaluate.main([str(tmp_path)])
+
+
+def test_evaluate_predicts_in_the_batches_each_training_script_evaluates_in():
+    assert models.EVAL_BATCH == {'mlp_numpy': None, 'autodiff': train_mlp_autodiff.EVAL_BATCH_SIZE,
+                                 'mlp_pytorch': train_mlp_pytorch.EVAL_BATCH_SIZE,
+                                 'convnet': train_convnet_pytorch.EVAL_BATCH_SIZE}

@@ -58,3 +58,14 @@ def test_every_pytorch_script_takes_threads_and_the_no_form_of_its_switches(kind
 def test_a_bad_batch_norm_is_a_one_line_error(capsys):
     status, stderr = run_main(train_convnet_pytorch.parse_flags, ['--batch_norm', 'group'], capsys)
     assert status == 2 and "invalid choice: 'group'" in stderr and len(stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize('kind', SCRIPTS)
+def test_help_shows_the_templates_flags_then_the_groups_the_project_adds(kind, capsys):
+    with pytest.raises(SystemExit):
+        SCRIPTS[kind].parse_flags(['--help'])
+    text = capsys.readouterr().out
+    assert text.index('--learning_rate') < text.index('beyond the template:') < text.index('the run (runkit):')
+    run_group = text[text.index('the run (runkit):'):]
+    assert '--output_dir' in run_group and '--overwrite' in run_group and '--epochs' not in run_group
+    assert ('--resume' in run_group) == (kind in ('mlp_pytorch', 'convnet'))

@@ -229,3 +229,9 @@ def test_a_second_request_during_the_final_writes_stops_cleanly_in_one_line(tmp_
     assert result.stderr.splitlines()[-1] == f'interrupted; what was recorded is in {folder}'
     assert 'Traceback' not in result.stderr
     assert not [name for name in os.listdir(folder) if '.tmp' in name]  # nothing half-written is left
+
+
+def test_a_run_shows_its_progress_with_the_last_loss_and_test_accuracy(capsys):
+    tiny_loop(runkit.Run(), max_steps=3)
+    shown = capsys.readouterr().err
+    assert 'training: 100%' in shown and '3/3' in shown and 'loss=0.333, test_acc=0.500' in shown
