@@ -15,7 +15,6 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'vu2021')]  # the root's modules, and the VU offering's engine
 import autodiff
-
 from mlp_numpy import MLP
 from modules import CrossEntropyModule
 from timing import (

@@ -17,10 +17,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / 'vu2021')]
+import runkit
 import train_mlp_autodiff
 import vu_data
-
-import runkit
 from runkit import flags, models, plots
 
 ACTIVATIONS = ('sigmoid', 'relu')

@@ -3,10 +3,11 @@ graph's semantics (sharing, order, long chains, zero_grad, clear, memory), its e
 mlp_numpy's."""
 import gc
 
-import autodiff
 import numpy as np
 import pytest
 import torch
+
+import autodiff
 from autodiff import (
     MLP,
     Add,
@@ -28,7 +29,6 @@ from autodiff import (
     celoss,
     logceloss,
 )
-
 from gradient_check import numerical_gradient, spy_on_backward
 
 POSITIVE_INPUTS = {'Log', 'Normalize'}

@@ -10,9 +10,9 @@ from urllib.error import URLError
 
 import numpy as np
 import pytest
-import vu_data
 
 import cifar10_utils
+import vu_data
 from cifar10_utils import DataError, DataSet, get_cifar10, get_synthetic
 
 PER_BATCH = 6

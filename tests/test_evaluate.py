@@ -9,11 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-import train_mlp_autodiff
 
 import cifar10_utils
 import evaluate
 import train_convnet_pytorch
+import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 from runkit import model_files, models, torch_data

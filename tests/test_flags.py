@@ -1,8 +1,8 @@
 """The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
 import pytest
-import train_mlp_autodiff
 
 import train_convnet_pytorch
+import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main

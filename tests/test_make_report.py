@@ -241,9 +241,8 @@ def test_committed_reports_are_what_the_committed_results_generate(tmp_path, mon
 
 
 def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
-    import train_mlp_autodiff
-
     import autodiff_seeds
+    import train_mlp_autodiff
 
     results = tmp_path / 'results'
     for activation in ('sigmoid', 'relu'):

@@ -9,11 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-import train_mlp_autodiff
 
 import evaluate
 import mlp_pytorch
 import runkit
+import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main

@@ -3,16 +3,16 @@ import json
 import os
 
 import pytest
-import train_mlp_autodiff
-import vu_data
 
 import cifar10_utils
 import evaluate
 import make_report
 import runkit
 import train_convnet_pytorch
+import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
+import vu_data
 from command_line import run_main
 from runkit import datasets, models
 from test_cifar10_utils import write_tiny_mnist

@@ -1,12 +1,12 @@
 """The autodiff training script end to end: VU's synth data, a tiny MNIST folder, saved weights, bad flags."""
 import json
 
-import autodiff
 import numpy as np
 import pytest
+
+import autodiff
 import train_mlp_autodiff
 import vu_data
-
 from command_line import run_main
 from runkit import models
 from test_cifar10_utils import write_tiny_mnist

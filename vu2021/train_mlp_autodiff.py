@@ -23,9 +23,8 @@ _root_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _root_dir not in sys.path:
     sys.path.insert(1, _root_dir)
 import autodiff
-import vu_data
-
 import runkit
+import vu_data
 from runkit import datasets, flags, plots
 
 DATASETS = ('synth', 'mnist', 'cifar10')
