@@ -1,4 +1,7 @@
 """The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
+import argparse
+import os
+
 import pytest
 
 import train_convnet_pytorch
@@ -6,7 +9,7 @@ import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
 from command_line import run_main
-from prepared_run import built
+from prepared_run import built, tiny_stand_in
 from runkit import flags
 
 SCRIPTS = {'mlp_numpy': train_mlp_numpy, 'mlp_pytorch': train_mlp_pytorch, 'convnet': train_convnet_pytorch,
@@ -69,3 +72,18 @@ def test_help_shows_the_templates_flags_then_the_groups_the_project_adds(kind, c
     run_group = text[text.index('the run (runkit):'):]
     assert '--output_dir' in run_group and '--overwrite' in run_group and '--epochs' not in run_group
     assert ('--resume' in run_group) == (kind in ('mlp_pytorch', 'convnet'))
+
+
+@pytest.mark.parametrize('kind', ['mlp_numpy', 'mlp_pytorch', 'convnet'])
+def test_train_alone_reads_the_templates_flags_and_keeps_its_run_in_memory(kind, monkeypatch, tmp_path):
+    """As the UvA 2019 template's main() calls it: FLAGS as its parser leaves them (--dnn_hidden_units as text),
+    the flags it does not have at their defaults."""
+    template = dict(learning_rate=1e-3, max_steps=2, batch_size=8, eval_freq=1, data_dir=None, dataset='fake_cifar10')
+    if kind != 'convnet':
+        template.update(dnn_hidden_units='8,4', neg_slope=0.02)
+    monkeypatch.setattr(SCRIPTS[kind], 'FLAGS', argparse.Namespace(**template))
+    monkeypatch.chdir(tmp_path)
+    with tiny_stand_in():
+        metrics = SCRIPTS[kind].train()
+    assert metrics['status'] == 'completed' and metrics['steps'] == [1, 2] and os.listdir(tmp_path) == []
+    assert metrics['config'].get('dnn_hidden_units', [8, 4]) == [8, 4] and metrics['config']['seed'] == 42
