@@ -10,22 +10,26 @@ from collections import OrderedDict
 
 import torch.nn as nn
 
-from custom_batchnorm import CustomBatchNormManualModule
-
 BATCH_NORMS = ('none', 'torch', 'custom')
 
 
-class AutocastSafeBatchNorm(CustomBatchNormManualModule):
-    """CustomBatchNormManualModule computing in its parameters' dtype, under autocast too.
+def autocast_safe_batch_norm(channels):
+    """custom_batchnorm.CustomBatchNormManualModule(channels) computing in its parameters' dtype, under autocast too.
 
     nn.BatchNorm2d accumulates its statistics in float32 whatever the input's dtype; the
     hand-written one computes in the input's dtype, which under bfloat16 autocast is bfloat16.
     The next convolution casts the float32 output back down, so only the statistics change.
+    custom_batchnorm.py is imported here, when a network asks for it: UvA 2020's offering, whose
+    folder serves this network, has no custom_batchnorm.py.
     """
+    from custom_batchnorm import CustomBatchNormManualModule
 
-    def forward(self, input):
-        """input: (N, C, H, W) of any float dtype -> (N, C, H, W) in gamma's dtype."""
-        return super().forward(input.to(self.gamma.dtype))
+    class AutocastSafeBatchNorm(CustomBatchNormManualModule):
+        def forward(self, input):
+            """input: (N, C, H, W) of any float dtype -> (N, C, H, W) in gamma's dtype."""
+            return super().forward(input.to(self.gamma.dtype))
+
+    return AutocastSafeBatchNorm(channels)
 
 
 def conv_block(in_channels, out_channels, batch_norm='torch'):
@@ -33,7 +37,7 @@ def conv_block(in_channels, out_channels, batch_norm='torch'):
 
     (N, in_channels, H, W) -> (N, out_channels, H, W).
     """
-    norms = {'none': lambda channels: nn.Identity(), 'torch': nn.BatchNorm2d, 'custom': AutocastSafeBatchNorm}
+    norms = {'none': lambda channels: nn.Identity(), 'torch': nn.BatchNorm2d, 'custom': autocast_safe_batch_norm}
     norm = norms[batch_norm]
     return nn.Sequential(OrderedDict([
         ('conv', nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)),

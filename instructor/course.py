@@ -9,8 +9,8 @@ RUBRIC[offering]: [Check(question, name, test, points)], in the assignment's ord
 instructor/test_graded.py, and `name` is how the check reads in a table, a CSV column and Gradescope
 ("1.2 SoftMaxModule.backward"). A question with several independent checks gives partial credit.
 
-The question numbers are UvA 2019's, BGU 2023's and VU 2021's (whose texts are in ../shared/assignments). The
-other UvA years' texts are not; their rubrics number the parts they share with 2019 as 2019 does.
+The question numbers are UvA 2019's, BGU 2023's and VU 2021's (their texts are in ../shared/assignments); the
+other UvA years' rubrics number the parts they share with 2019 as 2019 does.
 """
 import os
 from collections import namedtuple
@@ -81,7 +81,7 @@ STUDENT_WORK = {
     **{name: {**_numpy(_LEAKY_RELU, False), **_MLP_PYTORCH, **_BATCH_NORM, **_CONVNET, **_step_training()}
        for name in ('uva2018', 'uva2019')},
     'uva2020': {**_numpy(_ELU, False), **_MLP_PYTORCH, **_LAYER_NORM, **_CONVNET, **_step_training('uva2020')},
-    'uva2021': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('uva2021', ['accuracy'], [])},
+    'uva2021': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('uva2021', ['accuracy'], ['accuracy'])},
     **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2022_2024', _CONFUSION, [])}
        for name in ('uva2022', 'uva2023', 'uva2024')},
     'bgu2023': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('bgu2023', _CONFUSION, [])},

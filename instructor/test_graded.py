@@ -242,13 +242,26 @@ def tiny_cifar10(folder, images=20):
     return str(folder)
 
 
-def train_steps(name, tmp_path, **flags):
+def train_steps(name, network, tmp_path, monkeypatch, **flags):
     """A UvA 2018-2020 train(), which reads the module's FLAGS as the template's main() sets them: 3 steps of 10
-    images on tiny_cifar10, evaluating after steps 2 and 3."""
+    images on tiny_cifar10, evaluating after steps 2 and 3. It must run the network (module.Class, the student's)
+    on a batch of 10 images at least three times."""
+    module, name_of_class = network.split('.')
+    network, batches = getattr(student(module), name_of_class), []
+    forward = network.forward
+
+    def counting_forward(self, x, *args, **kwargs):
+        batches.append(len(x))
+        return forward(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(network, 'forward', counting_forward)
     script = student(name)
-    script.FLAGS = argparse.Namespace(data_dir=tiny_cifar10(tmp_path / 'cifar-10-batches-py'), learning_rate=1e-3,
-                                      max_steps=3, batch_size=10, eval_freq=2, **flags)
+    monkeypatch.setattr(script, 'FLAGS', argparse.Namespace(
+        data_dir=tiny_cifar10(tmp_path / 'cifar-10-batches-py'), learning_rate=1e-3, max_steps=3, batch_size=10,
+        eval_freq=2, **flags), raising=False)
     script.train()
+    assert batches.count(10) >= 3, f'train() should run {network.__name__} on 3 batches of --batch_size 10 images ' \
+                                   f'(--max_steps 3), ran it on batches of {batches}'
 
 
 def tiny_datasets():
@@ -323,7 +336,7 @@ def test_train_mlp_numpy(tmp_path, monkeypatch):
     if EPOCH_TEMPLATE:
         check_train_contract('train_mlp_numpy', tmp_path, monkeypatch)
     else:
-        train_steps('train_mlp_numpy', tmp_path, dnn_hidden_units='8', neg_slope=0.02)
+        train_steps('train_mlp_numpy', 'mlp_numpy.MLP', tmp_path, monkeypatch, dnn_hidden_units='8', neg_slope=0.02)
 
 
 # ---- the PyTorch MLP
@@ -375,7 +388,8 @@ def test_train_mlp_pytorch(tmp_path, monkeypatch):
     if EPOCH_TEMPLATE:
         check_train_contract('train_mlp_pytorch', tmp_path, monkeypatch, use_batch_norm=False)
     else:
-        train_steps('train_mlp_pytorch', tmp_path, dnn_hidden_units='8', neg_slope=0.02)
+        train_steps('train_mlp_pytorch', 'mlp_pytorch.MLP', tmp_path, monkeypatch, dnn_hidden_units='8',
+                    neg_slope=0.02)
 
 
 # ---- batch normalization (UvA 2018, 2019) or layer normalization (UvA 2020)
@@ -473,8 +487,8 @@ def test_convnet_forward():
     assert tuple(model(torch.randn(2, 3, 32, 32)).shape) == (2, 10)
 
 
-def test_train_convnet_pytorch(tmp_path):
-    train_steps('train_convnet_pytorch', tmp_path)
+def test_train_convnet_pytorch(tmp_path, monkeypatch):
+    train_steps('train_convnet_pytorch', 'convnet_pytorch.ConvNet', tmp_path, monkeypatch)
 
 
 # ---- VU: the ReLU op of the autodiff engine

@@ -89,13 +89,12 @@ class Run:
     one-line exit that says where the run is."""
 
     def __init__(self, config=None, curves=True):
-        self.curves = curves
-        self.folder = config and (config.get('resume') or config['output_dir'])
-        self.resume = config and config.get('resume')
-        self.overwrite = bool(config and config['overwrite'])
-        self.metrics, self.step, self.checkpoint = None, 0, None
-        self._in_step, self._bar, self._curves_drawn = False, None, (0.0, 0.0)
-        if self.folder:
+        self.curves, config = curves, config or {}
+        self.folder = config.get('resume') or config.get('output_dir')  # None: in memory; '' is refused
+        self.resume, self.overwrite = config.get('resume'), bool(config.get('overwrite'))
+        self.metrics, self.step, self._done, self.checkpoint, self._bar = None, 0, 0, None, None
+        self._drawn_at = self._drawing_took = 0.0  # when the curves were last drawn, and how long it took
+        if self.folder is not None:
             prepare_output_dir(self.folder, self.overwrite, self.resume)
 
     def __enter__(self):
@@ -139,8 +138,11 @@ class Run:
         if state and self.folder:
             from runkit.model_files import Checkpoint
             self.checkpoint = Checkpoint(kind, config, state)
-        if self.resume and self.checkpoint:
+        if self.resume and not self.checkpoint:
+            sys.exit(f'error: --resume: the run in {self.folder} keeps no checkpoint to continue from')
+        if self.resume:
             self.metrics, self.step = self.checkpoint.restore(self.folder)
+            self._done = self.step
             self.metrics = {**self.metrics, 'config': dict(config), 'status': 'running'}
             self.metrics.pop('interrupted_after_step', None)
             self.metrics['resumed_after_steps'] = self.metrics.get('resumed_after_steps', []) + [self.step]
@@ -159,9 +161,9 @@ class Run:
             except Diverged as error:
                 self.metrics.update(status='diverged', diverged_at_step=error.step)
                 raise
-            except KeyboardInterrupt:
-                self.metrics.update(status='interrupted', interrupted_after_step=self.step - self._in_step)
-                if self.checkpoint and not self._in_step:
+            except KeyboardInterrupt:  # between two steps (progress), or a second request in the middle of one
+                self.metrics.update(status='interrupted', interrupted_after_step=self._done)
+                if self.checkpoint and self._done == self.step:
                     self.checkpoint.save(self.folder, self._timed(), self.step)
                 raise
             finally:
@@ -174,9 +176,8 @@ class Run:
         raises KeyboardInterrupt."""
         for item in iterable:
             self.step += 1
-            self._in_step = True
             yield item
-            self._in_step = False
+            self._done = self.step  # one store: a stop at once sees the step done or not, never half
             self._bar.update(1)
             if self._stop and self.step < self.config['max_steps']:
                 raise KeyboardInterrupt
@@ -191,14 +192,15 @@ class Run:
     def log(self, step, **splits):
         """Record an evaluation after `step`: train=(loss, accuracy) of the batch, the same of each held-out split
         (test=, validation=); metrics.json is rewritten, the state checkpointed, the curves redrawn (CURVES_SHARE)."""
-        self.metrics['steps'].append(step)
+        row = {'steps': [*self.metrics['steps'], step]}
         for split, (loss, accuracy) in splits.items():
-            self.metrics.setdefault(f'{split}_loss', []).append(float(loss))
-            self.metrics.setdefault(f'{split}_accuracy', []).append(float(accuracy))
+            row[f'{split}_loss'] = [*self.metrics.get(f'{split}_loss', []), float(loss)]
+            row[f'{split}_accuracy'] = [*self.metrics.get(f'{split}_accuracy', []), float(accuracy)]
+        self.metrics.update(row)  # in one call: a stop at once leaves every curve as long as the steps
         self._bar.set_postfix(loss=f'{splits["train"][0]:.3f}', test_acc=f'{self.metrics["test_accuracy"][-1]:.3f}')
         if self.checkpoint:
             self.checkpoint.save(self.folder, self._timed(), step)
-        self.write(curves=self._curves_drawn[1] < CURVES_SHARE * (self._clock() - self._curves_drawn[0]))
+        self.write(curves=self._drawing_took < CURVES_SHARE * (self._clock() - self._drawn_at))
 
     def save_model(self, model):
         """Write the trained model, a PyTorch module into model.pt or a NumPy {name: array} into model.npz."""
@@ -232,7 +234,7 @@ class Run:
         if curves and self.curves:
             start = time.perf_counter()
             write_atomically(os.path.join(self.folder, 'curves.png'), lambda path: plot_curves(metrics, path))
-            self._curves_drawn = (self._clock(), time.perf_counter() - start)
+            self._drawn_at, self._drawing_took = self._clock(), time.perf_counter() - start
 
 
 @contextlib.contextmanager

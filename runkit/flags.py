@@ -43,42 +43,27 @@ class Config(Mapping):
         return f'Config({self._values!r})'
 
 
-def positive_int(text):
-    value = _number(text, int)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
-    return value
+def _bounded(kind, within, expected):
+    """An argparse type: text read as `kind` (int or float), refused in one line unless within(value)."""
+    def flag_type(text):
+        value = _number(text, kind)
+        if not within(value):
+            raise argparse.ArgumentTypeError(f'expected {expected}, got {text!r}')
+        return value
+    return flag_type
 
 
-def positive_float(text):
-    value = _number(text, float)
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f'expected a positive number, got {text!r}')
-    return value
-
-
-def non_negative_int(text):
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got {text!r}')
-    return value
-
-
-def seed(text):
-    """A random seed that numpy and torch both take: an integer in [0, 2**63)."""
-    value = _number(text, int)
-    if not 0 <= value < 2 ** 63:
-        raise argparse.ArgumentTypeError(f'expected an integer in [0, 2**63), got {text!r}')
-    return value
-
-
-def view_shift(text):
-    """Pixels a test-time view is moved by: 0 to 15 (half the 32-pixel image or more leaves a blank view)."""
-    value = non_negative_int(text)
-    if value > 15:
-        raise argparse.ArgumentTypeError(f'expected 0 to 15 pixels (half the image or more leaves a blank view), '
-                                         f'got {text!r}')
-    return value
+positive_int = _bounded(int, lambda value: value > 0, 'a positive integer')
+positive_float = _bounded(float, lambda value: 0 < value < math.inf, 'a positive number')
+non_negative_int = _bounded(int, lambda value: value >= 0, 'an integer >= 0')
+non_negative_float = _bounded(float, lambda value: 0 <= value < math.inf, 'a number >= 0')
+unit_interval = _bounded(float, lambda value: 0 <= value <= 1, 'a number in [0, 1]')
+fraction = _bounded(float, lambda value: 0 <= value < 1, 'a number in [0, 1)')
+# a random seed that numpy and torch both take
+seed = _bounded(int, lambda value: 0 <= value < 2 ** 63, 'an integer in [0, 2**63)')
+# pixels a test-time view is moved by: half the 32-pixel image or more leaves a blank view
+view_shift = _bounded(int, lambda value: 0 <= value <= 15,
+                      '0 to 15 pixels (half the image or more leaves a blank view)')
 
 
 def thread_count(text):
@@ -86,27 +71,6 @@ def thread_count(text):
     value = positive_int(text)
     if value > (os.cpu_count() or 1):
         raise argparse.ArgumentTypeError(f'expected at most {os.cpu_count()}, the CPUs here, got {text!r}')
-    return value
-
-
-def non_negative_float(text):
-    value = _number(text, float)
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f'expected a number >= 0, got {text!r}')
-    return value
-
-
-def unit_interval(text):
-    value = _number(text, float)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f'expected a number in [0, 1], got {text!r}')
-    return value
-
-
-def fraction(text):
-    value = _number(text, float)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f'expected a number in [0, 1), got {text!r}')
     return value
 
 

@@ -183,7 +183,7 @@ class Checkpoint:
 
     def save(self, folder, metrics, step):
         import torch
-        on_gpu = self.config['device'].startswith('cuda')
+        on_gpu = str(self.config.get('device', '')).startswith('cuda')
         saved = {name: dict(value) if isinstance(value, dict) else value.state_dict()
                  for name, value in self.state.items()}
         saved.update(kind=self.kind, config=dict(self.config), step=step, metrics=metrics,
@@ -194,7 +194,9 @@ class Checkpoint:
         """Load folder/checkpoint.pt into the state objects and the generators; returns (metrics, step). A completed
         run, or a setting of the run's that differs from this one's, ends the program in one line. A setting the
         checkpoint predates counts as off (None, False or 'none'): flags are added with the old behaviour as their
-        default."""
+        default. A setting this script does not have cannot make it train otherwise: UvA 2020's scripts have no
+        --neg_slope, which their ELU ignores, where their runs before recorded one. A dict state the checkpoint
+        predates is the one its config held (the ConvNet's timing)."""
         import torch
         path = os.path.join(folder, 'checkpoint.pt')
         try:
@@ -204,7 +206,7 @@ class Checkpoint:
                     raise ModelFileError(f'{path} is a checkpoint of {saved["kind"]}, not of {self.kind}')
                 if saved['step'] >= saved['config']['max_steps']:
                     raise ModelFileError(f'the run in {folder} has completed; there is nothing to resume')
-                for name in sorted((saved['config'].keys() | self.config.keys()) - set(LOGISTICS)):
+                for name in sorted(self.config.keys() - set(LOGISTICS)):
                     value, ours = (as_compared(name, config.get(name)) for config in (saved['config'], self.config))
                     if name not in saved['config'] and ours in (None, False, 'none'):
                         continue
@@ -214,7 +216,7 @@ class Checkpoint:
                             f'{value}, not {ours}; resume it with its own flags')
                 for name, value in self.state.items():
                     if isinstance(value, dict):
-                        value.update(saved[name])
+                        value.update(saved[name] if name in saved else saved['config'].get(name, {}))
                     elif isinstance(value, torch.nn.Module):
                         load_state(value, saved[name], path)
                     else:

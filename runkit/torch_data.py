@@ -25,11 +25,6 @@ def resolve_device(name):
     return torch.device(name)
 
 
-def seed_everything(seed):
-    """Seed torch's generators (CPU and every GPU); nothing here draws from numpy's global one."""
-    torch.manual_seed(seed)
-
-
 def bf16_is_fast(device):
     """Whether bfloat16 autocast speeds `device` up rather than slowing it down.
 
@@ -86,7 +81,7 @@ class DeviceBatches:
 def augment(images, padding=4):
     """Random crop with zero padding and random horizontal flip, per image, on the device.
 
-    images: (B, C, H, W) -> (B, C, H, W). Uses torch's global generator (seeded by seed_everything).
+    images: (B, C, H, W) -> (B, C, H, W). Uses torch's global generator (torch.manual_seed).
     """
     batch, _, height, width = images.shape
     device = images.device

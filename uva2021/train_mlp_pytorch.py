@@ -1,5 +1,5 @@
 """
-UvA 2021's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks:
+UvA 2021's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks: accuracy(),
 evaluate_model(), train() and the template's flags.
 
     python train_mlp_pytorch.py --hidden_dims 128 --lr 0.1 --use_batch_norm
@@ -21,6 +21,19 @@ if _root_dir not in sys.path:  # the library and the root's modules, behind this
 import cifar10_utils
 import runkit
 from mlp_pytorch import MLP
+
+
+def accuracy(predictions, targets):
+    """
+    Computes the prediction accuracy, i.e. the average of correct predictions of the network.
+
+    Args:
+      predictions: 2D float tensor of size [batch_size, n_classes], predictions of the model (logits)
+      targets: 1D int tensor of size [batch_size], the class of each sample
+    Returns:
+      accuracy: scalar float, the accuracy of predictions, i.e. the average correct predictions over the whole batch
+    """
+    return (predictions.argmax(dim=1) == targets).float().mean().item()
 
 
 def evaluate_model(model, data_loader, with_loss=False):
@@ -74,9 +87,7 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
       logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss of each
                     epoch, the best model's epoch and its test metrics
     """
-    if not (batch_size >= 1 and epochs >= 1 and lr > 0 and all(width >= 1 for width in hidden_dims)):
-        raise ValueError(f'expected hidden_dims >= 1, batch_size >= 1, epochs >= 1 and lr > 0, got {hidden_dims}, '
-                         f'{batch_size}, {epochs} and {lr}')
+    check_arguments(hidden_dims, lr, batch_size, epochs)
     # Set the random seeds for reproducibility
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -87,7 +98,8 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
     cifar10_loader = cifar10_utils.get_dataloader(cifar10, batch_size=batch_size, return_numpy=False)
     steps_per_epoch = len(cifar10_loader['train'])
     if steps_per_epoch == 0:
-        raise ValueError(f'batch_size {batch_size} is larger than the training split ({len(cifar10["train"])} images)')
+        raise cifar10_utils.DataError(f'batch_size {batch_size} is larger than the training split '
+                                      f'({len(cifar10["train"])} images)')
 
     model = MLP(3 * 32 * 32, hidden_dims, 10, use_batch_norm).to(device)
     loss_module = torch.nn.CrossEntropyLoss()
@@ -116,8 +128,7 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                 if run.evaluates(run.step):  # after the first step and after every epoch
                     validation, test = (evaluate_model(model, cifar10_loader[split], with_loss=True)
                                         for split in ('validation', 'test'))
-                    run.log(run.step, train=(loss, (logits.argmax(dim=1) == y).float().mean().item()),
-                            validation=validation, test=test)
+                    run.log(run.step, train=(loss, accuracy(logits, y)), validation=validation, test=test)
             epoch_losses.append(epoch_loss / steps_per_epoch)
             val_accuracies.append(validation[1])
             if best_model is None or val_accuracies[-1] > max(val_accuracies[:-1]):
@@ -126,6 +137,15 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
         run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses, best_epoch=best_epoch,
                            test_metrics={'accuracy': test_accuracy})
     return best_model, val_accuracies, test_accuracy, run.metrics
+
+
+def check_arguments(hidden_dims, lr, batch_size, epochs):
+    """A ValueError naming the first of train()'s arguments that cannot train."""
+    for name, values in (('hidden_dims', hidden_dims), ('batch_size', [batch_size]), ('epochs', [epochs])):
+        if any(value < 1 for value in values):
+            raise ValueError(f'{name} must be at least 1, got {values if name == "hidden_dims" else values[0]}')
+    if not 0 < lr < math.inf:
+        raise ValueError(f'lr must be a positive number, got {lr}')
 
 
 def parse_flags(argv=None):
@@ -146,7 +166,12 @@ def parse_flags(argv=None):
                         help="Data directory where to store/find the CIFAR10 dataset (default: the project's own copy, "
                              "../cifar10/)")
     runkit.add_run_arguments(parser, output_dir='runs/train_mlp_pytorch')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:  # before a run folder is made or any data loaded
+        check_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
 def main(argv=None):
@@ -157,7 +182,7 @@ def main(argv=None):
             _, val_accuracies, test_accuracy, logging_dict = train(args.hidden_dims, args.lr, args.use_batch_norm,
                                                                    args.batch_size, args.epochs, args.seed,
                                                                    args.data_dir, run)
-        except (ValueError, cifar10_utils.DataError) as error:
+        except cifar10_utils.DataError as error:  # the data missing, or too small for the batches
             sys.exit(f'error: {error}')
     print(f'best validation accuracy {max(val_accuracies):.4f} after epoch {logging_dict["best_epoch"]}; '
           f'its test accuracy {test_accuracy:.4f}; the run is in {args.output_dir}')

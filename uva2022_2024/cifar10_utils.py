@@ -14,7 +14,8 @@ if _root_dir not in sys.path:  # the library and the root's modules, behind this
 import runkit
 
 runkit.root_module('cifar10_utils')
-from root_cifar10_utils import CIFAR10_FOLDER, FILES, DataError, load_cifar10  # noqa: F401  (the root reads the files)
+from root_cifar10_utils import *  # the root's cifar10_utils.py, which reads the files, but for get_cifar10
+from root_cifar10_utils import CIFAR10_FOLDER, load_cifar10
 
 # the project's CIFAR-10 folder, where the root's scripts and prepare.py put it
 DATA_DIR_DEFAULT = os.path.join(_root_dir, 'cifar10')
