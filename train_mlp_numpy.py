@@ -116,11 +116,12 @@ def parse_flags(argv=None):
     parser.add_argument('--data_dir', default=None, help=flags.data_dir_help(datasets.CIFAR10_DATASETS))
     parser.add_argument('--neg_slope', type=flags.unit_interval, default=NEG_SLOPE_DEFAULT,
                         help='Negative slope parameter for LeakyReLU (0 gives ReLU)')
-    parser.add_argument('--activation', choices=('leaky_relu', 'elu'), default='leaky_relu',
-                        help="the hidden layers' activation: LeakyReLU (with --neg_slope) or ELU (which ignores "
-                             "--neg_slope), as UvA 2020's network has it; default: %(default)s")
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    group = parser.add_argument_group('the network beyond the template')
+    group.add_argument('--activation', choices=('leaky_relu', 'elu'), default='leaky_relu',
+                       help="the hidden layers' activation: LeakyReLU (with --neg_slope) or ELU (which ignores "
+                            "--neg_slope), as UvA 2020's network has it; default: %(default)s")
+    group.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                       help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
     flags.add_training_arguments(parser)
     runkit.add_run_arguments(parser, output_dir='runs/train_mlp_numpy')
     return flags.parse(parser, argv)

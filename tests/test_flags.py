@@ -1,6 +1,7 @@
 """The flags' conventions across the training scripts, and the frozen config a run's flags are settled into."""
 import argparse
 import os
+import re
 
 import pytest
 
@@ -64,11 +65,17 @@ def test_a_bad_batch_norm_is_a_one_line_error(capsys):
 
 
 @pytest.mark.parametrize('kind', SCRIPTS)
-def test_help_shows_the_templates_flags_then_the_groups_the_project_adds(kind, capsys):
+def test_help_lists_the_templates_flags_alone_then_the_groups_the_project_adds(kind, capsys):
     with pytest.raises(SystemExit):
         SCRIPTS[kind].parse_flags(['--help'])
     text = capsys.readouterr().out
-    assert text.index('--learning_rate') < text.index('beyond the template:') < text.index('the run (runkit):')
+    template = {'-h', '--learning_rate', '--max_steps', '--batch_size', '--eval_freq', '--data_dir'}
+    mlp = {'--dnn_hidden_units', '--neg_slope'}
+    template |= {'mlp_numpy': mlp, 'mlp_pytorch': mlp, 'convnet': set(),
+                 'autodiff': {'--dnn_hidden_units', '--activation'}}[kind]  # VU's activation: sigmoid or ReLU
+    options = text[text.index('options:'):text.index('\n\n', text.index('options:'))]
+    assert set(re.findall(r'^  (-[-\w]+)', options, re.MULTILINE)) == template
+    assert text.index('beyond the template:') < text.index('the run (runkit):')
     run_group = text[text.index('the run (runkit):'):]
     assert '--output_dir' in run_group and '--overwrite' in run_group and '--epochs' not in run_group
     assert ('--resume' in run_group) == (kind in ('mlp_pytorch', 'convnet'))
