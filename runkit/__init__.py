@@ -405,6 +405,15 @@ def check_network_size(widths):
     return count
 
 
+
+def check_epoch_arguments(hidden_dims, lr, batch_size, epochs):
+    """A ValueError naming the first argument of a 2021+ template's train() that cannot train."""
+    for name, values in (('hidden_dims', hidden_dims), ('batch_size', [batch_size]), ('epochs', [epochs])):
+        if any(value < 1 for value in values):
+            raise ValueError(f'{name} must be at least 1, got {values if name == "hidden_dims" else values[0]}')
+    if not 0 < lr < math.inf:
+        raise ValueError(f'lr must be a positive number, got {lr}')
+
 # One colour per split in every figure of the project.
 SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
 

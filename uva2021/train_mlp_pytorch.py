@@ -87,7 +87,7 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
       logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss of each
                     epoch, the best model's epoch and its test metrics
     """
-    check_arguments(hidden_dims, lr, batch_size, epochs)
+    runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs)
     # Set the random seeds for reproducibility
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -139,15 +139,6 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
     return best_model, val_accuracies, test_accuracy, run.metrics
 
 
-def check_arguments(hidden_dims, lr, batch_size, epochs):
-    """A ValueError naming the first of train()'s arguments that cannot train."""
-    for name, values in (('hidden_dims', hidden_dims), ('batch_size', [batch_size]), ('epochs', [epochs])):
-        if any(value < 1 for value in values):
-            raise ValueError(f'{name} must be at least 1, got {values if name == "hidden_dims" else values[0]}')
-    if not 0 < lr < math.inf:
-        raise ValueError(f'lr must be a positive number, got {lr}')
-
-
 def parse_flags(argv=None):
     """The template's flags (and --output_dir and --overwrite of the run), parsed from argv (default: the command
     line)."""
@@ -168,7 +159,7 @@ def parse_flags(argv=None):
     runkit.add_run_arguments(parser, output_dir='runs/train_mlp_pytorch')
     args = parser.parse_args(argv)
     try:  # before a run folder is made or any data loaded
-        check_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs)
+        runkit.check_epoch_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs)
     except ValueError as error:
         parser.error(str(error))
     return args
