@@ -82,9 +82,9 @@ STUDENT_WORK = {
        for name in ('uva2018', 'uva2019')},
     'uva2020': {**_numpy(_ELU, False), **_MLP_PYTORCH, **_LAYER_NORM, **_CONVNET, **_step_training('uva2020')},
     'uva2021': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('uva2021', ['accuracy'], ['accuracy'])},
-    **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2022_2024', _CONFUSION, [])}
+    **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2022_2024', _CONFUSION, _CONFUSION)}
        for name in ('uva2022', 'uva2023', 'uva2024')},
-    'bgu2023': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('bgu2023', _CONFUSION, [])},
+    'bgu2023': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('bgu2023', _CONFUSION, _CONFUSION)},
     'vu2021': {'vu2021/autodiff.py': ['ReLU.forward', 'ReLU.backward']},
 }
 

@@ -1,7 +1,7 @@
 """
 UvA 2022-2024's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks:
-evaluate_model(), train() and the template's flags; confusion_matrix() and confusion_matrix_to_metrics(), which the
-template repeats here, are train_mlp_numpy.py's.
+confusion_matrix() and confusion_matrix_to_metrics() (train_mlp_numpy.py's, in torch), evaluate_model(), train() and
+the template's flags.
 
     python train_mlp_pytorch.py --hidden_dims 128 --lr 0.1 --use_batch_norm
 
@@ -22,7 +22,55 @@ if _root_dir not in sys.path:  # the library and the root's modules, behind this
 import cifar10_utils
 import runkit
 from mlp_pytorch import MLP
-from train_mlp_numpy import confusion_matrix, confusion_matrix_to_metrics
+
+
+def confusion_matrix(predictions, targets):
+    """
+    Computes the confusion matrix: how often each class was predicted as each class.
+
+    Args:
+      predictions: 2D float tensor of size [batch_size, n_classes], predictions of the model (scores, logits or
+                   probabilities)
+      targets: 1D int tensor of size [batch_size], the class of each sample
+    Returns:
+      confusion_matrix: 2D float64 tensor of size [n_classes, n_classes]: row i, column j counts the samples of
+                        class i predicted as class j
+    """
+    predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
+    if predictions.dim() != 2 or targets.shape != (len(predictions),) or targets.is_floating_point() \
+            or targets.is_complex() or targets.dtype == torch.bool:
+        raise ValueError(f'confusion_matrix expected predictions (batch, classes) and integer class indices (batch,), '
+                         f'got {tuple(predictions.shape)} and {tuple(targets.shape)} {targets.dtype}')
+    n_classes = predictions.shape[1]
+    if len(targets) and not 0 <= targets.min() <= targets.max() < n_classes:
+        raise ValueError(f'confusion_matrix expected class indices in [0, {n_classes}) for predictions of '
+                         f'{n_classes} classes, got {targets.min().item()} to {targets.max().item()}')
+    pairs = targets.long() * n_classes + predictions.argmax(dim=1)
+    return torch.bincount(pairs, minlength=n_classes ** 2).reshape(n_classes, n_classes).double()
+
+
+def confusion_matrix_to_metrics(confusion_matrix, beta=1.):
+    """
+    Converts a confusion matrix to accuracy, precision, recall and f1 scores.
+
+    Args:
+      confusion_matrix: 2D float tensor of size [n_classes, n_classes], the confusion matrix to convert (rows: the
+                        true class)
+    Returns: a dictionary with the following keys:
+      accuracy: scalar float, the accuracy of the confusion matrix
+      precision: 1D float64 tensor of size [n_classes], the precision for each class (0 for a class never predicted)
+      recall: 1D float64 tensor of size [n_classes], the recall for each class (0 for a class never present)
+      f1_beta: 1D float64 tensor of size [n_classes], the F-beta score for each class (0 where both are 0)
+    """
+    counts = torch.as_tensor(confusion_matrix, dtype=torch.float64)
+    hits, predicted, present = counts.diagonal(), counts.sum(dim=0), counts.sum(dim=1)
+    # where() picks 0 for the classes whose division is 0/0
+    precision = torch.where(predicted > 0, hits / predicted, 0.)
+    recall = torch.where(present > 0, hits / present, 0.)
+    both = beta ** 2 * precision + recall
+    f_beta = torch.where(both > 0, (1 + beta ** 2) * precision * recall / both, 0.)
+    return {'accuracy': (hits.sum() / counts.sum()).item(), 'precision': precision, 'recall': recall,
+            'f1_beta': f_beta}
 
 
 def evaluate_model(model, data_loader, num_classes=10):
@@ -36,7 +84,7 @@ def evaluate_model(model, data_loader, num_classes=10):
       metrics: the dictionary of confusion_matrix_to_metrics over every sample of the loader, whatever the sizes of
                its batches, and 'loss': the mean cross-entropy (for the curves)
     """
-    counts, total_loss = np.zeros((num_classes, num_classes)), 0.0
+    counts, total_loss = torch.zeros(num_classes, num_classes, dtype=torch.float64), 0.0
     device, was_training = next(model.parameters()).device, model.training
     model.eval()
     with torch.inference_mode():
@@ -44,11 +92,11 @@ def evaluate_model(model, data_loader, num_classes=10):
             logits = model(torch.as_tensor(x, device=device))
             y = torch.as_tensor(y, device=device).long()
             total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
-            counts += confusion_matrix(logits.cpu().numpy(), y.cpu().numpy())
+            counts += confusion_matrix(logits.cpu(), y.cpu())
     model.train(was_training)
     if not counts.sum():
         raise ValueError('evaluate_model expected a data loader with at least one sample, got an empty one')
-    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum()}
+    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum().item()}
 
 
 def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, run=None):
