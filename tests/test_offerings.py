@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from command_line import help_text
 from gradient_check import numerical_gradient, relative_error
 from instructor import course
 
@@ -216,12 +217,16 @@ def test_uva2020_has_the_layer_norm_in_its_three_forms():
         assert torch.allclose(out, expected)
 
 
-def test_uva2020s_scripts_train_the_elu_networks(tmp_path, figures_unrendered):
+def test_uva2020s_scripts_train_the_elu_networks(tmp_path, figures_unrendered, capsys):
     with working_in('uva2020') as load:
         for script in ('train_mlp_numpy', 'train_mlp_pytorch'):
             folder = str(tmp_path / script)
             metrics = load(script).main(['--dataset', 'fake_cifar10', '--max_steps', '2', '--output_dir', folder])
             assert metrics['config']['activation'] == 'elu'
+            # --help lists the template's flags alone first: 2019's without --neg_slope
+            assert help_text(load(script).parse_flags, capsys)[1] == {
+                '-h', '--dnn_hidden_units', '--learning_rate', '--max_steps', '--batch_size', '--eval_freq',
+                '--data_dir'}
 
 
 def test_the_vu_names_are_the_roots():

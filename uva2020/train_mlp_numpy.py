@@ -118,8 +118,9 @@ def parse_flags(argv=None):
     parser.add_argument('--eval_freq', type=flags.positive_int, default=EVAL_FREQ_DEFAULT,
                         help='Frequency of evaluation on the test set (and after the first and the last step)')
     parser.add_argument('--data_dir', default=None, help=flags.data_dir_help(datasets.CIFAR10_DATASETS))
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    group = parser.add_argument_group('the network beyond the template')
+    group.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                       help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
     flags.add_training_arguments(parser)
     runkit.add_run_arguments(parser, output_dir='runs/train_mlp_numpy')
     return flags.parse(parser, argv)

@@ -126,13 +126,14 @@ def parse_flags(argv=None):
     parser.add_argument('--eval_freq', type=flags.positive_int, default=EVAL_FREQ_DEFAULT,
                         help='Frequency of evaluation on the test set (and after the first and the last step)')
     parser.add_argument('--data_dir', default=None, help=flags.data_dir_help(datasets.CIFAR10_DATASETS))
-    parser.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
-                        help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
-    parser.add_argument('--batch_norm', nargs='?', const='torch', choices=BATCH_NORMS, default='none',
-                        help="batch norm after every hidden linear layer: none, PyTorch's, or the project's "
-                             "CustomBatchNormManualModule (a bare --batch_norm: torch)")
-    parser.add_argument('--dropout', type=flags.fraction, default=0.0,
-                        help='dropout probability after every hidden activation')
+    group = parser.add_argument_group('the network beyond the template')
+    group.add_argument('--init', choices=('normal', 'kaiming'), default='normal',
+                       help="weight initialisation: N(0, 1e-4^2) as in the assignment, or Kaiming's")
+    group.add_argument('--batch_norm', nargs='?', const='torch', choices=BATCH_NORMS, default='none',
+                       help="batch norm after every hidden linear layer: none, PyTorch's, or the project's "
+                            "CustomBatchNormManualModule (a bare --batch_norm: torch)")
+    group.add_argument('--dropout', type=flags.fraction, default=0.0,
+                       help='dropout probability after every hidden activation')
     optimisers.add_optimiser_arguments(parser, optimizer='sgd', momentum=0.0)
     flags.add_training_arguments(parser)
     torch_data.add_torch_arguments(parser)
