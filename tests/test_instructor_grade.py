@@ -76,6 +76,18 @@ def test_a_batch_norm_backward_missing_a_term_loses_that_check(tmp_path):
     assert 'gradcheck failed' in outcomes[1].reason
 
 
+def test_a_train_that_returns_its_last_model_loses_the_train_check(tmp_path):
+    """The 2021+ templates' train() returns the model that did best on validation: one that keeps the last, though
+    right in everything else, loses that check."""
+    keeps_the_last = ('bgu2023/train_mlp_numpy.py',
+                      'if best_model is None or val_accuracies[-1] > max(val_accuracies[:-1]):', 'if True:')
+    folder = submission(tmp_path / 'last', [keeps_the_last], offering_folder='bgu2023')
+    outcomes = grade.grade([folder], 'bgu2023', questions=['Q3'], limits=QUICK, progress=False)[folder]
+    assert lost(outcomes) == {'train_mlp_numpy.train returns the best model, its epochs and its test accuracy'}
+    reason = {o.check.name: o.reason for o in outcomes}[
+        'train_mlp_numpy.train returns the best model, its epochs and its test accuracy']
+    assert 'did best on the validation set, not the last' in reason
+
 AT_IMPORT = '"""NumPy layers'  # the start of modules.py: what an edit puts code before
 HOSTILE = {
     'endless_loop': [('modules.py', AT_IMPORT, 'while True:\n    pass\n' + AT_IMPORT)],
