@@ -404,6 +404,9 @@ def test_numpy_train_uses_every_argument_and_repeats_with_its_seed(cifar_root):
                                              if hasattr(layer, 'params')] == [(7, 3072), (5, 7), (10, 5)]
         with pytest.raises(load('cifar10_utils').DataError, match='does not exist|failed'):
             _numpy_train(load, cifar_root + '_missing', epochs=1)
+        with pytest.raises(load('cifar10_utils').DataError,
+                           match=r'batch_size 251 is larger than the training split \(250 images\)'):
+            _numpy_train(load, cifar_root, batch_size=251, epochs=1)  # no batch would be left to train on
 
 
 def test_pytorch_train_returns_the_best_validation_model_and_uses_batch_norm(cifar_root):
