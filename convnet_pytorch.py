@@ -10,6 +10,8 @@ from collections import OrderedDict
 
 import torch.nn as nn
 
+from custom_batchnorm import CustomBatchNormManualModule
+
 BATCH_NORMS = ('none', 'torch', 'custom')
 
 
@@ -19,11 +21,7 @@ def autocast_safe_batch_norm(channels):
     nn.BatchNorm2d accumulates its statistics in float32 whatever the input's dtype; the
     hand-written one computes in the input's dtype, which under bfloat16 autocast is bfloat16.
     The next convolution casts the float32 output back down, so only the statistics change.
-    custom_batchnorm.py is imported here, when a network asks for it: UvA 2020's offering, whose
-    folder serves this network, has no custom_batchnorm.py.
     """
-    from custom_batchnorm import CustomBatchNormManualModule
-
     class AutocastSafeBatchNorm(CustomBatchNormManualModule):
         def forward(self, input):
             """input: (N, C, H, W) of any float dtype -> (N, C, H, W) in gamma's dtype."""

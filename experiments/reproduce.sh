@@ -30,6 +30,10 @@ run() {
                            OMP_NUM_THREADS=1 python evaluate.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
+        # UvA 2020's pre-activation ResNet (its Figure 5) with that year's defaults, from its folder.
+        uva2020_convnet)   (cd uva2020 && python train_convnet_pytorch.py --threads 1 \
+                               --output_dir ../results/uva2020_convnet --overwrite)
+                           python evaluate.py results/uva2020_convnet ;;
         convnet_val)       python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --validation_size 5000 --eval_freq 1170 \
                                --output_dir results/convnet_val --overwrite ;;
         convnet_tta_study) python experiments/tta_study.py results/convnet_val --output_dir results/convnet_tta_study \
@@ -55,5 +59,5 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi

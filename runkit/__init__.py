@@ -365,9 +365,13 @@ def write_json(path, value):
 def root_module(name):
     """The root's module `name` (modules, mlp_numpy, ...) imported as root_<name>: for the file of that name in an
     offering's folder, which would import itself under the plain name."""
-    qualified = f'root_{name}'
+    return import_file(f'root_{name}', os.path.join(ROOT, f'{name}.py'))
+
+
+def import_file(qualified, path):
+    """The Python file at path imported as the module `qualified` (once; later calls return the same module)."""
     if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, os.path.join(ROOT, f'{name}.py'))
+        spec = importlib.util.spec_from_file_location(qualified, path)
         sys.modules[qualified] = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(sys.modules[qualified])

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from cifar10_utils import PREPROCESSING
-from runkit import datasets
+from runkit import ROOT, datasets
 
 DEVICES = ('auto', 'cpu', 'cuda')
 
@@ -157,7 +157,9 @@ def parse(parser, argv=None):
     else:
         args = parser.parse_args(argv)
     values = dict(vars(args))
-    values['data_dir'] = values['data_dir'] or datasets.DEFAULT_DATA_DIRS.get(values['dataset'])
+    default_dir = datasets.DEFAULT_DATA_DIRS.get(values['dataset'])
+    # The root's copy, from whichever folder the script runs: one copy serves every offering's folder.
+    values['data_dir'] = values['data_dir'] or (default_dir and os.path.relpath(os.path.join(ROOT, default_dir)))
     if values.get('resume'):
         values['output_dir'] = values['resume']
     return Config(values)

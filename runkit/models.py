@@ -8,7 +8,8 @@ evaluated on, rebuilt from its flags. The training scripts save their models thr
     predicted, probabilities = models.predict(kind, model, config, images)
 
 The kinds: 'mlp_numpy' (mlp_numpy.MLP), 'autodiff' (autodiff.MLP), 'mlp_pytorch' (mlp_pytorch.MLP) and 'convnet'
-(convnet_pytorch.ConvNet). The PyTorch kinds import torch when used, so that the NumPy ones run without it.
+(convnet_pytorch.ConvNet: the root's Table 1, or UvA 2020's Figure 5 where the config says network='preact_resnet').
+The PyTorch kinds import torch when used, so that the NumPy ones run without it.
 """
 import os
 
@@ -50,13 +51,18 @@ def run_split(config, dataset=None, data_dir=None, split='test'):
     if trained_on not in datasets.DATASETS:
         raise DataError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
     dataset = datasets.canonical(dataset or trained_on)
-    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) \
-        or datasets.DEFAULT_DATA_DIRS.get(dataset)
+    own_copy = dataset in datasets.DEFAULT_DATA_DIRS and os.path.relpath(
+        os.path.join(runkit.ROOT, datasets.DEFAULT_DATA_DIRS[dataset]))
+    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) or own_copy or None
+    recorded = datasets.canonical_fingerprint(config.get('data_fingerprint'))
+    # A run trained in an offering's folder records the project's copy relative to that folder.
+    if data_dir and not os.path.isdir(data_dir) and own_copy and recorded \
+            and datasets.fingerprint(dataset, own_copy) == recorded:
+        data_dir = own_copy
     preprocess = None if dataset == 'synth' else config.get('preprocess', 'mean_image')
     splits = datasets.load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
                                    validation_size=config.get('validation_size', 0))
     digest = datasets.fingerprint(dataset, data_dir)
-    recorded = datasets.canonical_fingerprint(config.get('data_fingerprint'))
     if recorded and dataset == trained_on and recorded != digest:
         raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data the run was '
                         f'trained on ({recorded}); give --data_dir the run\'s copy')
@@ -80,10 +86,18 @@ def build(kind, config, n_inputs, n_classes, seed=None, dtype=np.float32):
         from mlp_pytorch import MLP
         return MLP(n_inputs, hidden, n_classes, neg_slope=config.get('neg_slope', 0.0), batch_norm=config['batch_norm'],
                    dropout=config['dropout'], init=config['init'], activation=config.get('activation', 'leaky_relu'))
+    if kind == 'convnet' and config.get('network') == 'preact_resnet':
+        return _uva2020_convnet().ConvNet(3, n_classes)
     if kind == 'convnet':
         from convnet_pytorch import ConvNet
         return ConvNet(3, n_classes, batch_norm=config['batch_norm'])
     raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
+
+
+def _uva2020_convnet():
+    """UvA 2020's convnet_pytorch.py (its Figure 5's pre-activation ResNet), imported as uva2020_convnet_pytorch, so
+    that it hides neither the root's convnet_pytorch nor is hidden by it."""
+    return runkit.import_file('uva2020_convnet_pytorch', os.path.join(runkit.ROOT, 'uva2020', 'convnet_pytorch.py'))
 
 
 def _numpy_arrays(kind, model):

@@ -63,9 +63,9 @@ def test_a_skeleton_holds_its_offerings_files_and_the_library_and_nothing_of_ano
     assert not [name for name in release.offering_files('uva2019') if '/' in name and not name.startswith('runkit/')]
     assert [name for name in release.offering_files('vu2021') if not name.startswith('runkit/')] == [
         'cifar10_utils.py', 'vu2021/autodiff.py', 'vu2021/train_mlp_autodiff.py', 'vu2021/vu_data.py']
-    # UvA 2020's ConvNet is the root's, which imports 2019's custom batch norm only when a network asks for it
-    assert 'convnet_pytorch.py' in release.offering_files('uva2020')
-    assert 'custom_batchnorm.py' not in release.offering_files('uva2020')
+    # UvA 2020's ConvNet is its own Figure 5's, not the root's Table 1 with 2019's custom batch norm
+    assert 'uva2020/convnet_pytorch.py' in release.offering_files('uva2020')
+    assert not {'convnet_pytorch.py', 'custom_batchnorm.py'} & set(release.offering_files('uva2020'))
     # the training scripts' own exercises, in the offering's folder
     assert course.STUDENT_WORK['uva2019']['train_mlp_numpy.py'] == ['accuracy', 'train']
     assert course.STUDENT_WORK['bgu2023']['bgu2023/train_mlp_numpy.py'][-2:] == ['evaluate_model', 'train']

@@ -491,12 +491,11 @@ def _code_of(path):
 @pytest.mark.parametrize('copy, original', [
     ('bgu2023/train_mlp_numpy.py', 'uva2022_2024/train_mlp_numpy.py'),
     ('bgu2023/train_mlp_pytorch.py', 'uva2022_2024/train_mlp_pytorch.py'),
-    ('uva2020/train_convnet_pytorch.py', 'train_convnet_pytorch.py'),
     ('uva2021/cifar10_utils.py', 'uva2022_2024/cifar10_utils.py'),
     ('bgu2023/cifar10_utils.py', 'uva2022_2024/cifar10_utils.py'),
 ])
 def test_the_scripts_a_folder_repeats_stay_the_same_code(copy, original):
-    """BGU's scripts are UvA 2022's, UvA 2020's ConvNet script the root's (2019's Table 1), and the 2021+ templates'
-    cifar10_utils.py one file in three folders, but for their docstrings: each folder holds its own files, so a fix
+    """BGU's scripts are UvA 2022's, and the 2021+ templates' cifar10_utils.py one file in three folders, but for their
+    docstrings: each folder holds its own files, so a fix
     to one must go to the others."""
     assert _code_of(copy) == _code_of(original)

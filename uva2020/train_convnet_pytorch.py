@@ -1,6 +1,6 @@
 """UvA 2020's train_convnet_pytorch.py: training and evaluation of a Convolutional Neural Network in PyTorch, its
-flags, accuracy(), train() and main(), for this folder's convnet_pytorch.ConvNet (for now the root's, of 2019's
-Table 1; 2020's Figure 5 specifies a pre-activation ResNet).
+flags, accuracy(), train() and main(), for this folder's convnet_pytorch.ConvNet, the pre-activation ResNet of the
+2020 text's Figure 5.
 
     python train_convnet_pytorch.py                 # the assignment's defaults: Adam, lr 1e-4, batch 32, 5000 steps
     python train_convnet_pytorch.py --augment --lr_schedule onecycle --label_smoothing 0.1 ...
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 import runkit
-from convnet_pytorch import BATCH_NORMS, ConvNet
+from convnet_pytorch import ConvNet
 from runkit import datasets, flags, optimisers, torch_data
 
 # Default constants
@@ -89,11 +89,12 @@ def train(config=None, run=None):
     # The training throughput (steps, seconds, images per second), kept up to date in the config metrics.json
     # records and in the checkpoint, so that a resumed run counts the steps before its interruption too.
     timing = {'train_steps': 0, 'train_seconds': 0.0, 'train_images_per_second': None}
+    # network='preact_resnet' tells evaluate.py to rebuild this folder's ConvNet, not the root's Table 1.
     config = flags.settle(config, cifar10['train'].num_examples, fingerprint,
                           amp=torch_data.bf16_is_fast(device) if config.amp is None else config.amp,
-                          device=str(device), torch_threads=torch.get_num_threads(),
+                          device=str(device), torch_threads=torch.get_num_threads(), network='preact_resnet',
                           steps_per_epoch=batches.steps_per_epoch, timing=timing)
-    model = ConvNet(3, 10, batch_norm=config.batch_norm).to(device, memory_format=memory_format)
+    model = ConvNet(3, 10).to(device, memory_format=memory_format)
     optimizer = optimisers.make_optimizer(config.optimizer, model.parameters(), config.learning_rate,
                                           config.momentum, config.weight_decay, fused=config.fused,
                                           nesterov=config.nesterov)
@@ -138,8 +139,8 @@ def train(config=None, run=None):
 def parse_flags(argv=None):
     """The flags as a frozen flags.Config: parsed from argv (default: the command line), or the template's FLAGS (an
     argparse Namespace) with the flags it lacks at their defaults."""
-    parser = runkit.ArgumentParser(prog='train_convnet_pytorch.py', description='Train the Table 1 ConvNet on '
-                                                                                'CIFAR-10.')
+    parser = runkit.ArgumentParser(prog='train_convnet_pytorch.py', description="Train Figure 5's pre-activation "
+                                                                                'ResNet ConvNet on CIFAR-10.')
     parser.add_argument('--learning_rate', type=flags.positive_float, default=LEARNING_RATE_DEFAULT,
                         help='Learning rate')
     parser.add_argument('--max_steps', type=flags.positive_int, default=MAX_STEPS_DEFAULT,
@@ -154,9 +155,6 @@ def parse_flags(argv=None):
     group = parser.add_argument_group('the network and its speed')
     group.add_argument('--nesterov', action=switch, default=False,
                        help="for sgd with momentum: Nesterov's momentum, the gradient taken at the look-ahead point")
-    group.add_argument('--batch_norm', nargs='?', const='torch', choices=BATCH_NORMS, default='torch',
-                       help="batch norm after every convolution: none, PyTorch's, or the project's "
-                            "CustomBatchNormManualModule (a bare --batch_norm: torch)")
     group.add_argument('--tta', action=switch, default=False,
                        help='evaluate each image and its mirror image and average the predicted probabilities '
                             '(test-time augmentation; the training loss is unaffected)')
