@@ -120,8 +120,8 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                       validation set per epoch (element 0 - performance after epoch 1)
       test_accuracy: scalar float, average accuracy on the test dataset of the model that
                      performed best on the validation.
-      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss of each
-                    epoch, the best model's epoch and its test metrics
+      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss and accuracy
+                    of each epoch, the best model's epoch and its test metrics
     """
     runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs)
     # Set the random seeds for reproducibility
@@ -146,10 +146,10 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                   epochs=epochs, seed=seed, data_dir=data_dir, max_steps=epochs * steps_per_epoch,
                   eval_freq=steps_per_epoch, steps_per_epoch=steps_per_epoch, dataset='cifar10',
                   data_fingerprint=runkit.fingerprint(cifar10_utils.cifar10_folder(data_dir), cifar10_utils.FILES))
-    val_accuracies, epoch_losses, best_model, best_epoch = [], [], None, None
+    val_accuracies, epoch_losses, epoch_accuracies, best_model, best_epoch = [], [], [], None, None
     with run.training('mlp_pytorch', config):
         for epoch in range(1, epochs + 1):
-            epoch_loss = 0.0
+            epoch_loss = epoch_accuracy = 0.0
             for x, y in run.progress(cifar10_loader['train']):
                 x, y = x.to(device), y.to(device)
                 logits = model(x)
@@ -160,19 +160,22 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                 loss = loss.item()
                 if not math.isfinite(loss):
                     raise runkit.Diverged(loss, run.step)
-                epoch_loss += loss
+                batch_accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+                epoch_loss, epoch_accuracy = epoch_loss + loss, epoch_accuracy + batch_accuracy
                 if run.evaluates(run.step):  # after the first step and after every epoch
                     validation, test = (evaluate_model(model, cifar10_loader[split])
                                         for split in ('validation', 'test'))
-                    run.log(run.step, train=(loss, (logits.argmax(dim=1) == y).float().mean().item()),
+                    run.log(run.step, train=(loss, batch_accuracy),
                             validation=(validation['loss'], validation['accuracy']),
                             test=(test['loss'], test['accuracy']))
             epoch_losses.append(epoch_loss / steps_per_epoch)
+            epoch_accuracies.append(epoch_accuracy / steps_per_epoch)
             val_accuracies.append(validation['accuracy'])
             if best_model is None or val_accuracies[-1] > max(val_accuracies[:-1]):
                 best_model, best_epoch = deepcopy(model), epoch
         test_metrics = evaluate_model(best_model, cifar10_loader['test'])
-        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses, best_epoch=best_epoch,
+        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses,
+                           train_accuracy_per_epoch=epoch_accuracies, best_epoch=best_epoch,
                            test_metrics={name: np.asarray(value).tolist() for name, value in test_metrics.items()})
     return best_model, val_accuracies, test_metrics['accuracy'], run.metrics
 

@@ -45,6 +45,18 @@ run() {
                            python evaluate.py results/convnet_best $(python -c "import json
 chosen = json.load(open('results/convnet_tta_study/metrics.json'))['chosen']
 print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift'])") ;;
+        # The later UvA templates' own scripts, from their folders, with their texts' settings (one thread each, so
+        # that two run side by side on two cores).
+        uva2021_compare_batch_norm) (cd uva2021 && OMP_NUM_THREADS=1 python compare_batch_norm.py \
+                               --output_dir ../results/uva2021_compare_batch_norm --overwrite) ;;
+        uva2022_compare_models) (cd uva2022_2023 && OMP_NUM_THREADS=1 python compare_models.py \
+                               --output_dir ../results/uva2022_compare_models --overwrite) ;;
+        uva2022_mlp_numpy) (cd uva2022_2023 && python train_mlp_numpy.py --output_dir ../results/uva2022_mlp_numpy \
+                               --overwrite) ;;
+        uva2024_batch_norm) (cd uva2024_2025 && OMP_NUM_THREADS=1 python train_mlp_pytorch.py \
+                               --output_dir ../results/uva2024_mlp_pytorch --overwrite
+                            OMP_NUM_THREADS=1 python train_mlp_pytorch.py --use_batch_norm \
+                               --output_dir ../results/uva2024_mlp_pytorch_batch_norm --overwrite) ;;
         autodiff_synth)    for activation in sigmoid relu; do
                                python vu2021/train_mlp_autodiff.py --activation $activation \
                                    --output_dir results/autodiff_synth_$activation --overwrite
@@ -59,5 +71,5 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds uva2021_compare_batch_norm uva2022_compare_models uva2022_mlp_numpy uva2024_batch_norm convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi

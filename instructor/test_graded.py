@@ -22,8 +22,10 @@ SUBMISSION = os.path.abspath(os.environ.get('COURSE_SUBMISSION', os.path.join(os
 if CODE not in sys.path:
     sys.path.insert(0, CODE)
 
-ONE_HOT_TARGETS = OFFERING in ('uva2018', 'uva2019', 'uva2020')
-EPOCH_TEMPLATE = OFFERING in ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'bgu2023')
+ONE_HOT_TARGETS = OFFERING in ('uva2018', 'uva2019spring', 'uva2019', 'uva2020')
+EPOCH_TEMPLATE = OFFERING in ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'uva2025', 'bgu2023')
+# evaluate_model returns the accuracy (a float) in these; a dict of confusion-matrix metrics in the other epoch ones
+ACCURACY_TEMPLATE = OFFERING in ('uva2021', 'uva2024', 'uva2025')
 
 
 def student(name):
@@ -104,9 +106,9 @@ def activation(modules):
     """(the offering's activation module, its function y(x) as the template defines it)."""
     if OFFERING == 'uva2019':
         return modules.LeakyReLUModule(0.02), lambda x: np.where(x > 0, x, 0.02 * x)
-    if OFFERING in ('uva2020', 'uva2022', 'uva2023', 'uva2024'):
-        alpha = 0.5 if OFFERING == 'uva2024' else 1.0
-        module = modules.ELUModule(alpha) if OFFERING == 'uva2024' else modules.ELUModule()
+    if OFFERING in ('uva2020', 'uva2022', 'uva2023', 'uva2024', 'uva2025'):
+        alpha = 0.5 if OFFERING in ('uva2024', 'uva2025') else 1.0  # ELUModule(alpha) from 2024 on
+        module = modules.ELUModule(alpha) if OFFERING in ('uva2024', 'uva2025') else modules.ELUModule()
         return module, lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
     return (modules.RELUModule() if OFFERING == 'bgu2023' else modules.ReLUModule()), lambda x: np.maximum(x, 0)
 
@@ -199,7 +201,7 @@ def test_evaluate_model():
     batches = [(rng.standard_normal((size, 3, 2, 2)), rng.integers(10, size=size)) for size in (5, 3, 7)]
     correct = sum(int((x.reshape(len(x), -1)[:, :10].argmax(axis=1) == y).sum()) for x, y in batches)
     result = script.evaluate_model(_Scores(), batches)
-    accuracy = result if OFFERING == 'uva2021' else result['accuracy']
+    accuracy = result if ACCURACY_TEMPLATE else result['accuracy']
     assert float(accuracy) == pytest.approx(correct / 15), \
         'evaluate_model should count every sample of the loader once, whatever the batch sizes'
 
@@ -472,11 +474,13 @@ def test_norm_module():
         'the module should hold gamma and beta as parameters, with gradients after backward'
 
 
-# ---- the ConvNet of Table 1
+# ---- the ConvNet of Table 1 (UvA 2020: of its Figure 5)
 
 def test_convnet_layers():
     model = student('convnet_pytorch').ConvNet(3, 10)
     import torch
+    if OFFERING == 'uva2020':
+        return check_figure_5(model)
     convs = [(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
              for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     channels = [(3, 64), (64, 128), (128, 256), (256, 256), (256, 512), (512, 512), (512, 512), (512, 512)]
@@ -484,6 +488,27 @@ def test_convnet_layers():
     pools = [(m.kernel_size, m.stride, m.padding) for m in model.modules() if isinstance(m, torch.nn.MaxPool2d)]
     assert len(pools) == 5 and all(pool in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))) for pool in pools), pools
     linears = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears == [(512, 10)], linears
+
+
+def check_figure_5(model):
+    """UvA 2020's pre-activation ResNet: its convolutions in any order (the figure fixes no way of building the
+    blocks), five max-pools, a batch norm in each block and one before the linear layer."""
+    import torch
+    layers = list(torch.nn.Module.modules(model))  # the class's method, whatever a student's attributes are named
+    convs = sorted((m.in_channels, m.out_channels, tuple(m.kernel_size), tuple(m.stride), tuple(m.padding))
+                   for m in layers if isinstance(m, torch.nn.Conv2d))
+    block = [(64, 1)] + [(128, 2), (256, 2), (512, 4)]
+    expected = sorted([(3, 64, (3, 3), (1, 1), (1, 1))] + [(c, c, (3, 3), (1, 1), (1, 1)) for c, n in block
+                                                           for _ in range(n)]
+                      + [(a, 2 * a, (1, 1), (1, 1), (0, 0)) for a in (64, 128, 256)])
+    assert convs == expected, f'Figure 5 convolutions (in, out, kernel, stride, padding), got {convs}'
+    pools = [(m.kernel_size, m.stride, m.padding) for m in layers if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 5 and all(pool in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))) for pool in pools), pools
+    norms = [m.num_features for m in layers if isinstance(m, torch.nn.BatchNorm2d)]
+    assert sorted(norms) == sorted([64] + [128] * 2 + [256] * 2 + [512] * 5), \
+        f'a BatchNorm2d in each of the 10 PreAct blocks and one of 512 before the linear layer, got {norms}'
+    linears = [(m.in_features, m.out_features) for m in layers if isinstance(m, torch.nn.Linear)]
     assert linears == [(512, 10)], linears
 
 

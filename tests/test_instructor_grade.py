@@ -12,6 +12,11 @@ import pytest
 from instructor import __main__ as cli
 from instructor import course, grade
 
+
+def points_of(offering, name):
+    """The points of the offering's check called name."""
+    return next(check.points for check in course.RUBRIC[offering] if check.name == name)
+
 QUICK = {**grade.LIMITS, 'wall_seconds': 20}
 
 
@@ -61,7 +66,9 @@ def test_each_wrong_submission_loses_the_checks_of_its_mistake_and_no_others(tmp
     assert lost(results[folders['no_bias_gradient']]) == {'LinearModule.backward'}
     assert lost(results[folders['no_one_over_b']]) == {'CrossEntropyModule forward and backward',
                                                       'MLP forward and backward'}
-    assert grade.score(results[folders['no_bias_gradient']]) == 19 - 3
+    numpy_points = sum(check.points for check in course.questions('uva2019')['1.2'])
+    assert grade.score(results[folders['no_bias_gradient']]) == \
+        numpy_points - points_of('uva2019', 'LinearModule.backward')
     reason = {o.check.name: o.reason for o in results[folders['no_bias_gradient']]}['LinearModule.backward']
     assert 'grads["bias"]: relative error' in reason
 
@@ -143,8 +150,12 @@ def test_hostile_submissions_are_graded_with_a_reason_and_touch_nothing_outside(
     reasons = {name: {o.reason for o in results[folder] if not o.passed} for name, folder in folders.items()}
     scores = {name: grade.score(results[folder]) for name, folder in folders.items()}
     # numpy is imported before the submission's folder is on the path: its numpy.py changes nothing
-    # loops_in_mlp keeps the checks that ran before the MLP's, of the 19 points of 1.2
-    assert scores == {**{name: 0 for name in folders}, 'loops_in_mlp': 12, 'mischief': 19, 'shadows_numpy': 19}
+    # loops_in_mlp keeps the checks that ran before the MLP's, of the points of 1.2
+    checks = course.questions('uva2019')['1.2']
+    numpy_points = sum(check.points for check in checks)
+    before_mlp = sum(check.points for check in checks[:[c.name for c in checks].index('MLP forward and backward')])
+    assert scores == {**{name: 0 for name in folders}, 'loops_in_mlp': before_mlp, 'mischief': numpy_points,
+                      'shadows_numpy': numpy_points}
     assert reasons['endless_loop'] == {'used up its 2 s of CPU time (an endless loop?)'}
     assert reasons['loops_in_mlp'] == {'used up its 2 s of CPU time (an endless loop?)'}
     assert reasons['sleeps_forever'] == {'stopped after 3 s (an endless loop?)'}

@@ -95,7 +95,7 @@ def test_the_released_skeleton_passes_its_self_check(tmp_path, capsys):
     with open(os.path.join(out, 'bgu2023', 'train_mlp_numpy.py')) as file:
         stubbed = file.read()
     assert stubbed.count('raise NotImplementedError') == 4 and 'def main(argv=None):' in stubbed
-    assert not {'uva2020', 'uva2021', 'uva2022_2024', 'vu2021'} & set(os.listdir(out))
+    assert not {'uva2020', 'uva2021', 'uva2022_2023', 'vu2021'} & set(os.listdir(out))
 
 
 def test_the_self_check_finds_a_solution_line_left_in_the_skeleton(tmp_path):

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAINING_SCRIPTS = ['train_mlp_numpy.py', 'train_mlp_pytorch.py', 'train_convnet_pytorch.py',
                     'vu2021/train_mlp_autodiff.py', 'uva2020/train_mlp_numpy.py', 'uva2020/train_mlp_pytorch.py',
                     'uva2020/train_convnet_pytorch.py', 'uva2021/train_mlp_numpy.py', 'uva2021/train_mlp_pytorch.py',
-                    'uva2022_2024/train_mlp_numpy.py', 'uva2022_2024/train_mlp_pytorch.py',
+                    'uva2022_2023/train_mlp_numpy.py', 'uva2022_2023/train_mlp_pytorch.py',
                     'bgu2023/train_mlp_numpy.py', 'bgu2023/train_mlp_pytorch.py']
 
 

@@ -18,20 +18,23 @@ from gradient_check import numerical_gradient, relative_error
 from instructor import course
 
 ROOT = course.ROOT
-EPOCH_TEMPLATES = ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'bgu2023')
-ONE_HOT_TARGETS = ('uva2018', 'uva2019', 'uva2020')
+EPOCH_TEMPLATES = ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'uva2025', 'bgu2023')
+ONE_HOT_TARGETS = ('uva2018', 'uva2019spring', 'uva2019', 'uva2020')
 # the hidden activation of each template's MLPs: y(-1), as the NumPy MLP computes it
-HIDDEN_AT_MINUS_ONE = {'uva2018': 0.0, 'uva2019': -0.02, 'uva2020': np.expm1(-1.0), 'uva2021': 0.0,
-                       'uva2022': np.expm1(-1.0), 'uva2023': np.expm1(-1.0), 'uva2024': np.expm1(-1.0),
-                       'bgu2023': 0.0}
-TORCH_ACTIVATION = {'uva2018': torch.nn.LeakyReLU, 'uva2019': torch.nn.LeakyReLU, 'uva2020': torch.nn.ELU,
-                    'uva2021': torch.nn.ReLU, 'uva2022': torch.nn.ELU, 'uva2023': torch.nn.ELU,
-                    'uva2024': torch.nn.ELU, 'bgu2023': torch.nn.ReLU}
+HIDDEN_AT_MINUS_ONE = {'uva2018': 0.0, 'uva2019spring': 0.0, 'uva2019': -0.02, 'uva2020': np.expm1(-1.0),
+                       'uva2021': 0.0, 'uva2022': np.expm1(-1.0), 'uva2023': np.expm1(-1.0),
+                       'uva2024': np.expm1(-1.0), 'uva2025': np.expm1(-1.0), 'bgu2023': 0.0}
+TORCH_ACTIVATION = {'uva2018': torch.nn.LeakyReLU, 'uva2019spring': torch.nn.LeakyReLU,
+                    'uva2019': torch.nn.LeakyReLU, 'uva2020': torch.nn.ELU, 'uva2021': torch.nn.ReLU,
+                    'uva2022': torch.nn.ELU, 'uva2023': torch.nn.ELU, 'uva2024': torch.nn.ELU,
+                    'uva2025': torch.nn.ELU, 'bgu2023': torch.nn.ReLU}
 TEMPLATE_FILES = {
     'uva2020': ['modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py', 'train_mlp_pytorch.py',
                 'custom_layernorm.py', 'convnet_pytorch.py', 'train_convnet_pytorch.py', 'cifar10_utils.py'],
     **{name: ['modules.py', 'mlp_numpy.py', 'train_mlp_numpy.py', 'mlp_pytorch.py', 'train_mlp_pytorch.py',
-              'cifar10_utils.py'] for name in EPOCH_TEMPLATES},
+              'cifar10_utils.py'] + {'uva2021': ['compare_batch_norm.py'], 'uva2022': ['compare_models.py'],
+                                     'uva2023': ['compare_batch_norm.py']}.get(name, [])
+       for name in EPOCH_TEMPLATES},
     'vu2021': ['autodiff.py', 'vu_data.py', 'train_mlp_autodiff.py'],
 }
 
@@ -135,10 +138,11 @@ def test_every_modules_backward_passes_central_differences_as_the_template_calls
     linear.params['weight'] = linear.params['weight'].astype(np.float64)
     linear.params['bias'] = rng.standard_normal(4)
     _check_backward(linear, x, dout, ['weight', 'bias'])
-    activations = {'uva2018': modules.ReLUModule(), 'uva2019': modules.LeakyReLUModule(0.02),
-                   'uva2020': modules.ELUModule(), 'uva2021': modules.ReLUModule(),
-                   'uva2022': modules.ELUModule(), 'uva2023': modules.ELUModule(),
-                   'uva2024': modules.ELUModule(0.5), 'bgu2023': modules.RELUModule()}
+    activations = {'uva2018': modules.ReLUModule(), 'uva2019spring': modules.ReLUModule(),
+                   'uva2019': modules.LeakyReLUModule(0.02), 'uva2020': modules.ELUModule(),
+                   'uva2021': modules.ReLUModule(), 'uva2022': modules.ELUModule(), 'uva2023': modules.ELUModule(),
+                   'uva2024': modules.ELUModule(0.5), 'uva2025': modules.ELUModule(alpha=0.5),
+                   'bgu2023': modules.RELUModule()}
     _check_backward(activations[offering], x, rng.standard_normal((7, 5)))
     _check_backward(modules.SoftMaxModule(), x, rng.standard_normal((7, 5)))
     probabilities = modules.SoftMaxModule().forward(x)
@@ -272,7 +276,7 @@ def cifar_root(tmp_path_factory):
     return str(root)
 
 
-@pytest.fixture(params=['uva2021', 'uva2024', 'bgu2023'])  # uva2022 and uva2023 are uva2024's folder
+@pytest.fixture(params=['uva2021', 'uva2022', 'uva2024', 'bgu2023'])  # one offering of each folder
 def epoch_template(request):
     with working_in(request.param) as load:
         yield request.param, load
@@ -308,8 +312,8 @@ def test_evaluate_model_covers_the_whole_loader_whatever_the_batch_sizes(epoch_t
     for batch_size in (300, 128, 7):
         loader = cifar10_utils.get_dataloader(datasets, batch_size, return_numpy=True)['test']
         result = script.evaluate_model(model, loader)
-        if offering == 'uva2021':
-            assert result == pytest.approx(expected)
+        if offering in ('uva2021', 'uva2024'):  # the accuracy, a float
+            assert isinstance(result, float) and result == pytest.approx(expected)
         else:
             assert result['accuracy'] == pytest.approx(expected) and result['precision'].shape == (10,)
             assert set(result) == {'accuracy', 'precision', 'recall', 'f1_beta', 'loss'}  # and the curves' loss
@@ -354,7 +358,7 @@ def test_numpy_train_returns_the_best_validation_model_and_one_accuracy_per_epoc
     assert len(val_accuracies) == 3 and len(logging_dict['train_loss_per_epoch']) == 3
     cifar10_utils, script = load('cifar10_utils'), load('train_mlp_numpy')
     loaders = cifar10_utils.get_dataloader(cifar10_utils.get_cifar10(cifar_root), 100, return_numpy=True)
-    accuracy = script.evaluate_model if offering == 'uva2021' else \
+    accuracy = script.evaluate_model if offering in ('uva2021', 'uva2024') else \
         (lambda m, loader: script.evaluate_model(m, loader)['accuracy'])
     assert accuracy(model, loaders['validation']) == pytest.approx(max(val_accuracies))
     assert accuracy(model, loaders['test']) == pytest.approx(test_accuracy)
@@ -469,7 +473,7 @@ def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do(tm
     (shadow / '__init__.py').write_text('')
     env = {**{name: value for name, value in os.environ.items() if name != 'PYTHONPATH'},
            'PYTHONPATH': str(tmp_path / 'site')}
-    for offering in ('uva2020', 'uva2021', 'uva2022', 'bgu2023'):
+    for offering in ('uva2020', 'uva2021', 'uva2022', 'uva2024', 'bgu2023'):
         extra = 'import cifar10_utils, mlp_pytorch, train_mlp_numpy, train_mlp_pytorch' if offering == 'bgu2023' else ''
         code = ('from modules import *\nimport numpy as np\nnp.random.seed(42)\nfrom mlp_numpy import MLP\n'
                 'print(type(MLP(4, [3], 2).layers[1]).__name__, LinearModule(4, 3).params["weight"].dtype)\n' + extra)
@@ -477,7 +481,8 @@ def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do(tm
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         expected = {'uva2020': 'ELUModule float32', 'uva2021': 'ReLUModule float64',
-                    'uva2022': 'ELUModule float64', 'bgu2023': 'ReLUModule float64'}[offering]
+                    'uva2022': 'ELUModule float64', 'uva2024': 'ELUModule float64',
+                    'bgu2023': 'ReLUModule float64'}[offering]
         assert result.stdout.split('\n')[0] == expected
 
 
@@ -489,13 +494,18 @@ def _code_of(path):
 
 
 @pytest.mark.parametrize('copy, original', [
-    ('bgu2023/train_mlp_numpy.py', 'uva2022_2024/train_mlp_numpy.py'),
-    ('bgu2023/train_mlp_pytorch.py', 'uva2022_2024/train_mlp_pytorch.py'),
-    ('uva2021/cifar10_utils.py', 'uva2022_2024/cifar10_utils.py'),
-    ('bgu2023/cifar10_utils.py', 'uva2022_2024/cifar10_utils.py'),
+    ('bgu2023/train_mlp_numpy.py', 'uva2022_2023/train_mlp_numpy.py'),
+    ('bgu2023/train_mlp_pytorch.py', 'uva2022_2023/train_mlp_pytorch.py'),
+    ('uva2021/cifar10_utils.py', 'uva2022_2023/cifar10_utils.py'),
+    ('bgu2023/cifar10_utils.py', 'uva2022_2023/cifar10_utils.py'),
+    ('uva2024_2025/cifar10_utils.py', 'uva2022_2023/cifar10_utils.py'),
+    ('uva2024_2025/train_mlp_numpy.py', 'uva2021/train_mlp_numpy.py'),
+    ('uva2024_2025/train_mlp_pytorch.py', 'uva2021/train_mlp_pytorch.py'),
+    ('uva2022_2023/compare_models.py', 'uva2021/compare_batch_norm.py'),
 ])
 def test_the_scripts_a_folder_repeats_stay_the_same_code(copy, original):
-    """BGU's scripts are UvA 2022's, and the 2021+ templates' cifar10_utils.py one file in three folders, but for their
-    docstrings: each folder holds its own files, so a fix
-    to one must go to the others."""
+    """BGU's scripts are UvA 2022's, UvA 2024's UvA 2021's (their networks differ, in their folders' modules), 2022's
+    compare_models.py 2021's compare_batch_norm.py, and the 2021+ templates' cifar10_utils.py one file in four
+    folders, but for their docstrings and names: each folder holds its own files, so a fix to one must go to the
+    others."""
     assert _code_of(copy) == _code_of(original)

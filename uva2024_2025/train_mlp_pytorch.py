@@ -1,7 +1,6 @@
 """
-UvA 2022-2024's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks:
-confusion_matrix() and confusion_matrix_to_metrics() (train_mlp_numpy.py's, in torch), evaluate_model(), train() and
-the template's flags.
+UvA 2024-2025's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks: accuracy(),
+evaluate_model(), train() and the template's flags.
 
     python train_mlp_pytorch.py --hidden_dims 128 --lr 0.1 --use_batch_norm
 
@@ -24,67 +23,32 @@ import runkit
 from mlp_pytorch import MLP
 
 
-def confusion_matrix(predictions, targets):
+def accuracy(predictions, targets):
     """
-    Computes the confusion matrix: how often each class was predicted as each class.
+    Computes the prediction accuracy, i.e. the average of correct predictions of the network.
 
     Args:
-      predictions: 2D float tensor of size [batch_size, n_classes], predictions of the model (scores, logits or
-                   probabilities)
+      predictions: 2D float tensor of size [batch_size, n_classes], predictions of the model (logits)
       targets: 1D int tensor of size [batch_size], the class of each sample
     Returns:
-      confusion_matrix: 2D float64 tensor of size [n_classes, n_classes]: row i, column j counts the samples of
-                        class i predicted as class j
+      accuracy: scalar float, the accuracy of predictions, i.e. the average correct predictions over the whole batch
     """
-    predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
-    if predictions.dim() != 2 or targets.shape != (len(predictions),) or targets.is_floating_point() \
-            or targets.is_complex() or targets.dtype == torch.bool:
-        raise ValueError(f'confusion_matrix expected predictions (batch, classes) and integer class indices (batch,), '
-                         f'got {tuple(predictions.shape)} and {tuple(targets.shape)} {targets.dtype}')
-    n_classes = predictions.shape[1]
-    if len(targets) and not 0 <= targets.min() <= targets.max() < n_classes:
-        raise ValueError(f'confusion_matrix expected class indices in [0, {n_classes}) for predictions of '
-                         f'{n_classes} classes, got {targets.min().item()} to {targets.max().item()}')
-    pairs = targets.long() * n_classes + predictions.argmax(dim=1)
-    return torch.bincount(pairs, minlength=n_classes ** 2).reshape(n_classes, n_classes).double()
+    return (predictions.argmax(dim=1) == targets).float().mean().item()
 
 
-def confusion_matrix_to_metrics(confusion_matrix, beta=1.):
-    """
-    Converts a confusion matrix to accuracy, precision, recall and f1 scores.
-
-    Args:
-      confusion_matrix: 2D float tensor of size [n_classes, n_classes], the confusion matrix to convert (rows: the
-                        true class)
-    Returns: a dictionary with the following keys:
-      accuracy: scalar float, the accuracy of the confusion matrix
-      precision: 1D float64 tensor of size [n_classes], the precision for each class (0 for a class never predicted)
-      recall: 1D float64 tensor of size [n_classes], the recall for each class (0 for a class never present)
-      f1_beta: 1D float64 tensor of size [n_classes], the F-beta score for each class (0 where both are 0)
-    """
-    counts = torch.as_tensor(confusion_matrix, dtype=torch.float64)
-    hits, predicted, present = counts.diagonal(), counts.sum(dim=0), counts.sum(dim=1)
-    # where() picks 0 for the classes whose division is 0/0
-    precision = torch.where(predicted > 0, hits / predicted, 0.)
-    recall = torch.where(present > 0, hits / present, 0.)
-    both = beta ** 2 * precision + recall
-    f_beta = torch.where(both > 0, (1 + beta ** 2) * precision * recall / both, 0.)
-    return {'accuracy': (hits.sum() / counts.sum()).item(), 'precision': precision, 'recall': recall,
-            'f1_beta': f_beta}
-
-
-def evaluate_model(model, data_loader, num_classes=10):
+def evaluate_model(model, data_loader, with_loss=False):
     """
     Performs the evaluation of the MLP model on a given dataset, in eval mode (the model's mode is restored after).
 
     Args:
       model: An instance of 'MLP', the model to evaluate.
       data_loader: The data loader of the dataset to evaluate.
+      with_loss: also return the mean cross-entropy (for the curves)
     Returns:
-      metrics: the dictionary of confusion_matrix_to_metrics over every sample of the loader, whatever the sizes of
-               its batches, and 'loss': the mean cross-entropy (for the curves)
+      accuracy: scalar float, the accuracy over every sample of the loader, whatever the sizes of its batches
+                ((mean cross-entropy, accuracy) with with_loss)
     """
-    counts, total_loss = torch.zeros(num_classes, num_classes, dtype=torch.float64), 0.0
+    total_loss, correct, count = 0.0, 0, 0
     device, was_training = next(model.parameters()).device, model.training
     model.eval()
     with torch.inference_mode():
@@ -92,11 +56,11 @@ def evaluate_model(model, data_loader, num_classes=10):
             logits = model(torch.as_tensor(x, device=device))
             y = torch.as_tensor(y, device=device).long()
             total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
-            counts += confusion_matrix(logits.cpu(), y.cpu())
+            correct, count = correct + (logits.argmax(dim=1) == y).sum().item(), count + len(y)
     model.train(was_training)
-    if not counts.sum():
+    if not count:
         raise ValueError('evaluate_model expected a data loader with at least one sample, got an empty one')
-    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum().item()}
+    return (total_loss / count, correct / count) if with_loss else correct / count
 
 
 def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, run=None):
@@ -120,8 +84,8 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                       validation set per epoch (element 0 - performance after epoch 1)
       test_accuracy: scalar float, average accuracy on the test dataset of the model that
                      performed best on the validation.
-      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss of each
-                    epoch, the best model's epoch and its test metrics
+      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss and accuracy
+                    of each epoch, the best model's epoch and its test metrics
     """
     runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs)
     # Set the random seeds for reproducibility
@@ -146,10 +110,10 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                   epochs=epochs, seed=seed, data_dir=data_dir, max_steps=epochs * steps_per_epoch,
                   eval_freq=steps_per_epoch, steps_per_epoch=steps_per_epoch, dataset='cifar10',
                   data_fingerprint=runkit.fingerprint(cifar10_utils.cifar10_folder(data_dir), cifar10_utils.FILES))
-    val_accuracies, epoch_losses, best_model, best_epoch = [], [], None, None
+    val_accuracies, epoch_losses, epoch_accuracies, best_model, best_epoch = [], [], [], None, None
     with run.training('mlp_pytorch', config):
         for epoch in range(1, epochs + 1):
-            epoch_loss = 0.0
+            epoch_loss = epoch_accuracy = 0.0
             for x, y in run.progress(cifar10_loader['train']):
                 x, y = x.to(device), y.to(device)
                 logits = model(x)
@@ -160,21 +124,22 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
                 loss = loss.item()
                 if not math.isfinite(loss):
                     raise runkit.Diverged(loss, run.step)
-                epoch_loss += loss
+                batch_accuracy = accuracy(logits, y)
+                epoch_loss, epoch_accuracy = epoch_loss + loss, epoch_accuracy + batch_accuracy
                 if run.evaluates(run.step):  # after the first step and after every epoch
-                    validation, test = (evaluate_model(model, cifar10_loader[split])
+                    validation, test = (evaluate_model(model, cifar10_loader[split], with_loss=True)
                                         for split in ('validation', 'test'))
-                    run.log(run.step, train=(loss, (logits.argmax(dim=1) == y).float().mean().item()),
-                            validation=(validation['loss'], validation['accuracy']),
-                            test=(test['loss'], test['accuracy']))
+                    run.log(run.step, train=(loss, batch_accuracy), validation=validation, test=test)
             epoch_losses.append(epoch_loss / steps_per_epoch)
-            val_accuracies.append(validation['accuracy'])
+            epoch_accuracies.append(epoch_accuracy / steps_per_epoch)
+            val_accuracies.append(validation[1])
             if best_model is None or val_accuracies[-1] > max(val_accuracies[:-1]):
                 best_model, best_epoch = deepcopy(model), epoch
-        test_metrics = evaluate_model(best_model, cifar10_loader['test'])
-        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses, best_epoch=best_epoch,
-                           test_metrics={name: np.asarray(value).tolist() for name, value in test_metrics.items()})
-    return best_model, val_accuracies, test_metrics['accuracy'], run.metrics
+        test_accuracy = evaluate_model(best_model, cifar10_loader['test'])
+        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses,
+                           train_accuracy_per_epoch=epoch_accuracies, best_epoch=best_epoch,
+                           test_metrics={'accuracy': test_accuracy})
+    return best_model, val_accuracies, test_accuracy, run.metrics
 
 
 def parse_flags(argv=None):

@@ -1,4 +1,4 @@
-"""UvA 2022-2024's cifar10_utils.py: CIFAR-10 as this template loads it, get_cifar10(data_dir, validation_size=5000) as
+"""UvA 2022-2023's cifar10_utils.py: CIFAR-10 as this template loads it, get_cifar10(data_dir, validation_size=5000) as
 torch Datasets and get_dataloader(dataset, batch_size, return_numpy=False) as their DataLoaders. The files are read
 by the root's cifar10_utils.py (its load_cifar10: the official python layout, never unpickling code)."""
 import os
@@ -43,6 +43,11 @@ def cifar10_folder(data_dir):
 
 
 def get_cifar10(data_dir=DATA_DIR_DEFAULT, validation_size=5000):
+    """read_data_sets(data_dir, validation_size), as the template's get_cifar10 returns it."""
+    return read_data_sets(data_dir, validation_size)
+
+
+def read_data_sets(data_dir, validation_size=5000):
     """CIFAR-10 as {'train', 'validation', 'test'} TensorDatasets of images (3, 32, 32) float32 and class indices
     int64, each channel standardised with the training split's statistics (the template's transforms.Normalize
     holds the same numbers for the full training set), the validation split the first validation_size training

@@ -1,6 +1,6 @@
-"""UvA 2022-2024's modules.py: the root's NumPy modules (../modules.py), ELUModule(alpha=1.0) among them, but
-LinearModule(in_features, out_features, input_layer=False) initialised as this template asks: Kaiming's
-N(0, 2 / in_features), N(0, 1 / in_features) for the input layer, in float64."""
+"""UvA 2024-2025's modules.py: the root's NumPy modules (../modules.py), ELUModule(alpha) among them (alpha 1.0 when
+not given), but LinearModule(in_features, out_features, input_layer=False) initialised as this template asks:
+Kaiming's N(0, 2 / in_features), N(0, 1 / in_features) for the input layer, in float64."""
 import os
 import sys
 

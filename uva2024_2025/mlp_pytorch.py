@@ -1,4 +1,4 @@
-"""UvA 2022-2024's mlp_pytorch.py: MLP(n_inputs, n_hidden, n_classes, use_batch_norm=False), the root's PyTorch
+"""UvA 2024-2025's mlp_pytorch.py: MLP(n_inputs, n_hidden, n_classes, use_batch_norm=False), the root's PyTorch
 MLP (../mlp_pytorch.py) as this template builds it: ELU in the hidden layers (nn.BatchNorm1d before each with
 use_batch_norm), Kaiming initialisation."""
 import os

@@ -1,8 +1,9 @@
 """
-UvA 2022-2024's train_mlp_numpy.py: training and evaluation of the NumPy MLP as this template asks:
-confusion_matrix(), confusion_matrix_to_metrics(), evaluate_model(), train() and the template's flags.
+UvA 2022-2023's train_mlp_pytorch.py: training and evaluation of the PyTorch MLP as this template asks:
+confusion_matrix() and confusion_matrix_to_metrics() (train_mlp_numpy.py's, in torch), evaluate_model(), train() and
+the template's flags.
 
-    python train_mlp_numpy.py --hidden_dims 128 --lr 0.1 --batch_size 128 --epochs 10 --seed 42
+    python train_mlp_pytorch.py --hidden_dims 128 --lr 0.1 --use_batch_norm
 
 train() keeps its run with runkit.Run (in the folder above): metrics.json and curves.png in --output_dir after the
 first step and every epoch; Ctrl-C stops it between two steps.
@@ -20,8 +21,7 @@ if _root_dir not in sys.path:  # the library and the root's modules, behind this
     sys.path.insert(1, _root_dir)
 import cifar10_utils
 import runkit
-from mlp_numpy import MLP
-from modules import CrossEntropyModule
+from mlp_pytorch import MLP
 
 
 def confusion_matrix(predictions, targets):
@@ -29,23 +29,24 @@ def confusion_matrix(predictions, targets):
     Computes the confusion matrix: how often each class was predicted as each class.
 
     Args:
-      predictions: 2D float array of size [batch_size, n_classes], predictions of the model (scores, logits or
+      predictions: 2D float tensor of size [batch_size, n_classes], predictions of the model (scores, logits or
                    probabilities)
-      targets: 1D int array of size [batch_size], the class of each sample
+      targets: 1D int tensor of size [batch_size], the class of each sample
     Returns:
-      confusion_matrix: 2D float array of size [n_classes, n_classes]: row i, column j counts the samples of class i
-                        predicted as class j
+      confusion_matrix: 2D float64 tensor of size [n_classes, n_classes]: row i, column j counts the samples of
+                        class i predicted as class j
     """
-    predictions, targets = np.asarray(predictions), np.asarray(targets)
-    if predictions.ndim != 2 or targets.shape != (len(predictions),) or not np.issubdtype(targets.dtype, np.integer):
+    predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
+    if predictions.dim() != 2 or targets.shape != (len(predictions),) or targets.is_floating_point() \
+            or targets.is_complex() or targets.dtype == torch.bool:
         raise ValueError(f'confusion_matrix expected predictions (batch, classes) and integer class indices (batch,), '
-                         f'got {predictions.shape} and {targets.shape} {targets.dtype}')
+                         f'got {tuple(predictions.shape)} and {tuple(targets.shape)} {targets.dtype}')
     n_classes = predictions.shape[1]
     if len(targets) and not 0 <= targets.min() <= targets.max() < n_classes:
         raise ValueError(f'confusion_matrix expected class indices in [0, {n_classes}) for predictions of '
-                         f'{n_classes} classes, got {targets.min()} to {targets.max()}')
-    pairs = targets.astype(np.int64) * n_classes + predictions.argmax(axis=1)
-    return np.bincount(pairs, minlength=n_classes ** 2).reshape(n_classes, n_classes).astype(np.float64)
+                         f'{n_classes} classes, got {targets.min().item()} to {targets.max().item()}')
+    pairs = targets.long() * n_classes + predictions.argmax(dim=1)
+    return torch.bincount(pairs, minlength=n_classes ** 2).reshape(n_classes, n_classes).double()
 
 
 def confusion_matrix_to_metrics(confusion_matrix, beta=1.):
@@ -53,27 +54,28 @@ def confusion_matrix_to_metrics(confusion_matrix, beta=1.):
     Converts a confusion matrix to accuracy, precision, recall and f1 scores.
 
     Args:
-      confusion_matrix: 2D float array of size [n_classes, n_classes], the confusion matrix to convert (rows: the
+      confusion_matrix: 2D float tensor of size [n_classes, n_classes], the confusion matrix to convert (rows: the
                         true class)
     Returns: a dictionary with the following keys:
       accuracy: scalar float, the accuracy of the confusion matrix
-      precision: 1D float array of size [n_classes], the precision for each class (0 for a class never predicted)
-      recall: 1D float array of size [n_classes], the recall for each class (0 for a class never present)
-      f1_beta: 1D float array of size [n_classes], the F-beta score for each class (0 where both are 0)
+      precision: 1D float64 tensor of size [n_classes], the precision for each class (0 for a class never predicted)
+      recall: 1D float64 tensor of size [n_classes], the recall for each class (0 for a class never present)
+      f1_beta: 1D float64 tensor of size [n_classes], the F-beta score for each class (0 where both are 0)
     """
-    counts = np.asarray(confusion_matrix, dtype=np.float64)
-    hits = np.diag(counts)
-    precision = np.divide(hits, counts.sum(axis=0), out=np.zeros_like(hits), where=counts.sum(axis=0) > 0)
-    recall = np.divide(hits, counts.sum(axis=1), out=np.zeros_like(hits), where=counts.sum(axis=1) > 0)
+    counts = torch.as_tensor(confusion_matrix, dtype=torch.float64)
+    hits, predicted, present = counts.diagonal(), counts.sum(dim=0), counts.sum(dim=1)
+    # where() picks 0 for the classes whose division is 0/0
+    precision = torch.where(predicted > 0, hits / predicted, 0.)
+    recall = torch.where(present > 0, hits / present, 0.)
     both = beta ** 2 * precision + recall
-    f_beta = np.divide((1 + beta ** 2) * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
-    return {'accuracy': float(hits.sum() / counts.sum()), 'precision': precision, 'recall': recall,
+    f_beta = torch.where(both > 0, (1 + beta ** 2) * precision * recall / both, 0.)
+    return {'accuracy': (hits.sum() / counts.sum()).item(), 'precision': precision, 'recall': recall,
             'f1_beta': f_beta}
 
 
 def evaluate_model(model, data_loader, num_classes=10):
     """
-    Performs the evaluation of the MLP model on a given dataset.
+    Performs the evaluation of the MLP model on a given dataset, in eval mode (the model's mode is restored after).
 
     Args:
       model: An instance of 'MLP', the model to evaluate.
@@ -82,25 +84,31 @@ def evaluate_model(model, data_loader, num_classes=10):
       metrics: the dictionary of confusion_matrix_to_metrics over every sample of the loader, whatever the sizes of
                its batches, and 'loss': the mean cross-entropy (for the curves)
     """
-    loss_module, counts, total_loss = CrossEntropyModule(), np.zeros((num_classes, num_classes)), 0.0
-    for x, y in data_loader:
-        x, y = np.asarray(x), np.asarray(y)
-        probabilities = model.forward(x.reshape(len(x), -1))
-        total_loss += loss_module.forward(probabilities, y) * len(x)
-        counts += confusion_matrix(probabilities, y)
+    counts, total_loss = torch.zeros(num_classes, num_classes, dtype=torch.float64), 0.0
+    device, was_training = next(model.parameters()).device, model.training
+    model.eval()
+    with torch.inference_mode():
+        for x, y in data_loader:
+            logits = model(torch.as_tensor(x, device=device))
+            y = torch.as_tensor(y, device=device).long()
+            total_loss += torch.nn.functional.cross_entropy(logits, y, reduction='sum').item()
+            counts += confusion_matrix(logits.cpu(), y.cpu())
+    model.train(was_training)
     if not counts.sum():
         raise ValueError('evaluate_model expected a data loader with at least one sample, got an empty one')
-    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum()}
+    return {**confusion_matrix_to_metrics(counts), 'loss': total_loss / counts.sum().item()}
 
 
-def train(hidden_dims, lr, batch_size, epochs, seed, data_dir, run=None):
+def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, run=None):
     """
-    Performs a full training cycle of MLP model: SGD for `epochs` epochs, evaluating the model on the whole
-    validation (and test) set after the first step and every epoch, keeping the model that did best on validation.
+    Performs a full training cycle of MLP model: SGD for `epochs` epochs (on the GPU when there is one), evaluating
+    the model on the whole validation (and test) set after the first step and every epoch, keeping the model that
+    did best on validation.
 
     Args:
       hidden_dims: A list of ints, specificying the hidden dimensionalities to use in the MLP.
       lr: Learning rate of the SGD to apply.
+      use_batch_norm: If True, adds batch normalization layer into the network.
       batch_size: Minibatch size for the data loaders.
       epochs: Number of training epochs to perform.
       seed: Seed to use for reproducible results.
@@ -111,59 +119,63 @@ def train(hidden_dims, lr, batch_size, epochs, seed, data_dir, run=None):
       val_accuracies: A list of scalar floats, containing the accuracies of the model on the
                       validation set per epoch (element 0 - performance after epoch 1)
       test_accuracy: scalar float, average accuracy on the test dataset of the model that
-                     performed best on the validation. Between 0.0 and 1.0
-      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss of each
-                    epoch, the best model's epoch and its test metrics
+                     performed best on the validation.
+      logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss and accuracy
+                    of each epoch, the best model's epoch and its test metrics
     """
     runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs)
     # Set the random seeds for reproducibility
     np.random.seed(seed)
     torch.manual_seed(seed)
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-    ## Loading the dataset
+    # Loading the dataset
     cifar10 = cifar10_utils.get_cifar10(data_dir)
-    cifar10_loader = cifar10_utils.get_dataloader(cifar10, batch_size=batch_size, return_numpy=True)
+    cifar10_loader = cifar10_utils.get_dataloader(cifar10, batch_size=batch_size, return_numpy=False)
     steps_per_epoch = len(cifar10_loader['train'])
     if steps_per_epoch == 0:
         raise cifar10_utils.DataError(f'batch_size {batch_size} is larger than the training split '
                                       f'({len(cifar10["train"])} images)')
 
-    model = MLP(3 * 32 * 32, hidden_dims, 10)
-    loss_module = CrossEntropyModule()
+    model = MLP(3 * 32 * 32, hidden_dims, 10, use_batch_norm).to(device)
+    loss_module = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     run = run or runkit.Run()
-    config = dict(script='train_mlp_numpy', offering=os.path.basename(os.path.dirname(os.path.abspath(__file__))),
-                  hidden_dims=hidden_dims, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, data_dir=data_dir,
-                  max_steps=epochs * steps_per_epoch, eval_freq=steps_per_epoch, steps_per_epoch=steps_per_epoch,
-                  dataset='cifar10',
+    config = dict(script='train_mlp_pytorch', offering=os.path.basename(os.path.dirname(os.path.abspath(__file__))),
+                  hidden_dims=hidden_dims, lr=lr, use_batch_norm=use_batch_norm, batch_size=batch_size,
+                  epochs=epochs, seed=seed, data_dir=data_dir, max_steps=epochs * steps_per_epoch,
+                  eval_freq=steps_per_epoch, steps_per_epoch=steps_per_epoch, dataset='cifar10',
                   data_fingerprint=runkit.fingerprint(cifar10_utils.cifar10_folder(data_dir), cifar10_utils.FILES))
-    val_accuracies, epoch_losses, best_model, best_epoch = [], [], None, None
-    # A diverging run overflows on its way to NaN; the loop reports the NaN, so the warnings add nothing.
-    with run.training('mlp_numpy', config), np.errstate(over='ignore', invalid='ignore'):
+    val_accuracies, epoch_losses, epoch_accuracies, best_model, best_epoch = [], [], [], None, None
+    with run.training('mlp_pytorch', config):
         for epoch in range(1, epochs + 1):
-            epoch_loss = 0.0
+            epoch_loss = epoch_accuracy = 0.0
             for x, y in run.progress(cifar10_loader['train']):
-                probabilities = model.forward(x.reshape(len(x), -1))
-                loss = loss_module.forward(probabilities, y)
-                model.backward(loss_module.backward(probabilities, y))
-                for params, grads in model.parameters():  # plain SGD
-                    for name in params:
-                        params[name] -= lr * grads[name]
+                x, y = x.to(device), y.to(device)
+                logits = model(x)
+                loss = loss_module(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss = loss.item()
                 if not math.isfinite(loss):
                     raise runkit.Diverged(loss, run.step)
-                epoch_loss += loss
+                batch_accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+                epoch_loss, epoch_accuracy = epoch_loss + loss, epoch_accuracy + batch_accuracy
                 if run.evaluates(run.step):  # after the first step and after every epoch
                     validation, test = (evaluate_model(model, cifar10_loader[split])
                                         for split in ('validation', 'test'))
-                    run.log(run.step, train=(loss, float((probabilities.argmax(axis=1) == y).mean())),
+                    run.log(run.step, train=(loss, batch_accuracy),
                             validation=(validation['loss'], validation['accuracy']),
                             test=(test['loss'], test['accuracy']))
             epoch_losses.append(epoch_loss / steps_per_epoch)
+            epoch_accuracies.append(epoch_accuracy / steps_per_epoch)
             val_accuracies.append(validation['accuracy'])
             if best_model is None or val_accuracies[-1] > max(val_accuracies[:-1]):
-                model.clear_cache()  # a copy holding no batch
                 best_model, best_epoch = deepcopy(model), epoch
         test_metrics = evaluate_model(best_model, cifar10_loader['test'])
-        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses, best_epoch=best_epoch,
+        run.metrics.update(val_accuracies=val_accuracies, train_loss_per_epoch=epoch_losses,
+                           train_accuracy_per_epoch=epoch_accuracies, best_epoch=best_epoch,
                            test_metrics={name: np.asarray(value).tolist() for name, value in test_metrics.items()})
     return best_model, val_accuracies, test_metrics['accuracy'], run.metrics
 
@@ -171,11 +183,13 @@ def train(hidden_dims, lr, batch_size, epochs, seed, data_dir, run=None):
 def parse_flags(argv=None):
     """The template's flags (and --output_dir and --overwrite of the run), parsed from argv (default: the command
     line)."""
-    parser = runkit.ArgumentParser(prog='train_mlp_numpy.py', description='Train the NumPy MLP on CIFAR-10 with SGD, '
-                                                                          'by epochs.')
+    parser = runkit.ArgumentParser(prog='train_mlp_pytorch.py', description='Train the PyTorch MLP on CIFAR-10 with '
+                                                                            'SGD, by epochs.')
     parser.add_argument('--hidden_dims', default=[128], type=int, nargs='*',
                         help='Hidden dimensionalities to use inside the network. To specify multiple, use " " to '
                              'separate them. Example: "256 128" (none: a linear model)')
+    parser.add_argument('--use_batch_norm', action='store_true',
+                        help='Use this option to add Batch Normalization layers to the MLP.')
     parser.add_argument('--lr', default=0.1, type=float, help='Learning rate to use')
     parser.add_argument('--batch_size', default=128, type=int, help='Minibatch size')
     parser.add_argument('--epochs', default=10, type=int, help='Max number of epochs')
@@ -183,7 +197,7 @@ def parse_flags(argv=None):
     parser.add_argument('--data_dir', default=os.path.relpath(cifar10_utils.DATA_DIR_DEFAULT),
                         help="Data directory where to store/find the CIFAR10 dataset (default: the project's own copy, "
                              "../cifar10/)")
-    runkit.add_run_arguments(parser, output_dir='runs/train_mlp_numpy')
+    runkit.add_run_arguments(parser, output_dir='runs/train_mlp_pytorch')
     args = parser.parse_args(argv)
     try:  # before a run folder is made or any data loaded
         runkit.check_epoch_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs)
@@ -197,8 +211,9 @@ def main(argv=None):
     args = parse_flags(argv)
     with runkit.Run(vars(args)) as run:
         try:
-            _, val_accuracies, test_accuracy, logging_dict = train(args.hidden_dims, args.lr, args.batch_size,
-                                                                   args.epochs, args.seed, args.data_dir, run)
+            _, val_accuracies, test_accuracy, logging_dict = train(args.hidden_dims, args.lr, args.use_batch_norm,
+                                                                   args.batch_size, args.epochs, args.seed,
+                                                                   args.data_dir, run)
         except cifar10_utils.DataError as error:  # the data missing, or too small for the batches
             sys.exit(f'error: {error}')
     print(f'best validation accuracy {max(val_accuracies):.4f} after epoch {logging_dict["best_epoch"]}; '

@@ -1,4 +1,4 @@
-"""UvA 2022-2024's mlp_numpy.py: MLP(n_inputs, n_hidden, n_classes), the root's MLP (../mlp_numpy.py) as this
+"""UvA 2022-2023's mlp_numpy.py: MLP(n_inputs, n_hidden, n_classes), the root's MLP (../mlp_numpy.py) as this
 template builds it: ELU in the hidden layers, Kaiming initialisation with the first layer told it is the
 input layer, float64 parameters."""
 import os

@@ -1,0 +1,47 @@
+"""UvA 2021's compare_batch_norm.py and 2022's compare_models.py (2023's compare_batch_norm.py): the template's
+train_models(results_filename) and plot_results(results_filename), run on a small stand-in CIFAR-10."""
+import json
+
+import pytest
+
+from test_offerings import cifar_root, working_in  # noqa: F401 (a fixture)
+
+
+def test_compare_batch_norm_trains_each_size_without_and_with_batch_norm_and_plots_both_accuracies(
+        cifar_root, tmp_path, figures_unrendered, capsys):  # noqa: F811
+    with working_in('uva2021') as load:
+        compare = load('compare_batch_norm')
+        results = compare.main(['--epochs', '2', '--data_dir', cifar_root, '--output_dir', str(tmp_path)])
+        saved = json.loads((tmp_path / 'metrics.json').read_text())
+        assert saved == json.loads(json.dumps(results))
+        assert saved['settings'] == {'lr': 0.1, 'batch_size': 128, 'epochs': 2, 'seed': 42}
+        assert [(m['hidden_dims'], m['use_batch_norm']) for m in saved['models'].values()] == [
+            ([128], False), ([128], True), ([256, 128], False), ([256, 128], True), ([512, 256, 128], False),
+            ([512, 256, 128], True)]
+        for model in saved['models'].values():
+            assert len(model['train_accuracies']) == len(model['val_accuracies']) == 2
+            assert 0 <= model['test_accuracy'] <= 1 and model['best_epoch'] in (1, 2)
+        assert {'train_accuracy.png', 'validation_accuracy.png', 'mlp_128_batch_norm'} <= \
+            {path.name for path in tmp_path.iterdir()}
+        assert json.loads((tmp_path / 'mlp_128' / 'metrics.json').read_text())['status'] == 'completed'
+
+        # a rerun of the same settings keeps what the results hold: nothing is trained again
+        def no_training(*args, **kwargs):
+            raise AssertionError('trained again')
+        compare.train_mlp_pytorch.train = no_training
+        assert compare.train_models(str(tmp_path / 'metrics.json'), epochs=2, data_dir=cifar_root) == saved
+        # other settings in the same folder need --overwrite
+        with pytest.raises(SystemExit):
+            compare.main(['--epochs', '3', '--data_dir', cifar_root, '--output_dir', str(tmp_path)])
+        assert 'holds a comparison of 2 epochs' in capsys.readouterr().err
+
+
+def test_compare_models_is_2022s_name_and_2023s_template_calls_it_compare_batch_norm():
+    with working_in('uva2022') as load:
+        models = load('compare_models')
+        assert load('compare_batch_norm').train_models is models.train_models
+        assert models.HIDDEN_DIMS == ([128], [256, 128], [512, 256, 128]) and models.SCRIPT == 'compare_models'
+        # the folder's MLP: ELU, as 2022's template builds it
+        import torch
+        mlp = models.train_mlp_pytorch.MLP(10, [4], 2)
+        assert any(isinstance(m, torch.nn.ELU) for m in mlp.modules())
