@@ -51,11 +51,19 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
                                --output_dir ../results/uva2021_compare_batch_norm --overwrite) ;;
         uva2022_compare_models) (cd uva2022_2023 && OMP_NUM_THREADS=1 python compare_models.py \
                                --output_dir ../results/uva2022_compare_models --overwrite) ;;
-        uva2022_mlp_numpy) (cd uva2022_2023 && python train_mlp_numpy.py --output_dir ../results/uva2022_mlp_numpy \
-                               --overwrite) ;;
-        uva2024_batch_norm) (cd uva2024_2025 && OMP_NUM_THREADS=1 python train_mlp_pytorch.py \
-                               --output_dir ../results/uva2024_mlp_pytorch --overwrite
-                            OMP_NUM_THREADS=1 python train_mlp_pytorch.py --use_batch_norm \
+        # Each later template's networks with its defaults (UvA 2024's question 5 f: with and without batch norm)
+        uva2020_mlp)       (cd uva2020 && python train_mlp_numpy.py --output_dir ../results/uva2020_mlp_numpy --overwrite
+                            python train_mlp_pytorch.py --output_dir ../results/uva2020_mlp_pytorch --overwrite) ;;
+        uva2021_mlp)       (cd uva2021 && python train_mlp_numpy.py --output_dir ../results/uva2021_mlp_numpy --overwrite
+                            python train_mlp_pytorch.py --output_dir ../results/uva2021_mlp_pytorch --overwrite) ;;
+        uva2022_mlp)       (cd uva2022_2023 && python train_mlp_numpy.py --output_dir ../results/uva2022_mlp_numpy \
+                               --overwrite
+                            python train_mlp_pytorch.py --output_dir ../results/uva2022_mlp_pytorch --overwrite)
+                           python experiments/plot_confusion_matrix.py results/uva2022_mlp_numpy ;;
+        uva2024_mlp)       (cd uva2024_2025 && python train_mlp_numpy.py --output_dir ../results/uva2024_mlp_numpy \
+                               --overwrite
+                            python train_mlp_pytorch.py --output_dir ../results/uva2024_mlp_pytorch --overwrite
+                            python train_mlp_pytorch.py --use_batch_norm \
                                --output_dir ../results/uva2024_mlp_pytorch_batch_norm --overwrite) ;;
         autodiff_synth)    for activation in sigmoid relu; do
                                python vu2021/train_mlp_autodiff.py --activation $activation \
@@ -71,5 +79,5 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds uva2021_compare_batch_norm uva2022_compare_models uva2022_mlp_numpy uva2024_batch_norm convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds uva2020_mlp uva2021_mlp uva2022_mlp uva2024_mlp uva2021_compare_batch_norm uva2022_compare_models convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi

@@ -159,13 +159,17 @@ def _readme(offering, face, work):
              f'Where one of them only changes a default or a name of the file of the same name in this folder, you '
              f'write that code in this folder\'s file. ' if face else
              'Run your template\'s commands in this folder. ')
+    graded = '\n'.join(f'- {question} ({sum(check.points for check in checks)} points): '
+                       + ', '.join(check.name for check in checks)
+                       for question, checks in course.questions(offering).items())
     return (f'# MLPs, CNNs and Backpropagation: the {offering} skeleton\n\n{where}'
             f'Write the body of every function marked `PUT YOUR CODE HERE` that your offering asks for '
             f'(`ReLUModule` and `RELUModule` are `LeakyReLUModule`s of slope 0):\n\n{listed}\n\n'
             'Each training script keeps its `main()`: it opens the run (`runkit.Run`) and hands it to your `train()`, '
             'which calls the run as the solution does (`run.progress`, `run.evaluates`, `run.log`).\n\n'
             f'`python -m pytest tests` runs the public checks that grading uses; each fails with NotImplementedError '
-            f'until its functions are written.\n')
+            f'until its functions are written. They check the code of these questions, numbered as your assignment '
+            f'text numbers them, with their points:\n\n{graded}\n')
 
 
 def self_check(out_dir, offering=course.DEFAULT, jobs=None, questions=None):

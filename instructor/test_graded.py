@@ -485,10 +485,19 @@ def test_convnet_layers():
              for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     channels = [(3, 64), (64, 128), (128, 256), (256, 256), (256, 512), (512, 512), (512, 512), (512, 512)]
     assert convs == [(a, b, (3, 3), (1, 1), (1, 1)) for a, b in channels], f'Table 1 convolutions, got {convs}'
-    pools = [(m.kernel_size, m.stride, m.padding) for m in model.modules() if isinstance(m, torch.nn.MaxPool2d)]
-    assert len(pools) == 5 and all(pool in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))) for pool in pools), pools
+    assert _max_pools(model.modules()) == [((3, 3), (2, 2), (1, 1))] * 5, 'five 3x3 max-pools, stride 2, padding 1'
     linears = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert linears == [(512, 10)], linears
+
+
+def _max_pools(layers):
+    """(kernel, stride, padding) of each MaxPool2d, each as a pair whether it was given as an int or a tuple."""
+    import torch
+
+    def pair(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    return [tuple(pair(v) for v in (m.kernel_size, m.stride, m.padding))
+            for m in layers if isinstance(m, torch.nn.MaxPool2d)]
 
 
 def check_figure_5(model):
@@ -503,8 +512,7 @@ def check_figure_5(model):
                                                            for _ in range(n)]
                       + [(a, 2 * a, (1, 1), (1, 1), (0, 0)) for a in (64, 128, 256)])
     assert convs == expected, f'Figure 5 convolutions (in, out, kernel, stride, padding), got {convs}'
-    pools = [(m.kernel_size, m.stride, m.padding) for m in layers if isinstance(m, torch.nn.MaxPool2d)]
-    assert len(pools) == 5 and all(pool in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))) for pool in pools), pools
+    assert _max_pools(layers) == [((3, 3), (2, 2), (1, 1))] * 5, 'five 3x3 max-pools, stride 2, padding 1'
     norms = [m.num_features for m in layers if isinstance(m, torch.nn.BatchNorm2d)]
     assert sorted(norms) == sorted([64] + [128] * 2 + [256] * 2 + [512] * 5), \
         f'a BatchNorm2d in each of the 10 PreAct blocks and one of 512 before the linear layer, got {norms}'
