@@ -5,7 +5,9 @@ import json
 import pytest
 import torch
 
+import cifar10_utils
 import evaluate
+from test_evaluate import use_synthetic
 from test_offerings import working_in
 
 # Figure 5's table: name, kernel, stride, padding, channels in/out ('PreAct' rows are blocks of a 3x3 convolution).
@@ -71,8 +73,12 @@ def test_the_convnet_maps_cifar_images_to_class_scores_with_gradients_everywhere
 
 
 def test_the_script_trains_with_the_2020_defaults_and_evaluate_rebuilds_figure_5s_network(tmp_path, capsys,
-                                                                                         figures_unrendered):
+                                                                                         figures_unrendered,
+                                                                                         monkeypatch):
+    use_synthetic(monkeypatch, num_test=30)  # evaluate.py's, the root's cifar10_utils
     with working_in('uva2020') as load:
+        face = load('cifar10_utils')
+        monkeypatch.setattr(face, 'get_synthetic', cifar10_utils.get_synthetic)  # the script's, through the face
         script = load('train_convnet_pytorch')
         defaults = script.parse_flags([])
         assert (defaults.learning_rate, defaults.batch_size, defaults.max_steps, defaults.eval_freq,

@@ -124,8 +124,8 @@ def main(argv=None):
         except (OSError, ValueError, KeyError, TypeError) as error:
             parser.error(f'{results_filename} holds no comparison ({error}); give another --output_dir or --overwrite')
         if settings['epochs'] != args.epochs:
-            parser.error(f'{args.output_dir} holds a comparison of {settings["epochs"]} epochs; give --epochs '
-                         f'{settings["epochs"]} to continue it, or --overwrite to replace it')
+            parser.error(f'{args.output_dir} holds a comparison with --epochs {settings["epochs"]}; give that to '
+                         f'continue it, or --overwrite to replace it')
     os.makedirs(args.output_dir, exist_ok=True)
     try:
         results = train_models(results_filename, args.epochs, args.data_dir)
