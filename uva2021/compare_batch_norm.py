@@ -92,6 +92,7 @@ def plot_results(results_filename):
                     linestyle='-' if model['use_batch_norm'] else '--',
                     label=f"{model['hidden_dims']}" + (', batch norm' if model['use_batch_norm'] else ''))
         ax.set_xlabel('epoch')
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small', ncol=2)
