@@ -509,3 +509,12 @@ def test_the_scripts_a_folder_repeats_stay_the_same_code(copy, original):
     folders, but for their docstrings and names: each folder holds its own files, so a fix to one must go to the
     others."""
     assert _code_of(copy) == _code_of(original)
+
+
+def test_a_step_offerings_scripts_default_to_the_roots_data_from_their_folder(monkeypatch):
+    """UvA 2020's scripts, run in uva2020/, read the root's cifar10/ as the root's scripts do: one copy serves all."""
+    monkeypatch.chdir(os.path.join(ROOT, 'uva2020'))
+    with working_in('uva2020') as load:
+        for script in ('train_mlp_numpy', 'train_mlp_pytorch', 'train_convnet_pytorch'):
+            data_dir = load(script).parse_flags([]).data_dir
+            assert os.path.abspath(data_dir) == os.path.join(ROOT, 'cifar10', 'cifar-10-batches-py'), script
