@@ -518,3 +518,29 @@ def test_a_step_offerings_scripts_default_to_the_roots_data_from_their_folder(mo
         for script in ('train_mlp_numpy', 'train_mlp_pytorch', 'train_convnet_pytorch'):
             data_dir = load(script).parse_flags([]).data_dir
             assert os.path.abspath(data_dir) == os.path.join(ROOT, 'cifar10', 'cifar-10-batches-py'), script
+
+
+def test_evaluate_finds_the_projects_copy_for_a_run_trained_in_an_offerings_folder(cifar_root, tmp_path,
+                                                                                   monkeypatch):
+    """Such a run records the copy relative to its folder ('../cifar10/...'); evaluated from elsewhere it reads the
+    project's copy when that is the data the run recorded, and no other."""
+    import runkit
+    from cifar10_utils import DataError
+    from runkit import datasets, models
+    project = tmp_path / 'project'
+    project.mkdir()
+    (project / 'cifar10').symlink_to(cifar_root)
+    (tmp_path / 'elsewhere').mkdir()
+    monkeypatch.setattr(runkit, 'ROOT', str(project))
+    monkeypatch.chdir(tmp_path / 'elsewhere')
+    copy = os.path.join(cifar_root, 'cifar-10-batches-py')
+    config = {'dataset': 'cifar10', 'data_dir': '../cifar10/cifar-10-batches-py', 'validation_size': 0,
+              'data_fingerprint': datasets.fingerprint('cifar10', copy)}
+    test, provenance = models.run_split(config)
+    assert os.path.samefile(provenance['data_dir'], copy) and test.num_examples == 300
+    # another copy's fingerprint: the recorded path stands, and is missing here (no download is tried)
+    def missing(name, data_dir, **kwargs):
+        raise DataError(f'CIFAR-10 is not in {data_dir}')
+    monkeypatch.setattr(datasets, 'load_dataset', missing)
+    with pytest.raises(DataError, match=r'not in \.\./cifar10/cifar-10-batches-py'):
+        models.run_split({**config, 'data_fingerprint': '0123456789abcdef'})
