@@ -50,15 +50,24 @@ def _release(args):
 def _grade(args):
     for submission in args.submissions:
         if not os.path.isdir(submission):
-            sys.exit(f'error: {submission} is not a folder; expected a submission folder of Python files')
+            sys.exit(f'error: {grade.printable(submission)} is not a folder; expected a submission folder of Python '
+                     f'files')
     if args.staff_tests and not os.path.isfile(args.staff_tests):
         sys.exit(f'error: --staff-tests {args.staff_tests} is not a file')
+    # the outputs are checked before any grading, so that hours of it are not lost to a path that cannot be written
+    if args.csv:
+        _check_writable('--csv', args.csv)
+    if args.json:
+        _check_writable('--json', args.json if len(args.submissions) == 1 else os.path.join(args.json, 'x.json'),
+                        folder_ok=len(args.submissions) > 1)
     results = grade.grade(args.submissions, args.offering, jobs=args.jobs)
     staff = {submission: grade.staff_tests(submission, args.offering, args.staff_tests) if args.staff_tests
              else ({}, '') for submission in args.submissions}
     maximum = sum(check.points for check in course.RUBRIC[args.offering])
     for submission, outcomes in results.items():
-        print(f'\n{submission}: {grade.score(outcomes)} of {maximum}')
+        missing = grade.not_graded(outcomes)
+        print(f'\n{grade.printable(submission)}: {grade.score(outcomes)} of {maximum}'
+              + (f', NOT GRADED: questions {", ".join(missing)} could not be graded' if missing else ''))
         rows = [['question', 'points', 'max', 'first failing check']] + grade.question_table(outcomes)
         widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
         for row in rows:
@@ -71,14 +80,32 @@ def _grade(args):
     if args.json:
         _write_json(args.json, results, staff)
     if args.csv:
-        with open(args.csv, 'w', newline='') as file:
+        with open(args.csv, 'w', newline='', encoding='utf-8', errors='backslashreplace') as file:
             writer = csv.writer(file)
             checks = course.RUBRIC[args.offering]
             writer.writerow(['submission', 'score', 'max'] + [f'{c.question} {c.name}' for c in checks])
             for submission, outcomes in results.items():
-                writer.writerow([submission, grade.score(outcomes), maximum]
-                                + [o.check.points if o.passed else 0 for o in outcomes])
+                missing = grade.not_graded(outcomes)
+                writer.writerow([grade.printable(submission), grade.NOT_GRADED if missing else grade.score(outcomes),
+                                 maximum] + [grade.NOT_GRADED if not o.graded else o.check.points if o.passed else 0
+                                             for o in outcomes])
+    again = [submission for submission, outcomes in results.items() if grade.not_graded(outcomes)]
+    if again:
+        sys.exit(f'error: {len(again)} submission(s) could not be graded in full, for reasons outside them (see '
+                 f'"not graded" above); grade them again: {" ".join(grade.printable(s) for s in again)}')
     return results
+
+
+def _check_writable(flag, path, folder_ok=False):
+    """End the program in one line unless path can be written: its folder exists and is writable (for folder_ok,
+    the folder may be made), and path is no folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder_ok and not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if os.path.isdir(path):
+        sys.exit(f'error: {flag} {path} is a folder; expected a file to write')
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        sys.exit(f'error: {flag} {path} cannot be written: {folder} is not a writable folder')
 
 
 def _write_json(path, results, staff):

@@ -30,7 +30,10 @@ CHECKS = os.path.join(HERE, 'test_graded.py')
 RUNNER = os.path.join(HERE, 'sandboxed_pytest.py')
 LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}  # torch needs 4 GiB of address space
 
-Outcome = namedtuple('Outcome', 'check passed reason')  # one course.Check, whether it passed, why not
+# one course.Check, whether it passed, why not; graded False when it could not be graded for a reason outside the
+# submission (no space to copy it, a folder that cannot be made): never to be read as the submission's zero
+Outcome = namedtuple('Outcome', 'check passed reason graded', defaults=(True,))
+NOT_GRADED = 'not graded'
 _UNCONFINED = []  # once the warning that writes are not confined has been given
 # The runs going on (their pids), and the mark in the environment of every process a run starts: what the grader is
 # left of them when a run ends (it is their subreaper) is killed.
@@ -197,13 +200,25 @@ def grade_question(submission, offering, question, limits=LIMITS):
             checks_file = os.path.join(code, 'test_graded.py')
             results, failure = run_checks(folder, code, offering,
                                           [f'{checks_file}::{check.test}' for check in checks], limits)
-    except OSError as error:  # a submission that cannot be copied, or a folder that cannot be made
-        results, failure = {}, f'could not be graded: {error}'
+    except OSError as error:  # no room to copy the submission, or a folder that cannot be made: not its fault
+        reason = f'{NOT_GRADED}: {error.strerror or error}' + (f' ({error.filename})' if error.filename else '')
+        return [Outcome(check, False, printable(reason), graded=False) for check in checks]
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
-        outcomes.append(Outcome(check, passed, '' if passed else reason))
+        outcomes.append(Outcome(check, passed, '' if passed else printable(reason)))
     return outcomes
+
+
+def printable(text):
+    """text with its control characters (a terminal's escape sequences among them) written as escapes, so that a
+    submission's message reaches a terminal or a CSV as text."""
+    return ''.join(c if c.isprintable() or c in '\t' else c.encode('unicode_escape').decode() for c in str(text))
+
+
+def not_graded(outcomes):
+    """The questions of outcomes that could not be graded, in order."""
+    return list(dict.fromkeys(outcome.check.question for outcome in outcomes if not outcome.graded))
 
 
 def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progress=True, questions=None):
@@ -239,14 +254,16 @@ def score(outcomes):
 
 
 def question_table(outcomes):
-    """Rows (question, points, max, the first failing check in one line)."""
+    """Rows (question, points or 'not graded', max, the first failing check in one line)."""
     rows = {}
     for outcome in outcomes:
         question = rows.setdefault(outcome.check.question, [outcome.check.question, 0, 0, ''])
         question[2] += outcome.check.points
-        if outcome.passed:
+        if not outcome.graded:
+            question[1], question[3] = NOT_GRADED, outcome.reason
+        elif outcome.passed and question[1] != NOT_GRADED:
             question[1] += outcome.check.points
-        elif not question[3]:
+        elif not outcome.passed and not question[3]:
             question[3] = f'{outcome.check.name}: {outcome.reason}'
     return list(rows.values())
 
@@ -255,6 +272,10 @@ def gradescope(outcomes, staff=None):
     """Gradescope's results.json: the score and one entry per check (and per staff test, for no points)."""
     tests = [{'name': f'{o.check.question} {o.check.name}', 'score': o.check.points if o.passed else 0,
               'max_score': o.check.points, 'output': o.reason} for o in outcomes]
-    tests += [{'name': f'staff {name}', 'score': 0, 'max_score': 0, 'output': 'passed' if passed else reason}
-              for name, (passed, reason) in (staff or {}).items()]
-    return {'score': score(outcomes), 'tests': tests}
+    tests += [{'name': f'staff {name}', 'score': 0, 'max_score': 0,
+               'output': 'passed' if passed else printable(reason)} for name, (passed, reason) in (staff or {}).items()]
+    results = {'score': score(outcomes), 'tests': tests}
+    missing = not_graded(outcomes)
+    if missing:  # the score is what was graded; the output says it is not the grade
+        results['output'] = f'NOT GRADED: questions {", ".join(missing)} could not be graded; grade it again'
+    return results

@@ -17,6 +17,7 @@ def points_of(offering, name):
     """The points of the offering's check called name."""
     return next(check.points for check in course.RUBRIC[offering] if check.name == name)
 
+
 QUICK = {**grade.LIMITS, 'wall_seconds': 20}
 
 

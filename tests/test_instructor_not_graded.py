@@ -1,0 +1,55 @@
+"""python -m instructor grade never reports as a zero what it could not grade, checks its outputs before any grading,
+and writes what a submission says (its messages, its name) as text."""
+import csv
+import errno
+import json
+import os
+
+import pytest
+
+from instructor import __main__ as cli
+from instructor import grade
+
+
+def test_a_submission_that_could_not_be_copied_is_not_graded_not_zero_and_the_command_fails(tmp_path, capsys,
+                                                                                         monkeypatch):
+    (tmp_path / 'doe').mkdir()
+    (tmp_path / 'doe' / 'autodiff.py').write_text('')
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, 'No space left on device', '/tmp/grading-x/autodiff.py')
+    monkeypatch.setattr(grade, 'copy_submission', full_disk)
+    with pytest.raises(SystemExit) as exit:
+        cli.main(['grade', str(tmp_path / 'doe'), '--offering', 'vu2021', '--json', str(tmp_path / 'r.json'),
+                  '--csv', str(tmp_path / 'r.csv')])
+    assert 'could not be graded in full' in str(exit.value) and str(tmp_path / 'doe') in str(exit.value)
+    out = capsys.readouterr().out
+    assert 'NOT GRADED: questions Q9 could not be graded' in out and 'not graded: No space left on device' in out
+    results = json.loads((tmp_path / 'r.json').read_text())
+    assert results['output'].startswith('NOT GRADED') and results['score'] == 0
+    rows = list(csv.reader(open(tmp_path / 'r.csv')))
+    assert rows[1][1] == 'not graded' and set(rows[1][3:]) == {'not graded'}
+
+
+def test_outputs_that_cannot_be_written_end_the_command_before_any_grading(tmp_path, monkeypatch):
+    (tmp_path / 'doe').mkdir()
+    monkeypatch.setattr(grade, 'grade', lambda *args, **kwargs: pytest.fail('graded before checking the outputs'))
+    for flag, path in [('--csv', tmp_path / 'missing' / 'r.csv'), ('--json', tmp_path),
+                       ('--csv', tmp_path / 'doe')]:
+        with pytest.raises(SystemExit, match=f'{flag} .*(cannot be written|is a folder)'):
+            cli.main(['grade', str(tmp_path / 'doe'), flag, str(path)])
+
+
+def test_a_submissions_message_and_name_reach_the_terminal_and_the_csv_as_text():
+    assert grade.printable('failed \x1b[2J\x1b[31mred\x07') == 'failed \\x1b[2J\\x1b[31mred\\x07'
+    assert grade.printable('m\udcfcller é') == 'm\\udcfcller é'  # a non-UTF-8 name, as os.fsdecode gives it
+
+
+def test_a_non_utf8_submission_name_is_graded_and_written(tmp_path, capsys):
+    folder = os.path.join(os.fsencode(tmp_path), b'm\xfcller')
+    os.mkdir(folder)
+    with open(os.path.join(folder, b'autodiff.py'), 'w') as file:
+        file.write('')
+    cli.main(['grade', os.fsdecode(folder), '--offering', 'vu2021', '--csv', str(tmp_path / 'r.csv')])  # no ReLU
+    assert 'm\\udcfcller: 0 of 10' in capsys.readouterr().out
+    assert list(csv.reader(open(tmp_path / 'r.csv')))[1][:2] == [os.path.join(str(tmp_path), 'm\\udcfcller'), '0']
