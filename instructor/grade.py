@@ -47,17 +47,17 @@ def copy_submission(submission, offering, folder):
     folders when it has them (a copy of this project's layout). Returns the folder the checks run in: the
     offering's own folder when the submission has it, else the top level (a template's flat layout)."""
     face = course.OFFERINGS[offering][0]
-    submission = _unwrapped(submission)
+    submission = _unwrapped(os.path.realpath(submission))
     for sub in ['', 'runkit'] + ([face] if face else []):
         source = os.path.join(submission, sub)
-        if not os.path.isdir(source):
+        if not os.path.isdir(source) or os.path.islink(source):  # an upload's links are not followed out of it
             continue
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
         for name in os.listdir(source):
             path = os.path.join(source, name)
             if name.endswith('.py') and name != 'conftest.py' and os.path.isfile(path) and not os.path.islink(path):
                 shutil.copyfile(path, os.path.join(folder, sub, name))
-    code = os.path.join(folder, face) if face and os.path.isdir(os.path.join(submission, face)) else folder
+    code = os.path.join(folder, face) if face and os.path.isdir(os.path.join(folder, face)) else folder
     shutil.copyfile(CHECKS, os.path.join(code, 'test_graded.py'))
     with open(os.path.join(folder, 'pytest.ini'), 'w') as ini:
         ini.write('[pytest]\n')
@@ -69,7 +69,7 @@ def _unwrapped(submission):
     upload that unzips to lastname_assignment1/)."""
     entries = [name for name in os.listdir(submission) if not name.startswith(('.', '__'))]
     inner = os.path.join(submission, entries[0]) if len(entries) == 1 else ''
-    return inner if inner and os.path.isdir(inner) else submission
+    return inner if inner and os.path.isdir(inner) and not os.path.islink(inner) else submission
 
 
 def run_checks(folder, code, offering, targets, limits=LIMITS):

@@ -53,3 +53,16 @@ def test_a_non_utf8_submission_name_is_graded_and_written(tmp_path, capsys):
     cli.main(['grade', os.fsdecode(folder), '--offering', 'vu2021', '--csv', str(tmp_path / 'r.csv')])  # no ReLU
     assert 'm\\udcfcller: 0 of 10' in capsys.readouterr().out
     assert list(csv.reader(open(tmp_path / 'r.csv')))[1][:2] == [os.path.join(str(tmp_path), 'm\\udcfcller'), '0']
+
+
+def test_an_upload_of_symlinks_gets_nothing_it_did_not_write(tmp_path):
+    """A folder holding one link to the project, or links to its files and folders, is graded as empty."""
+    from instructor import course
+    (tmp_path / 'one_link').mkdir()
+    (tmp_path / 'one_link' / 'lastname_assignment1').symlink_to(course.ROOT)
+    (tmp_path / 'links').mkdir()
+    (tmp_path / 'links' / 'vu2021').symlink_to(os.path.join(course.ROOT, 'vu2021'))
+    (tmp_path / 'links' / 'autodiff.py').symlink_to(os.path.join(course.ROOT, 'vu2021', 'autodiff.py'))
+    graded = grade.grade([str(tmp_path / 'one_link'), str(tmp_path / 'links')], 'vu2021', progress=False)
+    for outcomes in graded.values():
+        assert grade.score(outcomes) == 0 and all('No module named' in o.reason for o in outcomes)
