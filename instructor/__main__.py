@@ -61,8 +61,10 @@ def _grade(args):
         _check_writable('--json', args.json if len(args.submissions) == 1 else os.path.join(args.json, 'x.json'),
                         folder_ok=len(args.submissions) > 1)
     results = grade.grade(args.submissions, args.offering, jobs=args.jobs)
-    staff = {submission: grade.staff_tests(submission, args.offering, args.staff_tests) if args.staff_tests
-             else ({}, '') for submission in args.submissions}
+    interrupted = any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes)
+    skipped = ({}, 'not run: grading was interrupted' if interrupted else '')
+    staff = {submission: grade.staff_tests(submission, args.offering, args.staff_tests)
+             if args.staff_tests and not interrupted else skipped for submission in args.submissions}
     maximum = sum(check.points for check in course.RUBRIC[args.offering])
     for submission, outcomes in results.items():
         missing = grade.not_graded(outcomes)

@@ -38,6 +38,10 @@ _UNCONFINED = []  # once the warning that writes are not confined has been given
 # The runs going on (their pids), and the mark in the environment of every process a run starts: what the grader is
 # left of them when a run ends (it is their subreaper) is killed.
 _CHILDREN, _CHILDREN_LOCK = set(), threading.Lock()
+# Set when the grader is asked to stop (Ctrl-C, SIGTERM): no run starts, those going on are killed, and what they
+# leave is not graded.
+_STOPPING = threading.Event()
+INTERRUPTED = f'{NOT_GRADED}: grading was interrupted'
 _MARK = f'COURSE_GRADING_RUN={uuid.uuid4().hex}'
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -86,6 +90,8 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
     # stderr into a file of the grader's (the child cannot open it, only write to what it inherits), read at the end
     with tempfile.TemporaryFile() as stderr:
         with _CHILDREN_LOCK:  # a sweep of another thread's must not take it for an orphan
+            if _STOPPING.is_set():
+                raise InterruptedError(INTERRUPTED)
             process = subprocess.Popen(command, cwd=folder, env=env, pass_fds=[write], stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
             _CHILDREN.add(process.pid)
@@ -202,7 +208,10 @@ def grade_question(submission, offering, question, limits=LIMITS):
                                           [f'{checks_file}::{check.test}' for check in checks], limits)
     except OSError as error:  # no room to copy the submission, or a folder that cannot be made: not its fault
         reason = f'{NOT_GRADED}: {error.strerror or error}' + (f' ({error.filename})' if error.filename else '')
-        return [Outcome(check, False, printable(reason), graded=False) for check in checks]
+        return [Outcome(check, False, INTERRUPTED if _STOPPING.is_set() else printable(reason), graded=False)
+                for check in checks]
+    if _STOPPING.is_set():  # its run was killed, or may have been, by the stop
+        return [Outcome(check, False, INTERRUPTED, graded=False) for check in checks]
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
@@ -226,17 +235,51 @@ def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progre
     in parallel across the cores (one per core by default)."""
     questions = questions or list(course.questions(offering))
     _become_subreaper()
+    _STOPPING.clear()
     tasks = [(submission, question) for submission in submissions for question in questions]
     outcomes = {submission: {} for submission in submissions}
-    with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count()) as pool:
-        futures = {pool.submit(grade_question, submission, offering, question, limits): (submission, question)
-                   for submission, question in tasks}
-        for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc='grading',
-                           unit='question', disable=not progress, file=sys.stderr):
-            submission, question = futures[future]
-            outcomes[submission][question] = future.result()
-    return {submission: [outcome for question in questions for outcome in by_question[question]]
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
+    try:
+        with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count()) as pool:
+            futures = {pool.submit(grade_question, submission, offering, question, limits): (submission, question)
+                       for submission, question in tasks}
+            try:
+                for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc='grading',
+                                   unit='question', disable=not progress, file=sys.stderr):
+                    submission, question = futures[future]
+                    outcomes[submission][question] = future.result()
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the runs, keep what was graded
+                _stop(futures)
+                print('interrupted: the questions not graded yet are marked "not graded"', file=sys.stderr)
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    return {submission: [outcome for question in questions
+                         for outcome in by_question.get(question) or _interrupted(offering, question)]
             for submission, by_question in outcomes.items()}
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop(futures):
+    """Cancel the questions not started, kill the runs going on and wait for their threads, which clean up."""
+    _STOPPING.set()
+    for future in futures:
+        future.cancel()
+    with _CHILDREN_LOCK:
+        for pid in _CHILDREN:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    concurrent.futures.wait(futures)
+
+
+def _interrupted(offering, question):
+    return [Outcome(check, False, INTERRUPTED, graded=False) for check in course.questions(offering)[question]]
 
 
 def staff_tests(submission, offering, path, limits=LIMITS):

@@ -66,3 +66,42 @@ def test_an_upload_of_symlinks_gets_nothing_it_did_not_write(tmp_path):
     graded = grade.grade([str(tmp_path / 'one_link'), str(tmp_path / 'links')], 'vu2021', progress=False)
     for outcomes in graded.values():
         assert grade.score(outcomes) == 0 and all('No module named' in o.reason for o in outcomes)
+
+
+@pytest.mark.parametrize('signal_name', ['SIGTERM', 'SIGINT'])
+def test_a_stopped_grader_ends_its_runs_leaves_no_folder_and_writes_what_it_graded_as_partial(tmp_path, signal_name):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from instructor import course
+    (tmp_path / 'slow').mkdir()
+    (tmp_path / 'slow' / 'autodiff.py').write_text('import time\ntime.sleep(60)\n')
+    temporary = tmp_path / 'tmp'
+    temporary.mkdir()
+    process = subprocess.Popen([sys.executable, '-m', 'instructor', 'grade', str(tmp_path / 'slow'), '--offering',
+                                'vu2021', '--json', str(tmp_path / 'r.json')], cwd=course.ROOT,
+                               env={**os.environ, 'TMPDIR': str(temporary)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not any(temporary.iterdir()) and time.monotonic() < deadline:  # a run has started
+        time.sleep(0.1)
+    time.sleep(1)
+    started = time.monotonic()
+    process.send_signal(getattr(signal, signal_name))
+    out, err = process.communicate(timeout=20)
+    assert time.monotonic() - started < 5 and process.returncode != 0
+    assert 'grade them again' in err and 'NOT GRADED' in out
+    assert json.loads((tmp_path / 'r.json').read_text())['output'].startswith('NOT GRADED')
+    assert not list(temporary.iterdir())  # the run's folder is gone
+    left = [pid for pid in os.listdir('/proc') if pid.isdigit() and _cmdline_has(pid, str(temporary))]
+    assert not left
+
+
+def _cmdline_has(pid, text):
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as file:
+            return text.encode() in file.read()
+    except OSError:
+        return False
