@@ -36,6 +36,14 @@ OFFERINGS = {
 DEFAULT = 'uva2019'
 
 
+# What the course's own environment files gave students beyond this project's requirements (the 2020 and 2022
+# environment.yml / dl2022_cpu.yml): import name -> pip name. A submission may import them; a grader without one
+# reports the run as not graded, naming the package (instructor/requirements-course.txt installs them all).
+COURSE_PACKAGES = {'seaborn': 'seaborn', 'tensorboard': 'tensorboard', 'tabulate': 'tabulate',
+                   'pytorch_lightning': 'pytorch-lightning', 'torchaudio': 'torchaudio', 'torchtext': 'torchtext',
+                   'ipywidgets': 'ipywidgets'}
+
+
 def folder(offering):
     """The absolute path of the folder that serves `offering`; ValueError naming the offerings for another name."""
     if offering not in OFFERINGS:

@@ -8,8 +8,10 @@ write costs at most that question, with a one-line reason. This process alone wr
 """
 import concurrent.futures
 import ctypes
+import importlib.util
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -215,8 +217,23 @@ def grade_question(submission, offering, question, limits=LIMITS):
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
-        outcomes.append(Outcome(check, passed, '' if passed else printable(reason)))
+        missing = _missing_course_package(reason) if not passed else None
+        if missing:
+            outcomes.append(Outcome(check, False, f"{NOT_GRADED}: the course's environment has {missing}, this "
+                                                  f"grader's Python does not (pip install -r "
+                                                  f"instructor/requirements-course.txt)", graded=False))
+        else:
+            outcomes.append(Outcome(check, passed, '' if passed else printable(reason)))
     return outcomes
+
+
+def _missing_course_package(reason):
+    """The pip name of the course environment's package whose absence here the reason reports, or None."""
+    match = re.search(r"No module named '([\w.]+)'", reason or '')
+    name = match and match.group(1).split('.')[0]
+    if name in course.COURSE_PACKAGES and importlib.util.find_spec(name) is None:
+        return course.COURSE_PACKAGES[name]
+    return None
 
 
 def printable(text):

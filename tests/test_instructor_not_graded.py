@@ -105,3 +105,21 @@ def _cmdline_has(pid, text):
             return text.encode() in file.read()
     except OSError:
         return False
+
+
+def test_a_submission_importing_a_package_of_the_courses_environment_the_grader_lacks_is_not_graded(tmp_path):
+    import importlib.util
+
+    from instructor import course
+    missing = next((name for name in course.COURSE_PACKAGES if importlib.util.find_spec(name) is None), None)
+    if missing is None:
+        pytest.skip("every package of the course's environments is installed here")
+    (tmp_path / 'doe').mkdir()
+    (tmp_path / 'doe' / 'autodiff.py').write_text(f'import {missing}\n')
+    (tmp_path / 'nobody').mkdir()
+    (tmp_path / 'nobody' / 'autodiff.py').write_text('import not_a_package_of_any_course\n')
+    graded = grade.grade([str(tmp_path / 'doe'), str(tmp_path / 'nobody')], 'vu2021', progress=False)
+    assert all(not o.graded and course.COURSE_PACKAGES[missing] in o.reason for o in graded[str(tmp_path / 'doe')])
+    assert all(o.graded and 'No module named' in o.reason for o in graded[str(tmp_path / 'nobody')])  # its own zero
+    with open(os.path.join(course.ROOT, 'instructor', 'requirements-course.txt')) as file:
+        assert set(course.COURSE_PACKAGES.values()) <= {line.strip() for line in file if line.strip()[:1].isalpha()}
