@@ -5,7 +5,7 @@ import os
 import sys
 
 import runkit
-from instructor import course, grade, pack, release
+from instructor import course, detect, grade, pack, release
 from runkit import flags
 
 
@@ -13,12 +13,14 @@ def main(argv=None):
     parser = runkit.ArgumentParser(prog='python -m instructor', description=__doc__.split(':')[0])
     commands = parser.add_subparsers(dest='command', required=True)
     offering = dict(choices=tuple(course.OFFERINGS), default=course.DEFAULT, help='default: %(default)s')
+    grading_offering = dict(choices=('auto',) + tuple(course.OFFERINGS), default=course.DEFAULT,
+                            help="default: %(default)s; auto: each submission as its own files tell")
     releasing = commands.add_parser('release', help='write the student skeleton and check it')
     releasing.add_argument('out_dir')
     releasing.add_argument('--offering', **offering)
     grading = commands.add_parser('grade', help='grade submissions question by question')
     grading.add_argument('submissions', nargs='+', metavar='SUBMISSION_DIR')
-    grading.add_argument('--offering', **offering)
+    grading.add_argument('--offering', **grading_offering)
     grading.add_argument('--json', metavar='PATH', help="Gradescope's results.json (a folder of them for several)")
     grading.add_argument('--csv', metavar='PATH', help='one row per submission')
     grading.add_argument('--staff-tests', metavar='PATH', help="a course's own test file, run against each too")
@@ -60,16 +62,27 @@ def _grade(args):
     if args.json:
         _check_writable('--json', args.json if len(args.submissions) == 1 else os.path.join(args.json, 'x.json'),
                         folder_ok=len(args.submissions) > 1)
-    results = grade.grade(args.submissions, args.offering, jobs=args.jobs)
+    offerings, notes = _offerings(args.submissions, args.offering)
+    results = {}
+    for offering in dict.fromkeys(offerings.values()):
+        group = [submission for submission in args.submissions if offerings[submission] == offering]
+        if any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes):
+            results.update({submission: [o for question in course.questions(offering)
+                                         for o in grade._interrupted(offering, question)] for submission in group})
+        else:
+            results.update(grade.grade(group, offering, jobs=args.jobs))
+    results = {submission: results[submission] for submission in args.submissions}
     interrupted = any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes)
     skipped = ({}, 'not run: grading was interrupted' if interrupted else '')
-    staff = {submission: grade.staff_tests(submission, args.offering, args.staff_tests)
+    staff = {submission: grade.staff_tests(submission, offerings[submission], args.staff_tests)
              if args.staff_tests and not interrupted else skipped for submission in args.submissions}
-    maximum = sum(check.points for check in course.RUBRIC[args.offering])
     for submission, outcomes in results.items():
         missing = grade.not_graded(outcomes)
+        maximum = sum(check.points for check in course.RUBRIC[offerings[submission]])
         print(f'\n{grade.printable(submission)}: {grade.score(outcomes)} of {maximum}'
               + (f', NOT GRADED: questions {", ".join(missing)} could not be graded' if missing else ''))
+        if submission in notes:
+            print(notes[submission])
         rows = [['question', 'points', 'max', 'first failing check']] + grade.question_table(outcomes)
         widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
         for row in rows:
@@ -82,20 +95,52 @@ def _grade(args):
     if args.json:
         _write_json(args.json, results, staff)
     if args.csv:
-        with open(args.csv, 'w', newline='', encoding='utf-8', errors='backslashreplace') as file:
-            writer = csv.writer(file)
-            checks = course.RUBRIC[args.offering]
-            writer.writerow(['submission', 'score', 'max'] + [f'{c.question} {c.name}' for c in checks])
-            for submission, outcomes in results.items():
-                missing = grade.not_graded(outcomes)
-                writer.writerow([grade.printable(submission), grade.NOT_GRADED if missing else grade.score(outcomes),
-                                 maximum] + [grade.NOT_GRADED if not o.graded else o.check.points if o.passed else 0
-                                             for o in outcomes])
+        _write_csv(args.csv, results, offerings)
     again = [submission for submission, outcomes in results.items() if grade.not_graded(outcomes)]
     if again:
         sys.exit(f'error: {len(again)} submission(s) could not be graded in full, for reasons outside them (see '
                  f'"not graded" above); grade them again: {" ".join(grade.printable(s) for s in again)}')
     return results
+
+
+def _offerings(submissions, offering):
+    """({submission: the offering it is graded as}, {submission: a line saying why, or that it looks like another}):
+    with 'auto' each as its own files tell (ending the program in one line, before grading, for one that does not),
+    else `offering`, noting a submission that looks like another template."""
+    offerings, notes = {}, {}
+    for submission in submissions:
+        detected, why = detect.offering_of(submission)
+        if offering == 'auto':
+            if detected is None:
+                sys.exit(f'error: cannot tell which template {grade.printable(submission)} follows ({why}); give '
+                         f'--offering')
+            offerings[submission], notes[submission] = detected, f'graded as {detected}: {why}'
+        else:
+            offerings[submission] = offering
+            if detected and not detect.same_template(detected, offering):
+                notes[submission] = f"note: it looks like {detected}'s template ({why}), not {offering}'s"
+    return offerings, notes
+
+
+def _write_csv(path, results, offerings):
+    """One row per submission: its score, the maximum and the points of every check (with several offerings, a
+    column of each's checks, named with the offering, and the submission's offering)."""
+    several = len(set(offerings.values())) > 1
+    columns = {}  # (offering, question, name) -> its heading, in order
+    for offering in dict.fromkeys(offerings[submission] for submission in results):
+        for c in course.RUBRIC[offering]:
+            columns[offering, c.question, c.name] = (f'{offering} ' if several else '') + f'{c.question} {c.name}'
+    with open(path, 'w', newline='', encoding='utf-8', errors='backslashreplace') as file:
+        writer = csv.writer(file)
+        writer.writerow(['submission'] + ['offering'] * several + ['score', 'max'] + list(columns.values()))
+        for submission, outcomes in results.items():
+            offering = offerings[submission]
+            cells = {(offering, o.check.question, o.check.name): grade.NOT_GRADED if not o.graded
+                     else o.check.points if o.passed else 0 for o in outcomes}
+            writer.writerow([grade.printable(submission)] + [offering] * several
+                            + [grade.NOT_GRADED if grade.not_graded(outcomes) else grade.score(outcomes),
+                               sum(check.points for check in course.RUBRIC[offering])]
+                            + [cells.get(key, '') for key in columns])
 
 
 def _check_writable(flag, path, folder_ok=False):
