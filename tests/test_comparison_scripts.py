@@ -1,6 +1,7 @@
 """UvA 2021's compare_batch_norm.py and 2022's compare_models.py (2023's compare_batch_norm.py): the template's
 train_models(results_filename) and plot_results(results_filename), run on a small stand-in CIFAR-10."""
 import json
+import os
 
 import pytest
 
@@ -45,3 +46,19 @@ def test_compare_models_is_2022s_name_and_2023s_template_calls_it_compare_batch_
         import torch
         mlp = models.train_mlp_pytorch.MLP(10, [4], 2)
         assert any(isinstance(m, torch.nn.ELU) for m in mlp.modules())
+
+
+@pytest.mark.parametrize('run', ['uva2021_compare_batch_norm', 'uva2022_compare_models'])
+def test_the_docs_quote_the_committed_comparisons(run):
+    from instructor import course
+    text = open(os.path.join(course.ROOT, 'docs', 'offerings.md')).read()
+    results = os.path.join(course.ROOT, 'results', run)
+    saved = json.load(open(os.path.join(results, 'metrics.json')))
+    assert saved['settings'] == {'lr': 0.1, 'batch_size': 128, 'epochs': 20, 'seed': 42}  # the texts' settings
+    for name, model in saved['models'].items():
+        wall = json.load(open(os.path.join(results, name, 'metrics.json')))['wall_time_s']
+        best = model['best_epoch']
+        row = (f"| {model['hidden_dims']} | {'yes' if model['use_batch_norm'] else 'no'} | "
+               f"{model['val_accuracies'][best - 1]:.4f} ({best}) | {model['test_accuracy']:.4f} | "
+               f"{model['train_accuracies'][-1]:.4f} | {wall:.0f} s |")
+        assert row in text, row

@@ -451,15 +451,34 @@ def test_the_flags_and_defaults_are_the_templates(script, tmp_path, cifar_root, 
 
 
 def test_the_docs_quote_the_committed_face_runs():
+    """docs/offerings.md's numbers of the later templates' default runs, UvA 2020's ConvNet and 2022's F-beta are the
+    committed runs' own."""
     text = open(os.path.join(ROOT, 'docs', 'offerings.md')).read()
-    for run in ('bgu_face_mlp_numpy', 'bgu_face_mlp_pytorch'):
-        metrics = json.load(open(os.path.join(ROOT, 'results', run, 'metrics.json')))
-        best = metrics['best_epoch']
-        row = (f'| `results/{run}` | {metrics["test_metrics"]["accuracy"]:.4f} | '
-               f'{metrics["val_accuracies"][best - 1]:.4f} ({best} of {len(metrics["val_accuracies"])}) | '
-               f'{metrics["wall_time_s"]:.1f} s |')
-        assert row in text
-        assert metrics['config']['offering'] == 'bgu2023' and metrics['config']['epochs'] == 10
+    lines = text.splitlines()
+
+    def metrics(run):
+        return json.load(open(os.path.join(ROOT, 'results', run, 'metrics.json')))
+    for run, offering in [('bgu_face_mlp_numpy', 'bgu2023'), ('bgu_face_mlp_pytorch', 'bgu2023'),
+                          ('uva2021_mlp_numpy', 'uva2021'), ('uva2021_mlp_pytorch', 'uva2021'),
+                          ('uva2022_mlp_numpy', 'uva2022_2023'), ('uva2022_mlp_pytorch', 'uva2022_2023'),
+                          ('uva2024_mlp_numpy', 'uva2024_2025'), ('uva2024_mlp_pytorch', 'uva2024_2025'),
+                          ('uva2024_mlp_pytorch_batch_norm', 'uva2024_2025')]:
+        m = metrics(run)
+        best = m['best_epoch']
+        tail = (f'| {m["test_metrics"]["accuracy"]:.4f} | {m["val_accuracies"][best - 1]:.4f} ({best} of '
+                f'{len(m["val_accuracies"])}) | {m["wall_time_s"]:.1f} s |')
+        assert any(line.startswith(f'| `results/{run}` |') and line.endswith(tail) for line in lines), run
+        assert m['config']['offering'] == offering and m['config']['epochs'] == 10 and m['status'] == 'completed'
+    convnet = metrics('uva2020_convnet')
+    assert convnet['config']['network'] == 'preact_resnet' and convnet['config']['max_steps'] == 5000
+    assert f'| `results/uva2020_convnet` | {convnet["final_test_accuracy"]:.4f} | {convnet["wall_time_s"]:.0f} s |' \
+        in text
+    f_beta = metrics('uva2022_mlp_numpy')
+    for i, name in enumerate(('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship',
+                              'truck')):
+        row = ' | '.join([f'| {name}'] + [f'{f_beta["test_metrics"][key][i]:.4f}' for key in ('precision', 'recall')]
+                         + [f'{f_beta["test_f_beta"][beta][i]:.4f}' for beta in ('0.1', '1', '10')]) + ' |'
+        assert row in text, row
 
 
 def test_a_student_in_each_folder_imports_the_template_as_the_staffs_tests_do(tmp_path):
