@@ -117,7 +117,9 @@ def _offerings(submissions, offering):
             offerings[submission], notes[submission] = detected, f'graded as {detected}: {why}'
         else:
             offerings[submission] = offering
-            if detected and not detect.same_template(detected, offering):
+            face = course.OFFERINGS[offering][0]
+            has_face = face and os.path.isdir(os.path.join(submission, face))  # this project's layout, all folders
+            if detected and not has_face and not detect.same_template(detected, offering):
                 notes[submission] = f"note: it looks like {detected}'s template ({why}), not {offering}'s"
     return offerings, notes
 

@@ -2,9 +2,11 @@
 
 Each question of the offering's rubric runs in a process of its own (sandboxed_pytest.py under `python -I -B`)
 in a temporary folder that holds the submission's Python files and the grader's checks, never the submission's own
-tests/ or conftest.py. The process has a wall-clock limit, memory and CPU limits and one thread, and may not write
-outside its folder, so that a missing import, an endless loop, a huge allocation, an exit at import or a stray
-write costs at most that question, with a one-line reason. This process alone writes the results.
+tests/ or conftest.py. The process has a wall-clock limit, memory and CPU limits and one thread, may not write
+outside its folder, and may read only its folder, the Python installation and the system's folders, so that a
+missing import, an endless loop, a huge allocation, an exit at import or a stray write costs at most that
+question, with a one-line reason, and no run sees the project or another submission. This process alone writes
+the results.
 """
 import concurrent.futures
 import ctypes
@@ -86,7 +88,11 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
            'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1',
            'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg',
            _MARK.split('=')[0]: _MARK.split('=')[1]}
-    command = [sys.executable, '-I', '-B', RUNNER, folder, str(write), str(limits['memory_bytes']),
+    # the runner goes into the run's folder, so that nothing in its command line points at the project
+    runner = os.path.join(folder, '.grader', os.path.basename(RUNNER))
+    os.makedirs(os.path.dirname(runner), exist_ok=True)
+    shutil.copyfile(RUNNER, runner)
+    command = [sys.executable, '-I', '-B', runner, folder, str(write), str(limits['memory_bytes']),
                str(limits['cpu_seconds']), '--', '--rootdir', folder, '-c', os.path.join(folder, 'pytest.ini'),
                *targets]
     # stderr into a file of the grader's (the child cannot open it, only write to what it inherits), read at the end
@@ -114,8 +120,8 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
             collected.append(message['reason'])
     if any(message.get('landlock') == 0 for message in messages) and not _UNCONFINED:
         _UNCONFINED.append(True)
-        print("warning: this kernel has no Landlock: the submissions' writes are not confined to their folders",
-              file=sys.stderr)
+        print("warning: this kernel has no Landlock: the submissions' writes and reads are not confined to their "
+              "folders", file=sys.stderr)
     finished = [m for m in messages if 'finished' in m]
     if timed_out:
         return results, f'stopped after {limits["wall_seconds"]} s (an endless loop?)'

@@ -4,14 +4,16 @@
 
 Before anything of the submission is imported, it limits the process's address space, CPU time, file sizes and
 processes, and (where the kernel has Landlock, Linux 5.13 on) forbids writing, creating or removing anything
-outside FOLDER and /dev/null, and (Linux 6.12 on) signalling the grader. It then runs pytest with a plugin that
+outside FOLDER and /dev/null, reading anything but FOLDER, the Python installation and the system's own folders
+(/usr, /lib, /etc, /proc, /sys, /dev: not the project, other submissions or the instructor's files), and (Linux
+6.12 on) signalling the grader. It then runs pytest with a plugin that
 sends every test's outcome, as JSON lines, down the pipe REPORT_FD, which the parent alone reads: nothing the
 submission writes into its folder counts. At the end it checks that pytest's machinery, the checks' functions and
 numpy's and torch's origins are what they were before the submission ran, and says so down the pipe too.
 
 This stops mistakes and casual mischief, not a determined attacker: the submission runs as the same user in the
 same process as this plugin, so it can write down the pipe itself, patch what the comparison does not cover, change
-files' permissions and times (Landlock does not cover them), and read whatever the user can.
+files' permissions and times (Landlock does not cover them), and read what the system folders hold.
 """
 import ctypes
 import json
@@ -19,7 +21,9 @@ import os
 import resource
 import sys
 
-# Landlock's rights on files and folders that change something (linux/landlock.h); reading stays free.
+# Landlock's rights on files and folders (linux/landlock.h)
+_EXECUTE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 2, 1 << 3
+_READ = _EXECUTE | _READ_FILE | _READ_DIR
 _WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
 _MAKE = sum(1 << bit for bit in range(6, 13))  # character devices, folders, files, sockets, FIFOs, block devices, links
 _REFER, _TRUNCATE = 1 << 13, 1 << 14           # from Landlock ABI 2 and 3
@@ -33,15 +37,33 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [('allowed_access', ctypes.c_uint64), ('parent_fd', ctypes.c_int32)]
 
 
-def forbid_writes_outside(folder):
-    """Forbid this process and its children to change anything outside folder and /dev/null, and (Landlock ABI 6
-    on) to signal any process outside the sandbox, such as the grader; returns (Landlock's ABI version, or 0 where
-    the kernel has none and nothing is forbidden)."""
+# What a run may read besides its folder: the system's own folders, which hold no project and no submission.
+SYSTEM_FOLDERS = ('/usr', '/lib', '/lib64', '/lib32', '/bin', '/sbin', '/etc', '/proc', '/sys', '/dev')
+
+
+def readable_folders():
+    """The folders a run may read: the Python installation (its prefixes and the folders on sys.path but this
+    script's own), and the system's."""
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.realpath(sys.executable))}
+    python |= {path for path in sys.path[1:] if path}
+    return sorted({os.path.realpath(path) for path in python | set(SYSTEM_FOLDERS) if os.path.exists(path)})
+
+
+def landlock_abi():
+    """The kernel's Landlock ABI version, 0 where it has none."""
+    return max(0, ctypes.CDLL(None).syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
+def confine(folder):
+    """Forbid this process and its children to change anything outside folder and /dev/null, to read anything but
+    folder and readable_folders(), and (Landlock ABI 6 on) to signal any process outside the sandbox, such as the
+    grader; returns (Landlock's ABI version, or 0 where the kernel has none and nothing is forbidden)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    abi = libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))  # the ABI version
+    abi = landlock_abi()
     if abi < 1:
         return 0
-    handled = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE | (_REFER if abi >= 2 else 0) | \
+    handled = _READ | _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE | (_REFER if abi >= 2 else 0) | \
         (_TRUNCATE if abi >= 3 else 0)
     # struct landlock_ruleset_attr: handled_access_fs, handled_access_net (ABI 4), scoped (ABI 6)
     attributes = (ctypes.c_uint64 * 3)(handled, 0, _SCOPE_SIGNAL | _SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
@@ -50,7 +72,9 @@ def forbid_writes_outside(folder):
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), 'landlock_create_ruleset failed')
     try:
-        for path, allowed in ((folder, handled), ('/dev/null', handled & (_WRITE_FILE | _TRUNCATE))):
+        rules = [(folder, handled), ('/dev/null', _READ_FILE | (handled & (_WRITE_FILE | _TRUNCATE)))]
+        rules += [(path, _READ) for path in readable_folders() if not os.path.isfile(path)]
+        for path, allowed in rules:
             fd = os.open(path, os.O_PATH)
             try:
                 rule = _PathBeneath(allowed, fd)
@@ -134,7 +158,7 @@ def main(argv):
     pytest_args = argv[argv.index('--') + 1:]
     pipe = os.fdopen(fd, 'w')
     limit(memory, cpu)
-    abi = forbid_writes_outside(folder)
+    abi = confine(folder)
     import numpy  # noqa: F401  (the installed one, before the submission's folder is on sys.path)
     import pytest
     reporter, integrity = Reporter(pipe), Integrity()

@@ -123,3 +123,27 @@ def test_a_submission_importing_a_package_of_the_courses_environment_the_grader_
     assert all(o.graded and 'No module named' in o.reason for o in graded[str(tmp_path / 'nobody')])  # its own zero
     with open(os.path.join(course.ROOT, 'instructor', 'requirements-course.txt')) as file:
         assert set(course.COURSE_PACKAGES.values()) <= {line.strip() for line in file if line.strip()[:1].isalpha()}
+
+
+def test_a_graded_run_reads_neither_the_project_nor_the_other_runs(tmp_path):
+    """Landlock's read rights: a submission that copies the reference solution from the project (found by its path,
+    or through its run's command line), or looks into the folder of the runs beside it, finds nothing."""
+    from instructor import course
+    reads = {
+        'project': f"exec(open({os.path.join(course.ROOT, 'vu2021', 'autodiff.py')!r}).read())\n",
+        'argv': "import os, sys\nroot = os.path.dirname(os.path.dirname(os.path.realpath(sys.argv[0])))\n"
+                "exec(open(os.path.join(root, 'vu2021', 'autodiff.py')).read())\n",
+        'neighbours': "import os\nprint(os.listdir(os.path.dirname(os.getcwd())))\n",
+    }
+    folders = {}
+    for name, text in reads.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'autodiff.py').write_text(text)
+        folders[name] = str(tmp_path / name)
+    from instructor.sandboxed_pytest import landlock_abi
+    if not landlock_abi():
+        pytest.skip('this kernel has no Landlock: reads are not confined')
+    graded = grade.grade(list(folders.values()), 'vu2021', progress=False)
+    for name, folder in folders.items():
+        assert grade.score(graded[folder]) == 0, name
+        assert all(('PermissionError' in o.reason or 'FileNotFoundError' in o.reason) for o in graded[folder]), name
