@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import namedtuple
 
 from tqdm import tqdm
@@ -39,14 +38,14 @@ LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}  # tor
 Outcome = namedtuple('Outcome', 'check passed reason graded', defaults=(True,))
 NOT_GRADED = 'not graded'
 _UNCONFINED = []  # once the warning that writes are not confined has been given
-# The runs going on (their pids), and the mark in the environment of every process a run starts: what the grader is
-# left of them when a run ends (it is their subreaper) is killed.
+# The runs going on (their pids): any other process the grader is left as their subreaper when a run ends (one that
+# a submission started in a session of its own) is killed, however it changed its environment.
 _CHILDREN, _CHILDREN_LOCK = set(), threading.Lock()
 # Set when the grader is asked to stop (Ctrl-C, SIGTERM): no run starts, those going on are killed, and what they
 # leave is not graded.
 _STOPPING = threading.Event()
 INTERRUPTED = f'{NOT_GRADED}: grading was interrupted'
-_MARK = f'COURSE_GRADING_RUN={uuid.uuid4().hex}'
+_BEFORE = set()  # the grader's children when grading began, which are not the runs'
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -86,8 +85,7 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
     read, write = os.pipe()
     env = {'PATH': os.environ.get('PATH', ''), 'HOME': folder, 'TMPDIR': folder, 'OMP_NUM_THREADS': '1',
            'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1',
-           'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg',
-           _MARK.split('=')[0]: _MARK.split('=')[1]}
+           'COURSE_OFFERING': offering, 'COURSE_CODE': code, 'COURSE_SUBMISSION': folder, 'MPLBACKEND': 'Agg'}
     # the runner goes into the run's folder, so that nothing in its command line points at the project
     runner = os.path.join(folder, '.grader', os.path.basename(RUNNER))
     os.makedirs(os.path.dirname(runner), exist_ok=True)
@@ -123,6 +121,9 @@ def run_checks(folder, code, offering, targets, limits=LIMITS):
         print("warning: this kernel has no Landlock: the submissions' writes and reads are not confined to their "
               "folders", file=sys.stderr)
     finished = [m for m in messages if 'finished' in m]
+    sandbox = [m['sandbox'] for m in messages if 'sandbox' in m]
+    if sandbox:
+        return {}, f'{NOT_GRADED}: the sandbox could not be set up ({sandbox[0]})'
     if timed_out:
         return results, f'stopped after {limits["wall_seconds"]} s (an endless loop?)'
     if not finished and process.returncode == -signal.SIGXCPU:
@@ -180,21 +181,25 @@ def _kill_group(process):
                 pass
 
 
-def _orphans():
-    """The grader's children that carry a run's mark but are not a run going on: what a submission left behind."""
-    me, found = os.getpid(), []
+def _children():
+    """The pids of this process's children (its runs, and what it has been handed as their subreaper)."""
+    me, found = os.getpid(), set()
     for entry in os.listdir('/proc'):
-        if entry.isdigit() and int(entry) not in _CHILDREN:
+        if entry.isdigit():
             try:
                 with open(f'/proc/{entry}/stat') as file:
                     parent = int(file.read().rsplit(')', 1)[1].split()[1])
-                with open(f'/proc/{entry}/environ', 'rb') as file:
-                    marked = _MARK.encode() in file.read().split(b'\0')
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == me and marked:
-                found.append(int(entry))
+            if parent == me:
+                found.add(int(entry))
     return found
+
+
+def _orphans():
+    """The grader's children that are not a run going on and were not its children before grading began: what a
+    submission left behind, whatever its session or environment."""
+    return sorted(_children() - _CHILDREN - _BEFORE)
 
 
 def _become_subreaper():
@@ -220,6 +225,9 @@ def grade_question(submission, offering, question, limits=LIMITS):
                 for check in checks]
     if _STOPPING.is_set():  # its run was killed, or may have been, by the stop
         return [Outcome(check, False, INTERRUPTED, graded=False) for check in checks]
+    if failure.startswith(NOT_GRADED) or _disk_full(failure, results):  # the grader's trouble, not the submission's
+        reason = failure if failure.startswith(NOT_GRADED) else f'{NOT_GRADED}: the disk is full'
+        return [Outcome(check, False, printable(reason), graded=False) for check in checks]
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
@@ -231,6 +239,11 @@ def grade_question(submission, offering, question, limits=LIMITS):
         else:
             outcomes.append(Outcome(check, passed, '' if passed else printable(reason)))
     return outcomes
+
+
+def _disk_full(failure, results):
+    """Whether the run ran out of disk space: then any of its failures may be the disk's, not the submission's."""
+    return any('No space left on device' in reason for reason in [failure] + [r for _, r in results.values()])
 
 
 def _missing_course_package(reason):
@@ -259,6 +272,8 @@ def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progre
     questions = questions or list(course.questions(offering))
     _become_subreaper()
     _STOPPING.clear()
+    _BEFORE.clear()
+    _BEFORE.update(_children())
     tasks = [(submission, question) for submission in submissions for question in questions]
     outcomes = {submission: {} for submission in submissions}
     on_main_thread = threading.current_thread() is threading.main_thread()

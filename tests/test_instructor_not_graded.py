@@ -147,3 +147,26 @@ def test_a_graded_run_reads_neither_the_project_nor_the_other_runs(tmp_path):
     for name, folder in folders.items():
         assert grade.score(graded[folder]) == 0, name
         assert all(('PermissionError' in o.reason or 'FileNotFoundError' in o.reason) for o in graded[folder]), name
+
+
+def test_a_sandbox_that_cannot_be_set_up_or_a_full_disk_is_not_a_zero(tmp_path, monkeypatch):
+    """The runner reports a failed sandbox down the pipe; a run whose failures include a full disk is the disk's."""
+    from instructor import sandboxed_pytest
+    (tmp_path / 'doe').mkdir()
+    (tmp_path / 'doe' / 'autodiff.py').write_text('')
+    messages = []
+    monkeypatch.setattr(sandboxed_pytest, 'confine', lambda folder: (_ for _ in ()).throw(
+        OSError(1, 'landlock_restrict_self failed')))
+    monkeypatch.setattr(sandboxed_pytest, 'limit', lambda memory, cpu: None)
+    read, write = os.pipe()
+    sandboxed_pytest.main([str(tmp_path), str(write), '0', '0', '--'])
+    messages = [json.loads(line) for line in os.fdopen(read).read().splitlines()]
+    assert messages == [{'sandbox': 'PermissionError: [Errno 1] landlock_restrict_self failed'}]
+
+    monkeypatch.setattr(grade, 'run_checks', lambda *args: ({}, 'not graded: the sandbox could not be set up (...)'))
+    outcomes = grade.grade_question(str(tmp_path / 'doe'), 'vu2021', 'Q9')
+    assert all(not o.graded and 'sandbox could not be set up' in o.reason for o in outcomes)
+    monkeypatch.setattr(grade, 'run_checks', lambda *args: (
+        {'test_relu_op_forward': (False, "OSError: [Errno 28] No space left on device: 'x'")}, ''))
+    outcomes = grade.grade_question(str(tmp_path / 'doe'), 'vu2021', 'Q9')
+    assert all(not o.graded and o.reason == 'not graded: the disk is full' for o in outcomes)
