@@ -1,11 +1,11 @@
-"""python -m instructor {release, grade, pack}: see instructor/__init__.py."""
+"""python -m instructor {release, grade, gradescope, pack}: see instructor/__init__.py."""
 import csv
 import json
 import os
 import sys
 
 import runkit
-from instructor import course, detect, grade, pack, release
+from instructor import course, detect, grade, gradescope, pack, release
 from runkit import flags
 
 
@@ -25,12 +25,15 @@ def main(argv=None):
     grading.add_argument('--csv', metavar='PATH', help='one row per submission')
     grading.add_argument('--staff-tests', metavar='PATH', help="a course's own test file, run against each too")
     grading.add_argument('--jobs', type=flags.positive_int, default=None, help='questions graded at once (cores)')
+    autograding = commands.add_parser('gradescope', help="build Gradescope's autograder zip")
+    autograding.add_argument('out_zip', metavar='OUT.zip')
+    autograding.add_argument('--offering', **offering)
     packing = commands.add_parser('pack', help='zip the deliverable')
     packing.add_argument('--offering', **offering)
     packing.add_argument('--name', required=True, help='your last name: LASTNAME_assignment1.zip')
     packing.add_argument('--out_dir', default='.')
     args = parser.parse_args(argv)
-    return {'release': _release, 'grade': _grade, 'pack': _pack}[args.command](args)
+    return {'release': _release, 'grade': _grade, 'gradescope': _gradescope, 'pack': _pack}[args.command](args)
 
 
 def _release(args):
@@ -174,6 +177,16 @@ def _write_json(path, results, staff):
         taken.add(name)
         with open(os.path.join(path, f'{name}.json'), 'w') as file:
             json.dump(grade.gradescope(outcomes, staff[submission][0]), file, indent=1)
+
+
+def _gradescope(args):
+    if not args.out_zip.endswith('.zip'):
+        sys.exit(f'error: {args.out_zip}: expected a path ending in .zip')
+    _check_writable('OUT.zip', args.out_zip)
+    names = gradescope.build(args.out_zip, args.offering)
+    print(f"wrote {args.out_zip}: Gradescope's autograder for {args.offering}, {len(names)} files (setup.sh, "
+          f"run_autograder and the grader, without the reference solution)")
+    return names
 
 
 def _pack(args):
