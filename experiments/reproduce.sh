@@ -30,8 +30,9 @@ run() {
                            OMP_NUM_THREADS=1 python evaluate.py results/mlp_pytorch_best ;;
         sigmoid_vs_relu)   python experiments/sigmoid_vs_relu.py --output_dir results/sigmoid_vs_relu --overwrite ;;
         convnet)           python train_convnet_pytorch.py --threads 1 --output_dir results/convnet --overwrite ;;
-        # UvA 2020's pre-activation ResNet (its Figure 5) with that year's defaults, from its folder.
-        uva2020_convnet)   (cd uva2020 && python train_convnet_pytorch.py --threads 1 \
+        # UvA 2020's pre-activation ResNet (its Figure 5) with that year's defaults, from its folder, in float32 as
+        # results/convnet: where bf16 is fast the script would autocast, and the run would differ from CPU to CPU.
+        uva2020_convnet)   (cd uva2020 && python train_convnet_pytorch.py --threads 1 --no-amp \
                                --output_dir ../results/uva2020_convnet --overwrite)
                            python evaluate.py results/uva2020_convnet ;;
         convnet_val)       python train_convnet_pytorch.py "${CONVNET_BEST[@]}" --validation_size 5000 --eval_freq 1170 \

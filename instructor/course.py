@@ -99,8 +99,8 @@ STUDENT_WORK = {
     'uva2021': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('uva2021', ['accuracy'], ['accuracy']),
                 'uva2021/compare_batch_norm.py': _COMPARISON},
     **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2022_2023', _CONFUSION, _CONFUSION),
-              'uva2022_2023/compare_models.py': _COMPARISON}
-       for name in ('uva2022', 'uva2023')},
+              f'uva2022_2023/{comparison}': _COMPARISON}
+       for name, comparison in (('uva2022', 'compare_models.py'), ('uva2023', 'compare_batch_norm.py'))},
     **{name: {**_numpy(_ELU, True), **_MLP_PYTORCH, **_epoch_training('uva2024_2025', ['accuracy'], ['accuracy'])}
        for name in ('uva2024', 'uva2025')},
     'bgu2023': {**_numpy(_LEAKY_RELU, True), **_MLP_PYTORCH, **_epoch_training('bgu2023', _CONFUSION, _CONFUSION)},
@@ -132,19 +132,19 @@ ACTIVATION_NAMES = {'uva2018': 'ReLUModule', 'uva2019spring': 'ReLUModule', 'uva
 _STEP_TEMPLATES = ('uva2018', 'uva2019spring', 'uva2019', 'uva2020')  # train() by steps, one-hot targets
 _ACCURACY_TEMPLATES = _STEP_TEMPLATES + ('uva2021', 'uva2024', 'uva2025')  # accuracy(); the others a confusion matrix
 
-# Each offering's questions as its text numbers them, with their points where the text gives them to what the
-# checks cover: {part: (question, points or None)}. None keeps the checks' own weights: BGU and VU give no points,
-# and UvA 2022's 2.3 (2023's question 6) gives its points to a written part too. UvA 2021's points are its graded
-# sheet's for the code (1 a: 20, 2 a: 15). A question's points cover its code; the curves and answers its text asks
-# for beside the code are the staff's to read.
-_STEP_QUESTIONS = {'numpy': ('1.2', 15), 'pytorch': ('2', 20), '3.1': ('3.1', 10), '3.2b': ('3.2b', 3),
-                   '3.2c': ('3.2c', 1), 'convnet': ('4', 10)}
+# Each offering's questions as its text numbers them ('3.2 b' for "Question 3.2 b)", 'Q3' for "Question 3"), with
+# the points the text gives each: {part: (question, points or None)}. The checks of a question share its points;
+# those the text gives for curves, tables and answers beside the code are the staff's to take off by hand where
+# they are missing. None keeps the checks' own weights: BGU and VU give no points, and UvA 2022's 2.3 (2023's
+# question 6) gives its points to a written sub-question too, which no check covers.
+_STEP_QUESTIONS = {'numpy': ('1.2', 15), 'pytorch': ('2', 20), '3.1': ('3.1', 10), '3.2b': ('3.2 b', 3),
+                   '3.2c': ('3.2 c', 1), 'convnet': ('4', 10)}
 _LATER_QUESTIONS = {'numpy': ('Q2', 20), 'pytorch': ('Q3', 20)}
 QUESTIONS = {
     **{name: _STEP_QUESTIONS for name in ('uva2018', 'uva2019spring', 'uva2019')},
-    'uva2020': {'numpy': ('1.2', 15), 'pytorch': ('2.1', 20), '3.1': ('3.1', 8), '3.2b': ('3.2b', 3),
-                '3.2c': ('3.2c', 1), 'convnet': ('4a', 10)},
-    'uva2021': {'numpy': ('1.2', 20), 'pytorch': ('2.1', 15)},
+    'uva2020': {'numpy': ('1.2', 15), 'pytorch': ('2.1', 20), '3.1': ('3.1', 8), '3.2b': ('3.2 b', 3),
+                '3.2c': ('3.2 c', 1), 'convnet': ('4 a', 10)},
+    'uva2021': {'numpy': ('1.2', 25), 'pytorch': ('2.1', 20)},
     'uva2022': {'numpy': ('1.2', 22), 'pytorch': ('2.1', 20), 'metrics': ('2.3', None)},
     'uva2023': {'numpy': ('Q3', 20), 'pytorch': ('Q4', 20), 'metrics': ('Q6', None)},
     'uva2024': _LATER_QUESTIONS,

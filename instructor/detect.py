@@ -3,8 +3,9 @@ trees): the names and signatures that tell the templates apart.
 
     offering, why = detect.offering_of('submissions/doe')     # ('uva2018', 'ReLUModule, train() by steps')
 
-Offerings whose templates are the same files (2018 and spring 2019, 2024 and 2025) come out as the earlier one;
-2022 and 2023 share their files but for the comparison script's name, which tells them apart when it is there.
+Offerings whose templates and rubrics are the same (2018 and spring 2019, 2024 and 2025) come out as the earlier
+one. 2022 and 2023 share their files but not their rubrics: the comparison script's name (compare_models.py,
+compare_batch_norm.py) tells them apart, and without it the offering must be given.
 """
 import ast
 import os
@@ -52,18 +53,22 @@ def offering_of(submission):
     files = set(os.listdir(folder))
     modules = _definitions(os.path.join(folder, 'modules.py'))
     script = _definitions(os.path.join(folder, 'train_mlp_numpy.py'))
-    if layout:  # this project's layout: the folder's name says it (a shared folder, its first offering)
+    if layout == 'uva2022_2023':
+        return None, 'its uva2022_2023/ folder serves 2022 and 2023, whose rubrics differ; give --offering'
+    if layout:  # this project's layout: the folder's name says it (a shared folder: its offerings' templates agree)
         offering = next(name for name, (path, _) in course.OFFERINGS.items() if path == layout)
         return offering, f'its {layout}/ folder'
     if 'autodiff.py' in files and 'modules.py' not in files:
         return 'vu2021', "autodiff.py, vugrad's engine"
     if 'RELUModule' in modules:
         return 'bgu2023', 'RELUModule'
-    if 'confusion_matrix' in script:
+    if 'confusion_matrix' in script:  # 2022 and 2023 share these files but for the comparison script's name
         if 'compare_batch_norm.py' in files and 'compare_models.py' not in files:
-            return 'uva2023', 'confusion_matrix, and compare_batch_norm.py (2023; 2022 named it compare_models.py)'
-        return 'uva2022', 'confusion_matrix (2022 and 2023 share these files; 2023 named compare_models.py ' \
-                          'compare_batch_norm.py)'
+            return 'uva2023', 'confusion_matrix and compare_batch_norm.py (2022 named it compare_models.py)'
+        if 'compare_models.py' in files and 'compare_batch_norm.py' not in files:
+            return 'uva2022', 'confusion_matrix and compare_models.py (2023 named it compare_batch_norm.py)'
+        return None, ('confusion_matrix: the template of 2022 and 2023, whose rubrics differ, and no one comparison '
+                      'script tells which; give --offering')
     if 'evaluate_model' in script:  # the 2021+ templates that return the accuracy
         if 'ELUModule' in modules:
             return 'uva2024', f"ELUModule({', '.join(_init_arguments(modules['ELUModule']))}) and evaluate_model " \
@@ -79,6 +84,7 @@ def offering_of(submission):
 
 
 def same_template(first, second):
-    """Whether two offerings' templates are the same files, graded alike but for their questions' numbers."""
+    """Whether two offerings' templates are the same files (2022's and 2023's but for the comparison script's name),
+    so that a submission's files cannot tell one from the other; their rubrics may still differ."""
     groups = [{'uva2018', 'uva2019spring'}, {'uva2022', 'uva2023'}, {'uva2024', 'uva2025'}]
     return first == second or any({first, second} <= group for group in groups)

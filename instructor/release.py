@@ -83,8 +83,11 @@ def offering_files(offering, root=course.ROOT):
     library = [f'runkit/{name}' for name in sorted(os.listdir(os.path.join(root, 'runkit'))) if name.endswith('.py')]
     if not face:
         return sorted(name for name in os.listdir(root) if name.endswith('.py')) + library
+    # a file of the folder that only another offering's template has (2022's compare_models.py for 2023) stays out
+    theirs = {path for other, paths in course.TEMPLATE_FILES.items() if course.OFFERINGS[other][0] == face
+              for path in paths} - set(course.TEMPLATE_FILES[offering])
     files, pending = [], [f'{face}/{name}' for name in sorted(os.listdir(os.path.join(root, face)))
-                          if name.endswith('.py')] + library
+                          if name.endswith('.py') and f'{face}/{name}' not in theirs] + library
     while pending:
         path = pending.pop(0)
         if path in files:

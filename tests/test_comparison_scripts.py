@@ -40,8 +40,8 @@ def test_compare_batch_norm_trains_each_size_without_and_with_batch_norm_and_plo
 def test_compare_models_is_2022s_name_and_2023s_template_calls_it_compare_batch_norm():
     with working_in('uva2022') as load:
         models = load('compare_models')
-        assert load('compare_batch_norm').train_models is models.train_models
-        assert models.HIDDEN_DIMS == ([128], [256, 128], [512, 256, 128]) and models.SCRIPT == 'compare_models'
+        assert load('compare_batch_norm').SCRIPT == 'compare_batch_norm' and models.SCRIPT == 'compare_models'
+        assert models.HIDDEN_DIMS == ([128], [256, 128], [512, 256, 128])
         # the folder's MLP: ELU, as 2022's template builds it
         import torch
         mlp = models.train_mlp_pytorch.MLP(10, [4], 2)
@@ -62,3 +62,19 @@ def test_the_docs_quote_the_committed_comparisons(run):
                f"{model['val_accuracies'][best - 1]:.4f} ({best}) | {model['test_accuracy']:.4f} | "
                f"{model['train_accuracies'][-1]:.4f} | {wall:.0f} s |")
         assert row in text, row
+
+
+def test_the_templates_call_writes_its_results_file_alone(tmp_path, monkeypatch):
+    """train_models('results.txt'), as the templates' __main__ calls it, keeps its runs in memory: no run folders
+    among the student's files."""
+    with working_in('uva2021') as load:
+        compare = load('compare_batch_norm')
+
+        def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, run):
+            assert run.folder is None
+            return None, [0.5] * epochs, 0.5, {'train_accuracy_per_epoch': [0.6] * epochs, 'best_epoch': 1}
+        monkeypatch.setattr(compare.train_mlp_pytorch, 'train', train)
+        monkeypatch.chdir(tmp_path)
+        compare.train_models('results.txt', epochs=2)
+        assert os.listdir(tmp_path) == ['results.txt']
+        assert len(json.loads((tmp_path / 'results.txt').read_text())['models']) == 6

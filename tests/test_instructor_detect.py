@@ -47,6 +47,9 @@ def test_this_projects_layout_and_an_offerings_folder_tell_theirs(tmp_path):
     assert detect.offering_of(str(tmp_path / 'doe'))[0] == 'uva2024'
     assert detect.offering_of(write(tmp_path / 'empty', {'notes.txt': ''})) == \
         (None, 'no modules.py, train_mlp_numpy.py or autodiff.py that names a template')
+    # 2022's and 2023's files without one comparison script: their rubrics differ, so it takes --offering
+    files = {name: text for name, text in SUBMISSIONS['uva2022'].items() if name != 'compare_models.py'}
+    assert detect.offering_of(write(tmp_path / 'either', files))[0] is None
 
 
 def test_auto_grades_each_as_its_template_and_an_explicit_mismatch_is_noted(tmp_path, capsys):

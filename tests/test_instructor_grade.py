@@ -79,7 +79,7 @@ def test_a_batch_norm_backward_missing_a_term_loses_that_check(tmp_path):
     missing_term = ('custom_batchnorm.py', 'dx.addcmul_(x_hat, k * sum_dout_xhat, value=-1).sub_(k * sum_dout)',
                     'dx.sub_(k * sum_dout)')
     folder = submission(tmp_path / 'bn', [missing_term])
-    outcomes = grade.grade([folder], 'uva2019', questions=['3.2b'], limits=QUICK, progress=False)[folder]
+    outcomes = grade.grade([folder], 'uva2019', questions=['3.2 b'], limits=QUICK, progress=False)[folder]
     assert lost(outcomes) == {'CustomBatchNormManualFunction backward'}
     assert 'gradcheck failed' in outcomes[1].reason
 

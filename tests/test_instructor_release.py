@@ -66,6 +66,10 @@ def test_a_skeleton_holds_its_offerings_files_and_the_library_and_nothing_of_ano
     # UvA 2020's ConvNet is its own Figure 5's, not the root's Table 1 with 2019's custom batch norm
     assert 'uva2020/convnet_pytorch.py' in release.offering_files('uva2020')
     assert not {'convnet_pytorch.py', 'custom_batchnorm.py'} & set(release.offering_files('uva2020'))
+    # 2022 and 2023 share a folder but not their comparison script's name: neither gets the other's, whole
+    assert 'uva2022_2023/compare_models.py' in release.offering_files('uva2022')
+    assert 'uva2022_2023/compare_batch_norm.py' not in release.offering_files('uva2022')
+    assert 'uva2022_2023/compare_models.py' not in release.offering_files('uva2023')
     # the training scripts' own exercises, in the offering's folder
     assert course.STUDENT_WORK['uva2019']['train_mlp_numpy.py'] == ['accuracy', 'train']
     assert course.STUDENT_WORK['bgu2023']['bgu2023/train_mlp_numpy.py'][-2:] == ['evaluate_model', 'train']

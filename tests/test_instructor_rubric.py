@@ -9,9 +9,9 @@ from test_offerings import working_in
 
 
 @pytest.mark.parametrize('offering, questions', [
-    ('uva2018', ['1.2', '2', '3.1', '3.2b', '3.2c', '4']),
-    ('uva2019spring', ['1.2', '2', '3.1', '3.2b', '3.2c', '4']),
-    ('uva2020', ['1.2', '2.1', '3.1', '3.2b', '3.2c', '4a']),
+    ('uva2018', ['1.2', '2', '3.1', '3.2 b', '3.2 c', '4']),
+    ('uva2019spring', ['1.2', '2', '3.1', '3.2 b', '3.2 c', '4']),
+    ('uva2020', ['1.2', '2.1', '3.1', '3.2 b', '3.2 c', '4 a']),
     ('uva2021', ['1.2', '2.1']),
     ('uva2022', ['1.2', '2.1', '2.3']),
     ('uva2023', ['Q3', 'Q4', 'Q6']),
@@ -46,7 +46,7 @@ def test_only_the_templates_with_a_confusion_matrix_are_asked_for_one():
 
 def test_the_skeletons_readme_lists_the_graded_questions_with_their_points():
     text = release._readme('uva2020', 'uva2020', course.STUDENT_WORK['uva2020'])
-    assert '- 4a (10 points): ConvNet layers of Figure 5, ConvNet forward' in text
+    assert '- 4 a (10 points): ConvNet layers of Figure 5, ConvNet forward' in text
     assert '- 2.1 (20 points): ' in text
 
 

@@ -521,6 +521,9 @@ def _code_of(path):
     ('uva2024_2025/train_mlp_numpy.py', 'uva2021/train_mlp_numpy.py'),
     ('uva2024_2025/train_mlp_pytorch.py', 'uva2021/train_mlp_pytorch.py'),
     ('uva2022_2023/compare_models.py', 'uva2021/compare_batch_norm.py'),
+    ('uva2022_2023/compare_batch_norm.py', 'uva2021/compare_batch_norm.py'),
+    *[(f'{folder}/modules.py', 'uva2021/modules.py') for folder in ('uva2022_2023', 'uva2024_2025', 'bgu2023')],
+    *[(f'uva2024_2025/{name}', f'uva2022_2023/{name}') for name in ('mlp_numpy.py', 'mlp_pytorch.py')],
 ])
 def test_the_scripts_a_folder_repeats_stay_the_same_code(copy, original):
     """BGU's scripts are UvA 2022's, UvA 2024's UvA 2021's (their networks differ, in their folders' modules), 2022's

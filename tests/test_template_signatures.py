@@ -92,3 +92,28 @@ def test_each_template_signature_is_the_folders(offering):
             for name, expected in names.items():
                 assert hasattr(module, name), f'{offering}: {file}.py has no {name}'
                 _check(getattr(module, name), expected, f'{file}.{name}')
+
+
+_MLP_2019 = {'DNN_HIDDEN_UNITS_DEFAULT': '100', 'LEARNING_RATE_DEFAULT': 2e-3, 'MAX_STEPS_DEFAULT': 1500,
+             'BATCH_SIZE_DEFAULT': 200, 'EVAL_FREQ_DEFAULT': 100}
+_CONVNET_STEPS = {'LEARNING_RATE_DEFAULT': 1e-4, 'BATCH_SIZE_DEFAULT': 32, 'MAX_STEPS_DEFAULT': 5000,
+                  'EVAL_FREQ_DEFAULT': 500}
+# The step templates' default constants, which their flags default to (2020 lowered the MLPs' rate and steps).
+CONSTANTS = {
+    'uva2019': {'train_mlp_numpy': {**_MLP_2019, 'NEG_SLOPE_DEFAULT': 0.02},
+                'train_mlp_pytorch': {**_MLP_2019, 'NEG_SLOPE_DEFAULT': 0.02}, 'train_convnet_pytorch': _CONVNET_STEPS},
+    'uva2020': {'train_mlp_numpy': {**_MLP_2019, 'LEARNING_RATE_DEFAULT': 1e-3, 'MAX_STEPS_DEFAULT': 1400},
+                'train_mlp_pytorch': {**_MLP_2019, 'LEARNING_RATE_DEFAULT': 1e-3, 'MAX_STEPS_DEFAULT': 1400},
+                'train_convnet_pytorch': _CONVNET_STEPS},
+}
+
+
+@pytest.mark.parametrize('offering', sorted(CONSTANTS))
+def test_the_step_templates_default_constants_are_the_folders_and_its_flags(offering):
+    with working_in(offering) as load:
+        for file, constants in CONSTANTS[offering].items():
+            script = load(file)
+            assert {name: getattr(script, name, None) for name in constants} == constants, file
+            flags = script.parse_flags([])
+            assert (flags.learning_rate, flags.max_steps, flags.batch_size) == (
+                constants['LEARNING_RATE_DEFAULT'], constants['MAX_STEPS_DEFAULT'], constants['BATCH_SIZE_DEFAULT'])

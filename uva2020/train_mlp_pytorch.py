@@ -25,8 +25,8 @@ from runkit import datasets, flags, optimisers, torch_data
 
 # Default constants
 DNN_HIDDEN_UNITS_DEFAULT = '100'
-LEARNING_RATE_DEFAULT = 2e-3
-MAX_STEPS_DEFAULT = 1500
+LEARNING_RATE_DEFAULT = 1e-3
+MAX_STEPS_DEFAULT = 1400
 BATCH_SIZE_DEFAULT = 200
 EVAL_FREQ_DEFAULT = 100
 # Images per evaluation batch (evaluate.py predicts in the same batches: runkit.models.EVAL_BATCH)

@@ -32,7 +32,8 @@ def model_name(hidden_dims, use_batch_norm):
     return 'mlp_' + '_'.join(map(str, hidden_dims)) + ('_batch_norm' if use_batch_norm else '')
 
 
-def train_models(results_filename, epochs=EPOCHS, data_dir=os.path.relpath(cifar10_utils.DATA_DIR_DEFAULT)):
+def train_models(results_filename, epochs=EPOCHS, data_dir=os.path.relpath(cifar10_utils.DATA_DIR_DEFAULT),
+                 runs_dir=None):
     """
     Trains the MLP of each of HIDDEN_DIMS without and with batch normalization and saves the results.
 
@@ -42,6 +43,8 @@ def train_models(results_filename, epochs=EPOCHS, data_dir=os.path.relpath(cifar
                         'val_accuracies' (after each epoch), 'best_epoch', 'test_accuracy' (of the best epoch)}}}
       epochs: epochs per model (the text asks for 20)
       data_dir: the folder holding CIFAR-10
+      runs_dir: a folder for a run folder per model (its metrics.json and curves.png; default: none, the runs are
+                kept in memory, so that the template's train_models('results.txt') writes that file alone)
     Returns:
       the results, as saved
     """
@@ -52,13 +55,13 @@ def train_models(results_filename, epochs=EPOCHS, data_dir=os.path.relpath(cifar
             earlier = json.load(f)
         if isinstance(earlier, dict) and earlier.get('settings') == settings:  # continue a comparison stopped part-way
             results = earlier
-    folder = os.path.dirname(os.path.abspath(results_filename))
     for hidden_dims in HIDDEN_DIMS:
         for use_batch_norm in (False, True):
             name = model_name(hidden_dims, use_batch_norm)
             if name in results['models']:
                 continue
-            with runkit.Run({'output_dir': os.path.join(folder, name), 'overwrite': True}) as run:
+            run_dir = runs_dir and os.path.join(runs_dir, name)
+            with runkit.Run({'output_dir': run_dir, 'overwrite': True} if run_dir else None) as run:
                 _, val_accuracies, test_accuracy, logging_dict = train_mlp_pytorch.train(
                     hidden_dims, LR, use_batch_norm, BATCH_SIZE, epochs, SEED, data_dir, run)
             results['models'][name] = dict(hidden_dims=hidden_dims, use_batch_norm=use_batch_norm,
@@ -129,7 +132,7 @@ def main(argv=None):
                          f'continue it, or --overwrite to replace it')
     os.makedirs(args.output_dir, exist_ok=True)
     try:
-        results = train_models(results_filename, args.epochs, args.data_dir)
+        results = train_models(results_filename, args.epochs, args.data_dir, runs_dir=args.output_dir)
     except cifar10_utils.DataError as error:
         sys.exit(f'error: {error}')
     plot_results(results_filename)
