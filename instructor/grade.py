@@ -31,7 +31,8 @@ from instructor import course
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKS = os.path.join(HERE, 'test_graded.py')
 RUNNER = os.path.join(HERE, 'sandboxed_pytest.py')
-LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}  # torch needs 4 GiB of address space
+# memory_bytes limits what a run allocates (RLIMIT_DATA), not its address space, of which torch's libraries take 3 GiB
+LIMITS = {'wall_seconds': 60, 'cpu_seconds': 60, 'memory_bytes': 4 << 30}
 
 # one course.Check, whether it passed, why not; graded False when it could not be graded for a reason outside the
 # submission (no space to copy it, a folder that cannot be made): never to be read as the submission's zero

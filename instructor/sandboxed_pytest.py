@@ -2,14 +2,15 @@
 
     python -I -B sandboxed_pytest.py FOLDER REPORT_FD MEMORY_BYTES CPU_SECONDS -- PYTEST_ARGS...
 
-Before anything of the submission is imported, it limits the process's address space, CPU time, file sizes and
-processes, and (where the kernel has Landlock, Linux 5.13 on) forbids writing, creating or removing anything
-outside FOLDER and /dev/null, reading anything but FOLDER, the Python installation and the system's own folders
-(/usr, /lib, /etc, /proc, /sys, /dev: not the project, other submissions or the instructor's files), and (Linux
-6.12 on) signalling the grader. It then runs pytest with a plugin that
-sends every test's outcome, as JSON lines, down the pipe REPORT_FD, which the parent alone reads: nothing the
-submission writes into its folder counts. At the end it checks that pytest's machinery, the checks' functions and
-numpy's and torch's origins are what they were before the submission ran, and says so down the pipe too.
+Before anything of the submission is imported, it limits the process's data (heap and private mappings: what it
+allocates, not the address space torch's libraries take up), CPU time, file sizes and processes, and (where the
+kernel has Landlock, Linux 5.13 on) forbids writing, creating or removing anything outside FOLDER and /dev/null,
+reading anything but FOLDER, the Python installation and the system's own folders (/usr, /lib, /etc, /proc, /sys,
+/dev: not the project, other submissions or the instructor's files), and (Linux 6.12 on) signalling the grader.
+It then runs pytest with a plugin that sends every test's outcome, as JSON lines, down the pipe REPORT_FD, which the
+parent alone reads: nothing the submission writes into its folder counts. At the end it checks that pytest's
+machinery, the checks' functions and numpy's and torch's origins are what they were before the submission ran, and
+says so down the pipe too.
 
 This stops mistakes and casual mischief, not a determined attacker: the submission runs as the same user in the
 same process as this plugin, so it can write down the pipe itself, patch what the comparison does not cover, change
@@ -90,7 +91,7 @@ def confine(folder):
 
 
 def limit(memory_bytes, cpu_seconds):
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))  # SIGXCPU first, then SIGKILL
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

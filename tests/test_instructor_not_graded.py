@@ -170,3 +170,16 @@ def test_a_sandbox_that_cannot_be_set_up_or_a_full_disk_is_not_a_zero(tmp_path, 
         {'test_relu_op_forward': (False, "OSError: [Errno 28] No space left on device: 'x'")}, ''))
     outcomes = grade.grade_question(str(tmp_path / 'doe'), 'vu2021', 'Q9')
     assert all(not o.graded and o.reason == 'not graded: the disk is full' for o in outcomes)
+
+
+def test_the_memory_limit_counts_what_a_run_allocates_not_the_address_space_torch_maps(tmp_path):
+    """The course's own tests (UvA 2020's gradcheck of the layer norm) allocate a few hundred MB after importing
+    torch, whose libraries map 3 GiB of address space: a limit on the address space failed them; a 20 GB
+    allocation still fails (tests/test_instructor_grade.py)."""
+    (tmp_path / 'doe').mkdir()
+    (tmp_path / 'doe' / 'autodiff.py').write_text('')
+    staff = tmp_path / 'staff.py'
+    staff.write_text('import torch\n\n\ndef test_a_large_allocation_after_torch():\n'
+                     '    assert torch.empty(150_000_000, dtype=torch.float64).numel() == 150_000_000\n')
+    tests, failure = grade.staff_tests(str(tmp_path / 'doe'), 'vu2021', str(staff))
+    assert failure == '' and tests['test_a_large_allocation_after_torch'][0]
