@@ -57,6 +57,8 @@ def _grade(args):
         if not os.path.isdir(submission):
             sys.exit(f'error: {grade.printable(submission)} is not a folder; expected a submission folder of Python '
                      f'files')
+        if not os.access(submission, os.R_OK | os.X_OK):
+            sys.exit(f'error: {grade.printable(submission)} cannot be read; expected a readable submission folder')
     if args.staff_tests and not os.path.isfile(args.staff_tests):
         sys.exit(f'error: --staff-tests {args.staff_tests} is not a file')
     # the outputs are checked before any grading, so that hours of it are not lost to a path that cannot be written

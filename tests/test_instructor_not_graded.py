@@ -183,3 +183,11 @@ def test_the_memory_limit_counts_what_a_run_allocates_not_the_address_space_torc
                      '    assert torch.empty(150_000_000, dtype=torch.float64).numel() == 150_000_000\n')
     tests, failure = grade.staff_tests(str(tmp_path / 'doe'), 'vu2021', str(staff))
     assert failure == '' and tests['test_a_large_allocation_after_torch'][0]
+
+
+def test_a_submission_folder_that_cannot_be_read_ends_the_command_before_grading(tmp_path, monkeypatch):
+    (tmp_path / 'locked').mkdir()
+    monkeypatch.setattr(grade, 'grade', lambda *args, **kwargs: pytest.fail('graded an unreadable folder'))
+    monkeypatch.setattr(os, 'access', lambda path, mode: False)  # root reads any folder: play its refusal
+    with pytest.raises(SystemExit, match='cannot be read; expected a readable submission folder'):
+        cli.main(['grade', str(tmp_path / 'locked')])
