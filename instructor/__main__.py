@@ -39,7 +39,7 @@ def main(argv=None):
 def _release(args):
     try:
         work = release.release(args.out_dir, args.offering)
-    except FileExistsError as error:
+    except (FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
     problems, checks = release.self_check(args.out_dir, args.offering)
     for problem in problems:

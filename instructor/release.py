@@ -119,8 +119,16 @@ def _imported_at_load(path):
 def release(out_dir, offering=course.DEFAULT):
     """Write the skeleton of `offering` into out_dir (which must not exist yet); returns {file: [stubbed names]},
     the offering's exercises."""
-    if os.path.exists(out_dir):
+    if not str(out_dir).strip():
+        raise ValueError("the skeleton's folder is an empty name, which would be the current folder; expected the "
+                         "path of a new folder")
+    if os.path.lexists(out_dir):
         raise FileExistsError(f'{out_dir} exists; give release a new folder')
+    existing = os.path.dirname(os.path.abspath(out_dir))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise ValueError(f'{out_dir} cannot be made: {existing} is not a writable folder')
     face = course.OFFERINGS[offering][0]
     work = course.STUDENT_WORK[offering]
     os.makedirs(os.path.join(out_dir, 'tests'))

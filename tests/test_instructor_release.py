@@ -111,3 +111,14 @@ def test_the_self_check_finds_a_solution_line_left_in_the_skeleton(tmp_path):
     assert release.leaked_lines('modules.py', work, str(tmp_path)) == [
         '# dx_ij = y_ij (dout_ij - sum_k dout_ik y_ik): the Jacobian diag(y) - y y^T applied per row',
         'return self.out * (dout - (dout * self.out).sum(axis=1, keepdims=True))']
+
+
+def test_release_refuses_an_empty_name_or_an_unwritable_place_before_writing_anything(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'modules.py').write_text('# the instructor\'s own file\n')
+    with pytest.raises(SystemExit, match='empty name, which would be the current folder'):
+        cli.main(['release', ''])
+    assert os.listdir(tmp_path) == ['modules.py'] and (tmp_path / 'modules.py').read_text().startswith('# the')
+    (tmp_path / 'a_file').write_text('')
+    with pytest.raises(SystemExit, match='cannot be made: .*a_file is not a writable folder'):
+        cli.main(['release', str(tmp_path / 'a_file' / 'skeleton')])
