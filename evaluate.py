@@ -168,6 +168,16 @@ def write_figures(args, kind, model, analysis, predicted, probabilities, test):
 
 def main(argv=None):
     args = parse_args(argv)
+    if os.path.isdir(args.run_dir):  # one process at a time in a run folder: no training may replace the run meanwhile
+        runkit.lock_output_dir(args.run_dir, flag='RUN_DIR')
+    try:
+        return evaluate(args)
+    finally:
+        runkit.release_output_dir(args.run_dir)
+
+
+def evaluate(args):
+    """The analysis of the run args.run_dir names, written into it with its figures."""
     path, kind, model, config, test, data, run_final_test_accuracy = load_run(args)
     check_analysis_replaced(args.run_dir, data, args.overwrite)
     config, views = chosen_views(args, path, kind, config, test)

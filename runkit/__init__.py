@@ -292,23 +292,24 @@ def clear_old_run(folder, overwrite):
 _held_locks = {}  # real path of a folder: the open lock file by which this process holds it
 
 
-def lock_output_dir(folder):
-    """Hold an exclusive lock on folder until release_output_dir: another process that asks for it is refused in one
-    line naming this one. The lock is flock's: a killed run leaves no folder locked."""
+def lock_output_dir(folder, flag='--output_dir'):
+    """Hold an exclusive lock on folder until release_output_dir: another process that asks for it (training, or
+    evaluate.py, which names it by flag) is refused in one line naming this one. The lock is flock's: a killed run
+    leaves no folder locked."""
     key = os.path.realpath(folder)
     if key in _held_locks:
         return
     try:
         lock = open(os.path.join(folder, LOCK_FILE), 'a+')
     except OSError as error:
-        sys.exit(f'error: cannot lock --output_dir {folder} ({LOCK_FILE}): {error.strerror}')
+        sys.exit(f'error: cannot lock {flag} {folder} ({LOCK_FILE}): {error.strerror}')
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         lock.seek(0)
         holder = lock.read().strip() or 'another process'
         lock.close()
-        sys.exit(f'error: --output_dir {folder} is in use by a run still going on ({holder}); wait for it to end, '
+        sys.exit(f'error: {flag} {folder} is in use by a process still going on ({holder}); wait for it to end, '
                  f'or name another folder')
     lock.truncate(0)
     lock.write(f'process {os.getpid()} on {socket.gethostname()}')

@@ -238,3 +238,19 @@ def test_evaluate_predicts_in_the_batches_each_training_script_evaluates_in():
     assert models.EVAL_BATCH == {'mlp_numpy': None, 'autodiff': train_mlp_autodiff.EVAL_BATCH_SIZE,
                                  'mlp_pytorch': train_mlp_pytorch.EVAL_BATCH_SIZE,
                                  'convnet': train_convnet_pytorch.EVAL_BATCH_SIZE}
+
+
+def test_evaluate_takes_the_run_folders_lock_so_no_training_replaces_the_run_meanwhile(tmp_path, tiny_synthetic):
+    """evaluate.py writes into the run folder: it holds the folder's lock as training does, and a folder held by
+    another process (a training with --overwrite, say) is refused in one line, before anything is written."""
+    import fcntl
+
+    from runkit import LOCK_FILE
+    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    with open(tmp_path / LOCK_FILE, 'a+') as held:  # another process's lock: its own open file
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SystemExit, match=f'RUN_DIR {tmp_path} is in use by a process still going on'):
+            evaluate.main([str(tmp_path)])
+    assert not (tmp_path / 'analysis.json').exists()
+    evaluate.main([str(tmp_path)])  # free again
+    assert (tmp_path / 'analysis.json').exists()

@@ -79,7 +79,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_p
     try:
         assert holder.stdout.readline() == 'locked\n'
         status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(folder)], capsys)
-        assert status == 1 and stderr.startswith(f'error: --output_dir {folder} is in use by a run still going on '
+        assert status == 1 and stderr.startswith(f'error: --output_dir {folder} is in use by a process still going on '
                                                  f'(process {holder.pid} on ')
         assert len(stderr.splitlines()) == 1 and not (folder / 'metrics.json').exists()
     finally:
