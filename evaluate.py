@@ -17,7 +17,6 @@ over than the run's evaluations did), and writes into the run folder:
     first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
 """
 import argparse
-import json
 import os
 import sys
 
@@ -59,9 +58,7 @@ def read_final_test_accuracy(run_dir):
     if not os.path.exists(path):
         return None
     try:
-        with open(path) as f:
-            metrics = json.load(f)
-        return metrics.get('final_test_accuracy')
+        return runkit.read_json(path).get('final_test_accuracy')
     except (ValueError, AttributeError, OSError) as error:
         raise model_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
                                        f'{error}); move it away to evaluate the model alone') from None
@@ -72,8 +69,7 @@ def check_analysis_replaced(run_dir, data, overwrite):
     but by one on other data only with --overwrite; otherwise the program ends in one line."""
     path = os.path.join(run_dir, 'analysis.json')
     try:
-        with open(path) as f:
-            earlier = json.load(f)['data']
+        earlier = runkit.read_json(path)['data']
         earlier = {**earlier, 'dataset': datasets.canonical(earlier['dataset']),
                    'fingerprint': datasets.canonical_fingerprint(earlier['fingerprint'])}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or not ours: nothing of value to keep

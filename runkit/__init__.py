@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -347,6 +348,24 @@ def save_npz_model(path, kind, config, arrays):
     import numpy as np
     write_atomically(path, lambda temporary: np.savez(temporary, kind=np.array(kind),
                                                       config=np.array(json.dumps(config)), **arrays))
+
+
+def read_json(path, max_bytes=64 * 2 ** 20):
+    """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
+    no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
+    be opened)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, 'rb') as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError('not a regular file')
+        if info.st_size > max_bytes:
+            raise ValueError(f'{info.st_size:,} bytes, more than {max_bytes:,}')
+        text = file.read(max_bytes + 1)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError('nested deeper than any JSON this project writes') from None
 
 
 def write_json(path, value):

@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -31,18 +32,36 @@ class ModelFileError(ValueError):
     """A model or checkpoint file that cannot be used; the message says which file and why, in one line."""
 
 
-def check_model_archive(path):
-    """Before np.load or torch.load reads path (an .npz or .pt file, both zip archives): every entry must be stored
-    uncompressed, as np.savez and torch.save write them, and lie within the file, so that reading the file takes no
-    more memory than the file takes on disk; the file must be at most MAX_MODEL_FILE_BYTES; and an entry that starts
-    as an .npy file does, whatever its name, must hold exactly the array its header declares (numpy allocates what
-    the header says before it reads). A ModelFileError says what is wrong."""
+def open_model_file(path):
+    """path opened for reading, once: a regular file (a FIFO or a device, which would block or never end, is a
+    ModelFileError), checked by check_model_archive and then read from the same open file, so that no file swapped
+    in at path in between is read."""
     try:
-        size = os.path.getsize(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ModelFileError(f'{path} does not exist') from None
+    except OSError as error:
+        raise ModelFileError(f'cannot open {path}: {error.strerror}') from None
+    file = os.fdopen(fd, 'rb')
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        file.close()
+        raise ModelFileError(f'{path} is not a regular file; expected a model or checkpoint file')
+    return file
+
+
+def check_model_archive(file, path):
+    """Before np.load or torch.load reads the open file (an .npz or .pt file at path, both zip archives): every
+    entry must be stored uncompressed, as np.savez and torch.save write them, and lie within the file, so that
+    reading the file takes no more memory than the file takes on disk; the file must be at most
+    MAX_MODEL_FILE_BYTES; and an entry that starts as an .npy file does, whatever its name, must hold exactly the
+    array its header declares (numpy allocates what the header says before it reads). A ModelFileError says what
+    is wrong; the file is left at its start."""
+    try:
+        size = os.fstat(file.fileno()).st_size
         if size > MAX_MODEL_FILE_BYTES:
             raise ModelFileError(f'{path} has {size:,} bytes; a model or checkpoint of this project has at most '
                                  f'{MAX_MODEL_FILE_BYTES:,}')
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             entries = archive.infolist()
             compressed = [entry.filename for entry in entries if entry.compress_type != zipfile.ZIP_STORED]
             if compressed:
@@ -65,13 +84,12 @@ def check_model_archive(path):
                 if declared != entry.file_size:
                     raise ModelFileError(f'cannot load {path}: {entry.filename} declares an array of {shape} '
                                          f'{dtype}, but holds {entry.file_size:,} bytes')
-    except FileNotFoundError:
-        raise ModelFileError(f'{path} does not exist') from None
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:  # not an archive, or a damaged one
         raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}; it is not '
                              f'unpickled') from None
+    file.seek(0)
 
 
 def check_parameter_count(path, widths, held):
@@ -86,15 +104,14 @@ def check_parameter_count(path, widths, held):
 def load_npz_model(path):
     """(kind, config, {name: array}) of a model.npz. Never unpickles, so a crafted file cannot run code, and checks
     the archive first (check_model_archive); anything unreadable is a ModelFileError."""
-    check_model_archive(path)
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            arrays = {name: saved[name] for name in saved.files}
-        kind, config = str(arrays.pop('kind')), json.loads(str(arrays.pop('config')))
-    except FileNotFoundError:
-        raise ModelFileError(f'{path} does not exist') from None
-    except Exception as error:  # pickled objects, a truncated archive, missing entries: all mean "not ours"
-        raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}') from None
+    with open_model_file(path) as file:
+        check_model_archive(file, path)
+        try:
+            with np.load(file, allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in saved.files}
+            kind, config = str(arrays.pop('kind')), json.loads(str(arrays.pop('config')))
+        except Exception as error:  # pickled objects, a truncated archive, missing entries: all mean "not ours"
+            raise ModelFileError(f'cannot load {path} as a model: {type(error).__name__}: {error}') from None
     if not isinstance(config, dict):
         raise ModelFileError(f'cannot load {path} as a model: its config is not a dict of flags')
     return kind, config, arrays
@@ -138,14 +155,13 @@ def load_torch_file(path, device='cpu'):
     a crafted file cannot run code, once check_model_archive has bounded what it expands to. Anything
     else is a ModelFileError."""
     import torch
-    check_model_archive(path)
-    try:
-        loaded = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise ModelFileError(f'{path} does not exist') from None
-    except Exception as error:  # pickled code, a truncated file, another format: all mean "not ours"
-        raise ModelFileError(f'cannot load {path}: it holds more than tensors and plain containers, or '
-                             f'it is damaged ({type(error).__name__}); it is not unpickled') from None
+    with open_model_file(path) as file:
+        check_model_archive(file, path)
+        try:
+            loaded = torch.load(file, map_location=device, weights_only=True)
+        except Exception as error:  # pickled code, a truncated file, another format: all mean "not ours"
+            raise ModelFileError(f'cannot load {path}: it holds more than tensors and plain containers, or '
+                                 f'it is damaged ({type(error).__name__}); it is not unpickled') from None
     if not isinstance(loaded, dict) or not {'kind', 'config'} <= set(loaded) or not isinstance(loaded['config'], dict):
         raise ModelFileError(f'cannot load {path}: not a model or checkpoint file of this project')
     return loaded

@@ -254,3 +254,38 @@ def test_evaluate_takes_the_run_folders_lock_so_no_training_replaces_the_run_mea
     assert not (tmp_path / 'analysis.json').exists()
     evaluate.main([str(tmp_path)])  # free again
     assert (tmp_path / 'analysis.json').exists()
+
+
+@pytest.mark.parametrize('hostile', ['fifo_metrics', 'deep_metrics', 'fifo_model'])
+def test_hostile_files_in_a_run_folder_are_one_line_errors_not_hangs_or_tracebacks(tmp_path, tiny_synthetic, hostile,
+                                                                                    capsys):
+    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    if hostile == 'fifo_metrics':
+        os.remove(tmp_path / 'metrics.json')
+        os.mkfifo(tmp_path / 'metrics.json')
+    elif hostile == 'deep_metrics':
+        (tmp_path / 'metrics.json').write_text('[' * 100_000 + ']' * 100_000)
+    else:
+        os.remove(tmp_path / 'model.npz')
+        os.mkfifo(tmp_path / 'model.npz')
+    with pytest.raises(SystemExit) as exit:
+        evaluate.main([str(tmp_path)])
+    assert str(exit.value).startswith('error: ') and '\n' not in str(exit.value)
+    assert ('not a regular file' if hostile != 'deep_metrics' else 'nested deeper') in str(exit.value)
+
+
+def test_a_model_file_swapped_after_its_check_is_not_the_one_read(tmp_path, tiny_synthetic, monkeypatch):
+    """The check and the load read one open file: a file put in its place in between is never read."""
+    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    path = str(tmp_path / 'model.npz')
+    expected = model_files.load_npz_model(path)[2]
+    checked = model_files.check_model_archive
+
+    def check_then_swap(file, name):
+        checked(file, name)
+        with zipfile.ZipFile(path + '.new', 'w', zipfile.ZIP_DEFLATED) as swapped:  # compressed: never allowed
+            swapped.writestr('kind.npy', b'\x93NUMPY' + bytes(10_000))
+        os.replace(path + '.new', path)
+    monkeypatch.setattr(model_files, 'check_model_archive', check_then_swap)
+    arrays = model_files.load_npz_model(path)[2]
+    assert arrays.keys() == expected.keys() and all(np.array_equal(arrays[k], expected[k]) for k in arrays)
