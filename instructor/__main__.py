@@ -193,11 +193,11 @@ def _gradescope(args):
 
 def _pack(args):
     try:
-        pack.validate(args.offering, args.name)
+        pack.validate(args.offering, args.name, out_dir=args.out_dir)
         outcomes = grade.grade([course.ROOT], args.offering)[course.ROOT]
         print(f'public tests: {sum(o.passed for o in outcomes)} of {len(outcomes)} pass')
         path = pack.pack(args.offering, args.name, args.out_dir)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')
     print(f'wrote {path}')
     return path

@@ -27,11 +27,17 @@ def contents(offering, root=course.ROOT):
     paths = release.offering_files(offering, root) + ['requirements.txt']
     others = {f'{name}.{kind}' for name in VARIANT_REPORTS if name != report_of(offering) for kind in ('md', 'pdf')}
     report = os.path.join(root, 'report')
-    for folder, _, files in sorted(os.walk(report)):
+    for folder, _, files in sorted(os.walk(report)):  # os.walk follows no linked folder
         paths += sorted(os.path.relpath(os.path.join(folder, name), root) for name in files
                         if name.endswith(('.md', '.png', '.pdf', '.py', '.toml')) and name not in others
-                        and '__pycache__' not in folder)
+                        and '__pycache__' not in folder and _plain_file(os.path.join(folder, name)))
     return paths
+
+
+def _plain_file(path):
+    """A regular file, not a link (which may lead out of the project: a report/figures/x.md linked to a secret)
+    nor a FIFO or device (which would block the packing)."""
+    return os.path.isfile(path) and not os.path.islink(path)
 
 
 def missing(offering, root=course.ROOT):
@@ -40,10 +46,13 @@ def missing(offering, root=course.ROOT):
     return [path for path in needed if not os.path.isfile(os.path.join(root, path))]
 
 
-def validate(offering, name, root=course.ROOT):
-    """ValueError for a name that is not a last name, or when a file the deliverable needs is missing."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z'-]*", name):
-        raise ValueError(f'--name {name!r}: expected a last name of letters (and hyphens or apostrophes)')
+def validate(offering, name, root=course.ROOT, out_dir='.'):
+    """ValueError for a name that is not a last name, an --out_dir that is no writable folder, or when a file the
+    deliverable needs is missing: before any work."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z'-]{0,63}", name):
+        raise ValueError(f'--name {name!r}: expected a last name of at most 64 letters (and hyphens or apostrophes)')
+    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
+        raise ValueError(f'--out_dir {out_dir}: expected a writable folder')
     lacking = missing(offering, root)
     if lacking:
         raise ValueError(f'cannot pack {offering}: missing {", ".join(lacking)}')
@@ -51,15 +60,20 @@ def validate(offering, name, root=course.ROOT):
 
 def pack(offering, name, out_dir='.', root=course.ROOT):
     """Write out_dir/<name>_assignment1.zip; returns its path. ValueError for a bad name or a missing file."""
-    validate(offering, name, root)
+    validate(offering, name, root, out_dir)
     path = os.path.join(out_dir, f'{name.lower()}_assignment1.zip')
     manifest = {}
-    with zipfile.ZipFile(path + '.partial', 'w', zipfile.ZIP_DEFLATED) as archive:
-        for relative in contents(offering, root):
-            with open(os.path.join(root, relative), 'rb') as file:
-                data = file.read()
-            archive.writestr(relative, data)
-            manifest[relative] = hashlib.sha256(data).hexdigest()
-        archive.writestr('MANIFEST.json', json.dumps({'offering': offering, 'sha256': manifest}, indent=1) + '\n')
-    os.replace(path + '.partial', path)
+    try:
+        with zipfile.ZipFile(path + '.partial', 'w', zipfile.ZIP_DEFLATED) as archive:
+            for relative in contents(offering, root):
+                with open(os.path.join(root, relative), 'rb') as file:
+                    data = file.read()
+                archive.writestr(relative, data)
+                manifest[relative] = hashlib.sha256(data).hexdigest()
+            archive.writestr('MANIFEST.json', json.dumps({'offering': offering, 'sha256': manifest}, indent=1) + '\n')
+        os.replace(path + '.partial', path)
+    except BaseException:  # no half-written zip left behind, whatever stopped it
+        if os.path.exists(path + '.partial'):
+            os.remove(path + '.partial')
+        raise
     return path
