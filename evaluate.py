@@ -135,7 +135,7 @@ def chosen_views(args, path, kind, config, test):
 def write_figures(args, kind, model, analysis, predicted, probabilities, test):
     """confusion_matrix.png, and for image data misclassified.png and first_layer.png (the MLPs), into the run
     folder; returns the names written."""
-    write, name = runkit.write_atomically, os.path.basename(os.path.normpath(args.run_dir))
+    write, name = runkit.write_atomically, runkit.shown(os.path.basename(os.path.normpath(args.run_dir)))
     classes, data = analysis['classes'], analysis['data']
     write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(
         analysis, temporary, f'{name}: test accuracy {analysis["test_accuracy"]:.4f}'))
@@ -195,7 +195,7 @@ def evaluate(args):
                             lambda temporary: runkit.write_json(temporary, analysis))
     written = ['analysis.json', *write_figures(args, kind, model, analysis, predicted, probabilities, test)]
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
-          f'{", ".join(written)} in {args.run_dir}')
+          f'{", ".join(written)} in {runkit.shown(args.run_dir)}')
     return analysis
 
 

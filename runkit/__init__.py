@@ -218,7 +218,7 @@ class Run:
         final, best, seconds = (self.metrics[key] for key in ('final_test_accuracy', 'best_test_accuracy',
                                                               'wall_time_s'))
         return (f'final test accuracy {final:.4f} (best {best:.4f}, selected on the test set) in {seconds:.1f} s; '
-                f'the run is in {self.folder}')
+                f'the run is in {shown(self.folder)}')
 
     def _timed(self):
         self.metrics['wall_time_s'] = self._clock()
@@ -466,6 +466,12 @@ def pyplot():
     return plt
 
 
+def shown(text):
+    """text as a figure or a terminal can show it: a name that is not UTF-8 (a folder's, kept by Python as surrogate
+    escapes) with its undecodable bytes written as escapes."""
+    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+
 def plot_curves(metrics, path):
     """Loss and accuracy against step, one line per split, side by side."""
     plt = pyplot()
@@ -480,7 +486,7 @@ def plot_curves(metrics, path):
         ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small')
-    title = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    title = shown(os.path.basename(os.path.dirname(os.path.abspath(path))))
     if metrics.get('final_test_accuracy') is not None:
         title += f': test accuracy at the last evaluation {metrics["final_test_accuracy"]:.3f}'
     if metrics.get('status') not in (None, 'completed'):

@@ -289,3 +289,11 @@ def test_a_model_file_swapped_after_its_check_is_not_the_one_read(tmp_path, tiny
     monkeypatch.setattr(model_files, 'check_model_archive', check_then_swap)
     arrays = model_files.load_npz_model(path)[2]
     assert arrays.keys() == expected.keys() and all(np.array_equal(arrays[k], expected[k]) for k in arrays)
+
+
+def test_a_run_folder_whose_name_is_not_utf8_trains_draws_and_is_evaluated(tmp_path, tiny_synthetic, capsys):
+    folder = os.fsdecode(os.path.join(os.fsencode(tmp_path), b'm\xfcller'))
+    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', folder])
+    evaluate.main([folder])
+    assert {'curves.png', 'metrics.json', 'analysis.json', 'confusion_matrix.png'} <= set(os.listdir(folder))
+    assert json.load(open(os.path.join(folder, 'metrics.json')))['status'] == 'completed'

@@ -179,7 +179,7 @@ def main(argv=None):
         except cifar10_utils.DataError as error:  # the data missing, or too small for the batches
             sys.exit(f'error: {error}')
     print(f'best validation accuracy {max(val_accuracies):.4f} after epoch {logging_dict["best_epoch"]}; '
-          f'its test accuracy {test_accuracy:.4f}; the run is in {args.output_dir}')
+          f'its test accuracy {test_accuracy:.4f}; the run is in {runkit.shown(args.output_dir)}')
     return logging_dict
 
 
