@@ -17,7 +17,9 @@ over than the run's evaluations did), and writes into the run folder:
     first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
 """
 import argparse
+import json
 import os
+import stat
 import sys
 
 import numpy as np
@@ -51,6 +53,24 @@ def most_confidently_wrong(predicted, probabilities, labels, count=24):
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
 
 
+def read_json(path, max_bytes=64 * 2 ** 20):
+    """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
+    no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
+    be opened)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, 'rb') as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError('not a regular file')
+        if info.st_size > max_bytes:
+            raise ValueError(f'{info.st_size:,} bytes, more than {max_bytes:,}')
+        text = file.read(max_bytes + 1)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError('nested deeper than any JSON this project writes') from None
+
+
 def read_final_test_accuracy(run_dir):
     """The final test accuracy in run_dir's metrics.json, None without one; read before anything is predicted, so
     that a damaged file is a ModelFileError then rather than after the work."""
@@ -58,7 +78,7 @@ def read_final_test_accuracy(run_dir):
     if not os.path.exists(path):
         return None
     try:
-        return runkit.read_json(path).get('final_test_accuracy')
+        return read_json(path).get('final_test_accuracy')
     except (ValueError, AttributeError, OSError) as error:
         raise model_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
                                        f'{error}); move it away to evaluate the model alone') from None
@@ -69,7 +89,7 @@ def check_analysis_replaced(run_dir, data, overwrite):
     but by one on other data only with --overwrite; otherwise the program ends in one line."""
     path = os.path.join(run_dir, 'analysis.json')
     try:
-        earlier = runkit.read_json(path)['data']
+        earlier = read_json(path)['data']
         earlier = {**earlier, 'dataset': datasets.canonical(earlier['dataset']),
                    'fingerprint': datasets.canonical_fingerprint(earlier['fingerprint'])}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or not ours: nothing of value to keep

@@ -31,7 +31,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import sys
 import tempfile
 import threading
@@ -350,24 +349,6 @@ def save_npz_model(path, kind, config, arrays):
                                                       config=np.array(json.dumps(config)), **arrays))
 
 
-def read_json(path, max_bytes=64 * 2 ** 20):
-    """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
-    no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
-    be opened)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, 'rb') as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError('not a regular file')
-        if info.st_size > max_bytes:
-            raise ValueError(f'{info.st_size:,} bytes, more than {max_bytes:,}')
-        text = file.read(max_bytes + 1)
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError('nested deeper than any JSON this project writes') from None
-
-
 def write_json(path, value):
     """value as JSON, every NaN or infinity (a diverged loss) written as null, which JSON has and Python's NaN
     is not."""
@@ -430,13 +411,16 @@ def check_network_size(widths):
 
 
 
-def check_epoch_arguments(hidden_dims, lr, batch_size, epochs):
+def check_epoch_arguments(hidden_dims, lr, batch_size, epochs, seed=0):
     """A ValueError naming the first argument of a 2021+ template's train() that cannot train."""
     for name, values in (('hidden_dims', hidden_dims), ('batch_size', [batch_size]), ('epochs', [epochs])):
         if any(value < 1 for value in values):
             raise ValueError(f'{name} must be at least 1, got {values if name == "hidden_dims" else values[0]}')
     if not 0 < lr < math.inf:
         raise ValueError(f'lr must be a positive number, got {lr}')
+    if not 0 <= seed < 2 ** 32:  # what np.random.seed, which the templates call, takes
+        raise ValueError(f'seed must be an integer in [0, 2**32), got {seed}')
+
 
 # One colour per split in every figure of the project.
 SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}

@@ -450,6 +450,15 @@ def test_the_flags_and_defaults_are_the_templates(script, tmp_path, cifar_root, 
             face.main(['--lr', '-1'])
 
 
+@pytest.mark.parametrize('offering', ['uva2021', 'uva2022', 'uva2024', 'bgu2023'])
+def test_a_seed_np_random_seed_refuses_is_a_one_line_error_naming_the_flag(offering, capsys):
+    with working_in(offering) as load:
+        for script in ('train_mlp_numpy', 'train_mlp_pytorch'):
+            with pytest.raises(SystemExit):
+                load(script).parse_flags(['--seed', str(2 ** 32)])
+            assert 'seed must be an integer in [0, 2**32), got 4294967296' in capsys.readouterr().err
+
+
 def test_the_docs_quote_the_committed_face_runs():
     """docs/offerings.md's numbers of the later templates' default runs, UvA 2020's ConvNet and 2022's F-beta are the
     committed runs' own."""

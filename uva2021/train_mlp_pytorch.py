@@ -87,7 +87,7 @@ def train(hidden_dims, lr, use_batch_norm, batch_size, epochs, seed, data_dir, r
       logging_info: the run's metrics: every evaluation's losses and accuracies, the mean training loss and accuracy
                     of each epoch, the best model's epoch and its test metrics
     """
-    runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs)
+    runkit.check_epoch_arguments(hidden_dims, lr, batch_size, epochs, seed)
     # Set the random seeds for reproducibility
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -162,7 +162,7 @@ def parse_flags(argv=None):
     runkit.add_run_arguments(parser, output_dir='runs/train_mlp_pytorch')
     args = parser.parse_args(argv)
     try:  # before a run folder is made or any data loaded
-        runkit.check_epoch_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs)
+        runkit.check_epoch_arguments(args.hidden_dims, args.lr, args.batch_size, args.epochs, args.seed)
     except ValueError as error:
         parser.error(str(error))
     return args
