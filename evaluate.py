@@ -192,8 +192,15 @@ def main(argv=None):
         runkit.release_output_dir(args.run_dir)
 
 
+OUTPUTS = ('analysis.json', 'confusion_matrix.png', 'misclassified.png', 'first_layer.png')
+
+
 def evaluate(args):
     """The analysis of the run args.run_dir names, written into it with its figures."""
+    for name in OUTPUTS:  # checked before the work: a folder or a FIFO where an output goes is not written over
+        path = os.path.join(args.run_dir, name)
+        if os.path.lexists(path) and not os.path.isfile(path):
+            sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away to write the analysis')
     path, kind, model, config, test, data, run_final_test_accuracy = load_run(args)
     check_analysis_replaced(args.run_dir, data, args.overwrite)
     config, views = chosen_views(args, path, kind, config, test)

@@ -269,6 +269,10 @@ def prepare_output_dir(folder, overwrite=False, resume=None):
         sys.exit(f'error: --resume continues the run in {resume} and --overwrite would delete it; pass one of them')
     if resume and not os.path.exists(os.path.join(resume, 'checkpoint.pt')):
         sys.exit(f'error: --resume: {resume} holds no checkpoint.pt to continue from')
+    odd = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))
+           and not os.path.isfile(os.path.join(folder, name))]
+    if odd:  # a folder, a FIFO or a link where a run's file goes: neither written over nor removed
+        sys.exit(f'error: --output_dir {folder} holds {odd[0]}, which is not a plain file; move it away')
     held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(folder, name))]
     if held and not (overwrite or resume):
         sys.exit(f'error: --output_dir {folder} already holds a run ({held[0]}); pass --overwrite to replace '

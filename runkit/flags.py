@@ -161,6 +161,9 @@ def parse(parser, argv=None):
     # The root's copy, from whichever folder the script runs: one copy serves every offering's folder.
     values['data_dir'] = values['data_dir'] or (default_dir and os.path.relpath(os.path.join(ROOT, default_dir)))
     if values.get('resume'):
+        if values['output_dir'] not in (parser.get_default('output_dir'), values['resume']):
+            parser.error(f"--resume continues the run in {values['resume']} and writes there; --output_dir "
+                         f"{values['output_dir']} names another folder: pass one of them")
         values['output_dir'] = values['resume']
     return Config(values)
 

@@ -297,3 +297,11 @@ def test_a_run_folder_whose_name_is_not_utf8_trains_draws_and_is_evaluated(tmp_p
     evaluate.main([folder])
     assert {'curves.png', 'metrics.json', 'analysis.json', 'confusion_matrix.png'} <= set(os.listdir(folder))
     assert json.load(open(os.path.join(folder, 'metrics.json')))['status'] == 'completed'
+
+
+def test_a_folder_where_an_output_of_evaluate_goes_is_refused_before_the_work(tmp_path, tiny_synthetic, capsys):
+    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    (tmp_path / 'confusion_matrix.png').mkdir()
+    with pytest.raises(SystemExit, match='confusion_matrix.png is not a plain file; move it away'):
+        evaluate.main([str(tmp_path)])
+    assert not (tmp_path / 'analysis.json').exists()

@@ -162,3 +162,21 @@ def test_a_file_system_without_room_for_the_run_is_refused_before_training(tmp_p
     status, stderr = run_main(script.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
     assert status == 1 and stderr.startswith(f'error: --output_dir {tmp_path / "run"} has 1 MiB free; the run '
                                              f'writes up to ') and len(stderr.splitlines()) == 1, stderr
+
+
+def test_a_folder_where_a_runs_file_goes_is_refused_before_anything_is_removed(old_run, capsys):
+    (old_run / 'analysis.json').mkdir()
+    before = contents(old_run)
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(old_run), '--overwrite'], capsys)
+    assert (status, stderr) == (1, f'error: --output_dir {old_run} holds analysis.json, which is not a plain file; '
+                                   f'move it away\n')
+    assert contents(old_run) == before
+
+
+def test_resume_with_another_output_dir_is_refused_not_ignored(tmp_path, capsys):
+    folder = tmp_path / 'run'
+    train_mlp_pytorch.main(TINY + ['--output_dir', str(folder)])
+    status, stderr = run_main(train_mlp_pytorch.main, TINY + ['--resume', str(folder), '--output_dir',
+                                                              str(tmp_path / 'elsewhere')], capsys)
+    assert status == 2 and f'--resume continues the run in {folder} and writes there; --output_dir' in stderr
+    assert not (tmp_path / 'elsewhere').exists()
