@@ -103,6 +103,8 @@ class Run:
     def __exit__(self, kind, error, traceback):
         if self.folder:
             release_output_dir(self.folder)
+        if isinstance(error, KeyboardInterrupt) and self.metrics is None:  # loading the data, say
+            raise Interrupted('interrupted before training began; nothing was written') from None
         if not self.folder or self.metrics is None:  # before training, an error is the program's to report
             return
         if isinstance(error, Diverged):
@@ -455,8 +457,7 @@ def pyplot():
 
 
 def shown(text):
-    """text as a figure or a terminal can show it: a name that is not UTF-8 (a folder's, kept by Python as surrogate
-    escapes) with its undecodable bytes written as escapes."""
+    """text as a figure or a terminal can show it: a folder's name that is not UTF-8 with its bytes escaped."""
     return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 

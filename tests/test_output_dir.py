@@ -180,3 +180,14 @@ def test_resume_with_another_output_dir_is_refused_not_ignored(tmp_path, capsys)
                                                               str(tmp_path / 'elsewhere')], capsys)
     assert status == 2 and f'--resume continues the run in {folder} and writes there; --output_dir' in stderr
     assert not (tmp_path / 'elsewhere').exists()
+
+
+def test_ctrl_c_while_the_data_loads_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from runkit import datasets
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(datasets, 'load', interrupted)
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
+    assert (status, stderr) == (1, 'interrupted before training began; nothing was written\n')
+    assert not [name for name in os.listdir(tmp_path / 'run') if name != runkit.LOCK_FILE]
