@@ -176,6 +176,16 @@ def load_state(module, state_dict, path):
                              f'{str(error).strip().splitlines()[0]}') from None
 
 
+def _completed(folder):
+    """Whether folder's metrics.json says its run completed: a run killed after its last step but before that (while
+    it wrote its model) has all its steps in the checkpoint, and --resume finishes it."""
+    try:
+        with open(os.path.join(folder, 'metrics.json')) as file:
+            return json.load(file).get('status') == 'completed'
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def as_compared(name, value):
     """A setting's value as a resumed run compares it: --batch_norm's booleans as the choices they mean (False:
     'none', True: 'torch'), no activation as LeakyReLU, a dataset and a generated set's fingerprint under the names
@@ -220,7 +230,7 @@ class Checkpoint:
             with model_file_errors(path):
                 if saved['kind'] != self.kind:
                     raise ModelFileError(f'{path} is a checkpoint of {saved["kind"]}, not of {self.kind}')
-                if saved['step'] >= saved['config']['max_steps']:
+                if saved['step'] >= saved['config']['max_steps'] and _completed(folder):
                     raise ModelFileError(f'the run in {folder} has completed; there is nothing to resume')
                 for name in sorted(self.config.keys() - set(LOGISTICS)):
                     value, ours = (as_compared(name, config.get(name)) for config in (saved['config'], self.config))

@@ -105,7 +105,7 @@ def test_a_completed_run_is_not_resumed(tmp_path):
         train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
     assert str(error.value.code) == f'error: --resume: the run in {tmp_path} has completed; there is nothing to resume'
     with pytest.raises(SystemExit, match='holds no checkpoint.pt to continue from'):
-        train_mlp_pytorch.main(flags + ['--resume', str(tmp_path / 'nowhere')])
+        train_mlp_pytorch.main(flags[:-2] + ['--resume', str(tmp_path / 'nowhere')])
     assert not (tmp_path / 'nowhere').exists()
 
 
@@ -181,3 +181,16 @@ def test_activation_elu_trains_the_elu_network(tmp_path):
                                       '--output_dir', str(tmp_path)])
     model = torch.load(tmp_path / 'model.pt', weights_only=True)
     assert metrics['config']['activation'] == 'elu' and model['config']['activation'] == 'elu'
+
+
+def test_a_run_killed_while_it_wrote_its_model_is_finished_by_resume(tmp_path):
+    """Killed after its last step, between model.pt and the metrics.json that says completed: its checkpoint holds
+    every step, and --resume finishes it, as it would have ended."""
+    flags = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '2', '--output_dir', str(tmp_path)]
+    full = train_mlp_pytorch.main(flags)
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    (tmp_path / 'metrics.json').write_text(json.dumps({**metrics, 'status': 'running'}))  # as at the last evaluation
+    resumed = train_mlp_pytorch.main(flags + ['--resume', str(tmp_path)])
+    assert resumed['status'] == 'completed' and resumed['test_accuracy'] == full['test_accuracy']
+    assert json.loads((tmp_path / 'metrics.json').read_text())['status'] == 'completed'
+    assert (tmp_path / 'model.pt').exists()
