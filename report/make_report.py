@@ -623,6 +623,10 @@ def parse_args(argv):
             sys.exit(f'error: --report {report} does not exist; expected a report whose marked blocks to fill')
     if args.pdf and not all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo')):
         sys.exit(f'error: --pdf needs pandoc, pdflatex, pdftotext and pdfinfo; install them: {INSTALL}')
+    for flag, folder in (('--pdf_dir', args.pdf_dir if args.pdf else None), ('--figures_dir', args.figures_dir)):
+        # checked before any report is rewritten: a file where a folder goes is a one-line error, not a traceback
+        if folder is not None and folder.exists() and not folder.is_dir():
+            sys.exit(f'error: {flag} {folder} is a file; expected a folder (made when missing)')
     return args
 
 

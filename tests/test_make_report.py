@@ -2,6 +2,7 @@
 committed results, whose report it must leave as committed."""
 import json
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib.figure
@@ -526,3 +527,16 @@ def test_the_author_block_is_escaped_for_latex_and_needs_no_file_when_given(tmp_
     (tmp_path / 'bad.toml').write_text('author = 3\n')
     with pytest.raises(SystemExit, match='author in .*bad.toml is 3; expected a string in quotes'):
         make_report.author_block(make_report.parse_args(['--authors', str(tmp_path / 'bad.toml')]))
+
+
+def test_a_file_where_an_output_folder_goes_is_refused_before_any_report_is_rewritten(tmp_path):
+    report = tmp_path / 'report.md'
+    report.write_text('no blocks\n')
+    (tmp_path / 'taken').write_text('')
+    with pytest.raises(SystemExit, match='--figures_dir .*taken is a file; expected a folder'):
+        make_report.main(['--report', str(report), '--figures_dir', str(tmp_path / 'taken')])
+    # --pdf_dir is checked when --pdf builds PDFs (after the tools they need)
+    assert make_report.parse_args(['--report', str(report), '--pdf_dir', str(tmp_path / 'taken')]).pdf_dir.is_file()
+    if all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo')):
+        with pytest.raises(SystemExit, match='--pdf_dir .*taken is a file; expected a folder'):
+            make_report.parse_args(['--report', str(report), '--pdf', '--pdf_dir', str(tmp_path / 'taken')])
