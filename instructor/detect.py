@@ -62,17 +62,19 @@ def offering_of(submission):
         return 'vu2021', "autodiff.py, vugrad's engine"
     if 'RELUModule' in modules:
         return 'bgu2023', 'RELUModule'
-    if 'confusion_matrix' in script:  # 2022 and 2023 share these files but for the comparison script's name
-        if 'compare_batch_norm.py' in files and 'compare_models.py' not in files:
-            return 'uva2023', 'confusion_matrix and compare_batch_norm.py (2022 named it compare_models.py)'
-        if 'compare_models.py' in files and 'compare_batch_norm.py' not in files:
-            return 'uva2022', 'confusion_matrix and compare_models.py (2023 named it compare_batch_norm.py)'
-        return None, ('confusion_matrix: the template of 2022 and 2023, whose rubrics differ, and no one comparison '
-                      'script tells which; give --offering')
+    if 'compare_models.py' in files and 'compare_batch_norm.py' not in files:  # 2022's name alone
+        return 'uva2022', 'compare_models.py (2023 named it compare_batch_norm.py)'
+    elu = 'ELUModule' in modules and 'alpha' not in _init_arguments(modules['ELUModule'])  # 2024 added alpha
+    if 'confusion_matrix' in script or ('evaluate_model' in script and elu):  # 2022's and 2023's files
+        if 'compare_batch_norm.py' in files:
+            return 'uva2023', 'confusion_matrix or ELUModule(), and compare_batch_norm.py (2022 named it ' \
+                              'compare_models.py)'
+        return None, ('the template of 2022 and 2023 (confusion_matrix, or ELUModule without alpha), whose rubrics '
+                      'differ, and no comparison script tells which; give --offering')
     if 'evaluate_model' in script:  # the 2021+ templates that return the accuracy
         if 'ELUModule' in modules:
-            return 'uva2024', f"ELUModule({', '.join(_init_arguments(modules['ELUModule']))}) and evaluate_model " \
-                              f"returning the accuracy (2024 and 2025 share these files)"
+            return 'uva2024', 'ELUModule(alpha) and evaluate_model returning the accuracy (2024 and 2025 share ' \
+                              'these files)'
         return 'uva2021', 'ReLUModule and evaluate_model'
     if 'LeakyReLUModule' in modules:
         return 'uva2019', 'LeakyReLUModule'

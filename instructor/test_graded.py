@@ -6,7 +6,6 @@ work with `python -m pytest tests/test_graded.py`. The student's modules are imp
 missing or broken module costs only the checks that need it. Numerical checks compare with central differences in
 float64, within a relative error of 1e-5 as the course's own tests do.
 """
-import argparse
 import importlib
 import os
 import pickle
@@ -26,6 +25,7 @@ ONE_HOT_TARGETS = OFFERING in ('uva2018', 'uva2019spring', 'uva2019', 'uva2020')
 EPOCH_TEMPLATE = OFFERING in ('uva2021', 'uva2022', 'uva2023', 'uva2024', 'uva2025', 'bgu2023')
 # evaluate_model returns the accuracy (a float) in these; a dict of confusion-matrix metrics in the other epoch ones
 ACCURACY_TEMPLATE = OFFERING in ('uva2021', 'uva2024', 'uva2025')
+NEG_SLOPE = {'neg_slope': 0.02} if OFFERING == 'uva2019' else {}  # the one step template with a --neg_slope
 
 
 def student(name):
@@ -194,10 +194,12 @@ def test_mlp_numpy():
     out = model.forward(x)
     assert np.shape(out) == (5, 3) and np.allclose(np.sum(out, axis=1), 1), \
         'MLP.forward should return class probabilities (batch, n_classes)'
-    loss = modules.CrossEntropyModule()
-    model.backward(loss.backward(out, t))
+    # the cross-entropy's gradient as it should be: this checks the MLP, whose loss module has a check of its own
+    one_hot = t if ONE_HOT_TARGETS else np.eye(3)[t]
+    model.backward(-one_hot / np.asarray(out) / len(x))
     assert_close(layers[0].grads['weight'],
-                 numerical_gradient(lambda: float(loss.forward(model.forward(x), t)), layers[0].params['weight']),
+                 numerical_gradient(lambda: float(-(one_hot * np.log(model.forward(x))).sum() / len(x)),
+                                    layers[0].params['weight']),
                  "the first layer's grads['weight'] after MLP.backward")
 
 
@@ -224,7 +226,7 @@ def numpy_loader(images, labels, sizes):
 def test_evaluate_model():
     script = student('train_mlp_numpy')
     rng = np.random.default_rng(6)
-    images, labels = rng.standard_normal((15, 3, 2, 2)), rng.integers(10, size=15)
+    images, labels = rng.standard_normal((15, 3, 32, 32)), rng.integers(10, size=15)  # CIFAR-10's shape
     correct = int((images.reshape(15, -1)[:, :10].argmax(axis=1) == labels).sum())
     result = script.evaluate_model(_Scores(), numpy_loader(images, labels, (5, 3, 7)))
     accuracy = result if ACCURACY_TEMPLATE else result['accuracy']
@@ -275,9 +277,12 @@ def tiny_cifar10(folder, images=20):
 
 
 def train_steps(name, network, tmp_path, monkeypatch, **flags):
-    """A UvA 2018-2020 train(), which reads the module's FLAGS as the template's main() sets them: 3 steps of 10
-    images on tiny_cifar10, evaluating after steps 2 and 3. It must run the network (module.Class, the student's)
-    on a batch of 10 images at least three times."""
+    """A UvA 2018-2020 training script run as its students run it, `python name.py --max_steps 3 --batch_size 10
+    --eval_freq 2 ...`, in a folder of its own: its own argparse, so that a flag a student added keeps its default.
+    Its cifar10_utils.get_cifar10 (the student's copy, which may expect whole CIFAR-10 batch files) answers with the
+    student's own DataSets of 200 training and 100 test images, so that a first batch or a test batch of a fixed size
+    works too. It must run the network (module.Class, the student's) on a batch of 10 images at least three times."""
+    import runpy
     module, name_of_class = network.split('.')
     network, batches = getattr(student(module), name_of_class), []
     forward = network.forward
@@ -287,23 +292,58 @@ def train_steps(name, network, tmp_path, monkeypatch, **flags):
         return forward(self, x, *args, **kwargs)
 
     monkeypatch.setattr(network, 'forward', counting_forward)
-    script = student(name)
-    monkeypatch.setattr(script, 'FLAGS', argparse.Namespace(
-        data_dir=tiny_cifar10(tmp_path / 'cifar-10-batches-py'), learning_rate=1e-3, max_steps=3, batch_size=10,
-        eval_freq=2, **flags), raising=False)
-    script.train()
-    assert batches.count(10) >= 3, f'train() should run {network.__name__} on 3 batches of --batch_size 10 images ' \
+    student(name)  # the script must come from the submission too
+    utils = student('cifar10_utils')
+    if hasattr(utils, 'DataSet'):
+        rng = np.random.default_rng(9)
+
+        def split(size):
+            return utils.DataSet(rng.standard_normal((size, 3, 32, 32)).astype(np.float32),
+                                 np.eye(10)[rng.integers(10, size=size)])
+        data = {'train': split(200), 'validation': split(0), 'test': split(100)}
+        monkeypatch.setattr(utils, 'get_cifar10', lambda *args, **kwargs: data)
+    argv = [f'{name}.py', '--data_dir', tiny_cifar10(tmp_path / 'cifar-10-batches-py'), '--learning_rate', '1e-3',
+            '--max_steps', '3', '--batch_size', '10', '--eval_freq', '2'] + [f'--{key}={value}'
+                                                                             for key, value in flags.items()]
+    monkeypatch.setattr(sys, 'argv', argv)
+    monkeypatch.chdir(tmp_path)
+    try:
+        runpy.run_path(os.path.join(CODE, f'{name}.py'), run_name='__main__')
+    except SystemExit as exit:  # a main() that ends with sys.exit(0) has run
+        assert exit.code in (None, 0), f'{name}.py ended with {exit.code!r}'
+    assert batches.count(10) >= 3, f'{name}.py should run {network.__name__} on 3 batches of --batch_size 10 images ' \
                                    f'(--max_steps 3), ran it on batches of {batches}'
 
 
 def tiny_datasets():
-    """{'train', 'validation', 'test'} TensorDatasets of 60, 20 and 30 random images (3, 32, 32) and labels, in
-    place of what the templates from UvA 2021 on load in get_cifar10."""
+    """{'train', 'validation', 'test'} of 60, 20 and 30 random images (3, 32, 32) and labels, in place of what the
+    templates from UvA 2021 on load in get_cifar10, and shaped as it returns them: the training and validation
+    splits Subsets of one dataset (random_split's), which has `classes` and `targets` as torchvision's CIFAR10 has."""
     import torch
+
+    class Cifar(torch.utils.data.TensorDataset):
+        classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+
+        @property
+        def targets(self):
+            return self.tensors[1].tolist()
+
     generator = torch.Generator().manual_seed(9)
-    return {name: torch.utils.data.TensorDataset(torch.randn(size, 3, 32, 32, generator=generator),
-                                                 torch.randint(10, (size,), generator=generator))
-            for name, size in (('train', 60), ('validation', 20), ('test', 30))}
+    train, test = (Cifar(torch.randn(size, 3, 32, 32, generator=generator), torch.randint(10, (size,),
+                                                                                        generator=generator))
+                   for size in (80, 30))
+    return {'train': torch.utils.data.Subset(train, range(60)),
+            'validation': torch.utils.data.Subset(train, range(60, 80)), 'test': test}
+
+
+def tensors_of(dataset):
+    """(images, labels) of a TensorDataset or a Subset of one."""
+    import torch
+    if isinstance(dataset, torch.utils.data.Subset):
+        images, labels = dataset.dataset.tensors
+        indices = list(dataset.indices)
+        return images[indices], labels[indices]
+    return dataset.tensors
 
 
 def parameters_of(model):
@@ -321,13 +361,14 @@ def same_parameters(these, those):
 
 
 def accuracy_of(model, dataset):
-    """The accuracy of a NumPy MLP (probabilities) or a PyTorch one (logits) over a TensorDataset."""
+    """The accuracy of a NumPy MLP (probabilities) or a PyTorch one (logits) over a dataset of tiny_datasets."""
     import torch
-    x, y = dataset.tensors
-    if isinstance(model, torch.nn.Module):
+    x, y = tensors_of(dataset)
+    if isinstance(model, torch.nn.Module):  # flattened: the templates leave flattening to the training loop
         model.eval()
         with torch.no_grad():
-            return (model(x.to(next(model.parameters()).device)).argmax(dim=1).cpu() == y).float().mean().item()
+            logits = model(x.flatten(1).to(next(model.parameters()).device))
+            return (logits.argmax(dim=1).cpu() == y).float().mean().item()
     return float((np.asarray(model.forward(x.numpy().reshape(len(x), -1))).argmax(axis=1) == y.numpy()).mean())
 
 
@@ -374,7 +415,7 @@ def test_train_mlp_numpy(tmp_path, monkeypatch):
     if EPOCH_TEMPLATE:
         check_train_contract('train_mlp_numpy', tmp_path, monkeypatch)
     else:
-        train_steps('train_mlp_numpy', 'mlp_numpy.MLP', tmp_path, monkeypatch, dnn_hidden_units='8', neg_slope=0.02)
+        train_steps('train_mlp_numpy', 'mlp_numpy.MLP', tmp_path, monkeypatch, dnn_hidden_units='8', **NEG_SLOPE)
 
 
 # ---- the PyTorch MLP
@@ -428,8 +469,7 @@ def test_train_mlp_pytorch(tmp_path, monkeypatch):
     if EPOCH_TEMPLATE:
         check_train_contract('train_mlp_pytorch', tmp_path, monkeypatch, use_batch_norm=False)
     else:
-        train_steps('train_mlp_pytorch', 'mlp_pytorch.MLP', tmp_path, monkeypatch, dnn_hidden_units='8',
-                    neg_slope=0.02)
+        train_steps('train_mlp_pytorch', 'mlp_pytorch.MLP', tmp_path, monkeypatch, dnn_hidden_units='8', **NEG_SLOPE)
 
 
 # ---- batch normalization (UvA 2018, 2019) or layer normalization (UvA 2020)
@@ -527,6 +567,10 @@ def test_convnet_layers():
              for m in layers if isinstance(m, torch.nn.Conv2d)]
     channels = [(3, 64), (64, 128), (128, 256), (256, 256), (256, 512), (512, 512), (512, 512), (512, 512)]
     assert convs == [(a, b, (3, 3), (1, 1), (1, 1)) for a, b in channels], f'Table 1 convolutions, got {convs}'
+    # each of Table 1's conv blocks has its batch norm: PyTorch's, or the student's own module of part 3
+    norms = [type(m).__name__ for m in layers[1:] if 'batchnorm' in type(m).__name__.lower()]
+    assert len(norms) >= len(channels), f'Table 1 puts a batch norm in each of its {len(channels)} conv blocks, ' \
+                                        f'found {len(norms)}'
     assert _max_pools(layers) == [((3, 3), (2, 2), (1, 1))] * 5, 'five 3x3 max-pools, stride 2, padding 1'
     linears = [(m.in_features, m.out_features) for m in layers if isinstance(m, torch.nn.Linear)]
     assert linears == [(512, 10)], linears

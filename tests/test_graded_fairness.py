@@ -164,3 +164,83 @@ def test_a_float64_output_and_a_forward_bug_are_judged_once_each(monkeypatch):
     with pytest.raises(AssertionError):
         checks.test_norm_autograd_forward()
     checks.test_norm_autograd_shape()  # the forward's bug is the forward check's, not the shape check's
+
+
+STEP_SUBMISSION = {  # a UvA 2019 student's way: the course's loader, a flag of their own, fixed-size batches
+    'cifar10_utils.py': '''import numpy as np
+
+
+class DataSet:
+    def __init__(self, images, labels):
+        self.images, self.labels, self.start = images, labels, 0
+
+    def next_batch(self, batch_size):
+        if self.start + batch_size > len(self.images):
+            self.start = 0
+        self.start += batch_size
+        return self.images[self.start - batch_size:self.start], self.labels[self.start - batch_size:self.start]
+
+
+def get_cifar10(data_dir, one_hot=True, validation_size=0):
+    raise RuntimeError('reads whole batch files of CIFAR-10: X.reshape(10000, 3, 32, 32)')
+''',
+    'mlp_numpy.py': '''import numpy as np
+
+
+class MLP:
+    def __init__(self, n_inputs, n_hidden, n_classes, neg_slope):
+        self.weight = np.random.default_rng(0).standard_normal((n_inputs, n_classes)) * 1e-3
+
+    def forward(self, x):
+        scores = np.exp(x @ self.weight)
+        return scores / scores.sum(axis=1, keepdims=True)
+''',
+    'train_mlp_numpy.py': '''import argparse
+
+import cifar10_utils
+from mlp_numpy import MLP
+
+FLAGS = None
+
+
+def train():
+    data = cifar10_utils.get_cifar10(FLAGS.data_dir)
+    model = MLP(3072, [int(FLAGS.dnn_hidden_units)], 10, FLAGS.neg_slope)
+    assert FLAGS.optimizer == 'sgd'
+    for step in range(FLAGS.max_steps):
+        x, y = data['train'].next_batch(FLAGS.batch_size)
+        model.forward(x.reshape(len(x), -1))
+    x, y = data['test'].next_batch(100)  # a test batch of a fixed size
+    model.forward(x.reshape(len(x), -1))
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser()
+    for flag, default in [('--dnn_hidden_units', '100'), ('--learning_rate', 2e-3), ('--max_steps', 1500),
+                          ('--batch_size', 200), ('--eval_freq', 100), ('--neg_slope', 0.02),
+                          ('--data_dir', 'cifar10'), ('--optimizer', 'sgd')]:
+        parser.add_argument(flag, type=type(default), default=default)
+    FLAGS, unparsed = parser.parse_known_args()
+    train()
+''',
+}
+
+
+def test_a_step_templates_script_runs_as_its_students_run_it(tmp_path):
+    """The script's own argparse (a flag of the student's keeps its default), and the student's loader answering
+    with its own DataSets (a loader that reads whole CIFAR-10 batch files, and a test batch of 100, work)."""
+    from instructor import grade
+    for name, text in STEP_SUBMISSION.items():
+        (tmp_path / name).write_text(text)
+    outcomes = grade.grade([str(tmp_path)], 'uva2019', questions=['1.2'], progress=False)[str(tmp_path)]
+    train = next(o for o in outcomes if o.check.test == 'test_train_mlp_numpy')
+    assert train.passed, train.reason
+
+
+def test_2021s_stand_in_data_is_shaped_as_the_courses_loader_returns_it_and_flattened_for_a_pytorch_mlp():
+    datasets = test_graded.tiny_datasets()
+    assert datasets['train'].dataset.classes[0] == 'airplane' and len(datasets['validation']) == 20
+    x, y = test_graded.tensors_of(datasets['validation'])
+    assert x.shape == (20, 3, 32, 32) and y.shape == (20,)
+    linear = torch.nn.Linear(3072, 10)  # an MLP that leaves flattening to its training loop, as templates allow
+    assert 0 <= test_graded.accuracy_of(linear, datasets['test']) <= 1

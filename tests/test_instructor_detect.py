@@ -62,3 +62,13 @@ def test_auto_grades_each_as_its_template_and_an_explicit_mismatch_is_noted(tmp_
     assert "note: it looks like uva2018's template (ReLUModule" in capsys.readouterr().out
     with pytest.raises(SystemExit, match='cannot tell which template'):
         cli.main(['grade', write(tmp_path / 'empty', {}), '--offering', 'auto'])
+
+
+def test_2022s_files_with_the_metrics_elsewhere_are_told_from_2024s_by_elus_alpha(tmp_path):
+    """A real 2022 submission kept confusion_matrix in a utils.py of its own: its ELUModule() without alpha (2024
+    added it) and compare_models.py still say 2022."""
+    files = {'modules.py': 'class ELUModule:\n    def forward(self, x):\n        pass\n',
+             'train_mlp_numpy.py': 'from utils import confusion_matrix\ndef evaluate_model(m, d, num_classes=10):\n'
+                                   '    pass\n', 'utils.py': 'def confusion_matrix(p, t):\n    pass\n'}
+    assert detect.offering_of(write(tmp_path / 'no_comparison', files))[0] is None
+    assert detect.offering_of(write(tmp_path / 'doe', {**files, 'compare_models.py': ''}))[0] == 'uva2022'
