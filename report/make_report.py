@@ -211,9 +211,10 @@ def tuning_block(results, folder):
     if not stages:
         raise NotYetRun(f'{folder}/<stage>/metrics.json')
     loaded = [(stage, results.load(*path.parts)) for stage, path in stages.items()]
-    caption = (f'The stages of the tuning search (`results/{folder}/<stage>/`), each on top of the one above it: the '
-               f'flags it changes, and its final accuracy and cross-entropy on the validation split (which chooses) '
-               f'and on the test set (which only reports).')
+    last = next(iter(reversed(stages.values()))).as_posix()
+    caption = (f'The stages of the tuning search (`results/{folder}/<stage>/`, the last in `results/{last}/`), each on '
+               f'top of the one above it: the flags it changes, and its final accuracy and cross-entropy on the '
+               f'validation split (which chooses) and on the test set (which only reports).')
     return captioned(f'tuning-{folder}', caption,
                      f'{tuning.tuning_table(loaded)}\n\n{data_statement(loaded[-1][1]["config"])}')
 

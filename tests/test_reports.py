@@ -71,3 +71,19 @@ def test_every_figure_and_table_is_captioned_numbered_and_referred_to(name):
     referred = {match['label'] for match in make_report.REFERENCE.finditer(text)}
     assert set(figures + tables) <= referred, set(figures + tables) - referred
     assert make_report.number(text) == text
+
+
+def test_every_test_a_report_or_a_doc_cites_exists():
+    """`tests/test_x.py::test_name`, and `::test_name` after it in the same paragraph, name real tests."""
+    cited = []
+    for path in sorted((ROOT / 'report').glob('*.md')) + sorted((ROOT / 'docs').glob('*.md')):
+        for paragraph in path.read_text().split('\n\n'):
+            file = None
+            for match in re.finditer(r'`(tests/test_\w+\.py)?::(test_\w+)', paragraph):
+                file = match.group(1) or file
+                if file:
+                    cited.append((path.name, file, match.group(2)))
+    assert cited
+    missing = [(doc, file, name) for doc, file, name in cited
+               if not re.search(rf'^def {name}\(', (ROOT / file).read_text(), re.MULTILINE)]
+    assert not missing, missing
