@@ -240,6 +240,22 @@ def test_evaluate_predicts_in_the_batches_each_training_script_evaluates_in():
                                  'convnet': train_convnet_pytorch.EVAL_BATCH_SIZE}
 
 
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A finished NumPy run on the small stand-in, trained once for the tests that copy and spoil it."""
+    folder = tmp_path_factory.mktemp('trained')
+    with pytest.MonkeyPatch.context() as patch:
+        use_synthetic(patch, num_test=30)
+        train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(folder), '--overwrite'])
+    return folder
+
+
+def copy_of(trained, tmp_path):
+    """The trained run, copied into a folder of the test's own."""
+    import shutil
+    return shutil.copytree(trained, tmp_path / 'run', ignore=shutil.ignore_patterns('.run.lock'))
+
+
 def test_evaluate_takes_the_run_folders_lock_so_no_training_replaces_the_run_meanwhile(tmp_path, tiny_synthetic):
     """evaluate.py writes into the run folder: it holds the folder's lock as training does, and a folder held by
     another process (a training with --overwrite, say) is refused in one line, before anything is written."""
@@ -257,9 +273,9 @@ def test_evaluate_takes_the_run_folders_lock_so_no_training_replaces_the_run_mea
 
 
 @pytest.mark.parametrize('hostile', ['fifo_metrics', 'deep_metrics', 'fifo_model'])
-def test_hostile_files_in_a_run_folder_are_one_line_errors_not_hangs_or_tracebacks(tmp_path, tiny_synthetic, hostile,
-                                                                                    capsys):
-    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+def test_hostile_files_in_a_run_folder_are_one_line_errors_not_hangs_or_tracebacks(trained, tmp_path, tiny_synthetic,
+                                                                                    hostile, capsys):
+    tmp_path = copy_of(trained, tmp_path)
     if hostile == 'fifo_metrics':
         os.remove(tmp_path / 'metrics.json')
         os.mkfifo(tmp_path / 'metrics.json')
@@ -274,9 +290,9 @@ def test_hostile_files_in_a_run_folder_are_one_line_errors_not_hangs_or_tracebac
     assert ('not a regular file' if hostile != 'deep_metrics' else 'nested deeper') in str(exit.value)
 
 
-def test_a_model_file_swapped_after_its_check_is_not_the_one_read(tmp_path, tiny_synthetic, monkeypatch):
+def test_a_model_file_swapped_after_its_check_is_not_the_one_read(trained, tmp_path, tiny_synthetic, monkeypatch):
     """The check and the load read one open file: a file put in its place in between is never read."""
-    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+    tmp_path = copy_of(trained, tmp_path)
     path = str(tmp_path / 'model.npz')
     expected = model_files.load_npz_model(path)[2]
     checked = model_files.check_model_archive
@@ -299,8 +315,9 @@ def test_a_run_folder_whose_name_is_not_utf8_trains_draws_and_is_evaluated(tmp_p
     assert json.load(open(os.path.join(folder, 'metrics.json')))['status'] == 'completed'
 
 
-def test_a_folder_where_an_output_of_evaluate_goes_is_refused_before_the_work(tmp_path, tiny_synthetic, capsys):
-    train_mlp_numpy.main(SYNTHETIC + ['--output_dir', str(tmp_path)])
+def test_a_folder_where_an_output_of_evaluate_goes_is_refused_before_the_work(trained, tmp_path, tiny_synthetic,
+                                                                             capsys):
+    tmp_path = copy_of(trained, tmp_path)
     (tmp_path / 'confusion_matrix.png').mkdir()
     with pytest.raises(SystemExit, match='confusion_matrix.png is not a plain file; move it away'):
         evaluate.main([str(tmp_path)])

@@ -85,9 +85,8 @@ def test_a_stopped_grader_ends_its_runs_leaves_no_folder_and_writes_what_it_grad
                                env={**os.environ, 'TMPDIR': str(temporary)}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not any(temporary.iterdir()) and time.monotonic() < deadline:  # a run has started
-        time.sleep(0.1)
-    time.sleep(1)
+    while not list(temporary.glob('grading-*/.grader')) and time.monotonic() < deadline:  # a run has started
+        time.sleep(0.05)
     started = time.monotonic()
     process.send_signal(getattr(signal, signal_name))
     out, err = process.communicate(timeout=20)

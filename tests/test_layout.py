@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cifar10_utils import REAL_COPY
+from test_offerings import cifar_root  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_SCRIPTS = ['train_mlp_numpy.py', 'train_mlp_pytorch.py', 'train_convnet_pytorch.py',
@@ -116,10 +116,11 @@ def test_a_root_numpy_run_passes_through_few_files(tmp_path):
     assert {'train_mlp_numpy.py', 'mlp_numpy.py', 'modules.py', 'runkit/__init__.py'} <= set(run)
 
 
-@pytest.mark.skipif(not os.path.isdir(REAL_COPY), reason='no CIFAR-10 copy in cifar10/')
-def test_a_bgu_run_passes_through_few_files(tmp_path):
-    """The same for BGU's script in its folder, on the template's data: at most 8 files of 1,700 lines."""
-    run = executed_files('bgu2023/train_mlp_numpy.py', 'bgu2023', ['--epochs', '1', '--batch_size', '5000',
+def test_a_bgu_run_passes_through_few_files(tmp_path, cifar_root):  # noqa: F811 (the fixture)
+    """The same for BGU's script in its folder, on a small copy of the template's data: at most 8 files of 1,700
+    lines."""
+    run = executed_files('bgu2023/train_mlp_numpy.py', 'bgu2023', ['--epochs', '1', '--batch_size', '125',
+                                                                   '--data_dir', cifar_root,
                                                                    '--output_dir', str(tmp_path)])
     assert len(run) <= 8 and sum(run.values()) <= 1700, run
     assert {'bgu2023/train_mlp_numpy.py', 'bgu2023/modules.py', 'runkit/__init__.py'} <= set(run)
