@@ -68,16 +68,13 @@ def _grade(args):
         _check_writable('--json', args.json if len(args.submissions) == 1 else os.path.join(args.json, 'x.json'),
                         folder_ok=len(args.submissions) > 1)
     offerings, notes = _offerings(args.submissions, args.offering)
-    results = {}
-    for offering in dict.fromkeys(offerings.values()):
+    results, interrupted = {}, False
+    for offering in dict.fromkeys(offerings.values()):  # after an interruption, the offerings left are not graded
         group = [submission for submission in args.submissions if offerings[submission] == offering]
-        if any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes):
-            results.update({submission: [o for question in course.questions(offering)
-                                         for o in grade._interrupted(offering, question)] for submission in group})
-        else:
-            results.update(grade.grade(group, offering, jobs=args.jobs))
+        results.update({submission: grade.ungraded(course.RUBRIC[offering], grade.INTERRUPTED) for submission in group}
+                       if interrupted else grade.grade(group, offering, jobs=args.jobs))
+        interrupted = any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes)
     results = {submission: results[submission] for submission in args.submissions}
-    interrupted = any(o.reason == grade.INTERRUPTED for outcomes in results.values() for o in outcomes)
     skipped = ({}, 'not run: grading was interrupted' if interrupted else '')
     staff = {submission: grade.staff_tests(submission, offerings[submission], args.staff_tests)
              if args.staff_tests and not interrupted else skipped for submission in args.submissions}

@@ -222,13 +222,12 @@ def grade_question(submission, offering, question, limits=LIMITS):
                                           [f'{checks_file}::{check.test}' for check in checks], limits)
     except OSError as error:  # no room to copy the submission, or a folder that cannot be made: not its fault
         reason = f'{NOT_GRADED}: {error.strerror or error}' + (f' ({error.filename})' if error.filename else '')
-        return [Outcome(check, False, INTERRUPTED if _STOPPING.is_set() else printable(reason), graded=False)
-                for check in checks]
+        return ungraded(checks, INTERRUPTED if _STOPPING.is_set() else printable(reason))
     if _STOPPING.is_set():  # its run was killed, or may have been, by the stop
-        return [Outcome(check, False, INTERRUPTED, graded=False) for check in checks]
+        return ungraded(checks, INTERRUPTED)
     if failure.startswith(NOT_GRADED) or _disk_full(failure, results):  # the grader's trouble, not the submission's
-        reason = failure if failure.startswith(NOT_GRADED) else f'{NOT_GRADED}: the disk is full'
-        return [Outcome(check, False, printable(reason), graded=False) for check in checks]
+        return ungraded(checks, printable(failure if failure.startswith(NOT_GRADED) else
+                                          f'{NOT_GRADED}: the disk is full'))
     outcomes = []
     for check in checks:
         passed, reason = results.get(check.test, (False, failure or 'the check did not run'))
@@ -240,6 +239,11 @@ def grade_question(submission, offering, question, limits=LIMITS):
         else:
             outcomes.append(Outcome(check, passed, '' if passed else printable(reason)))
     return outcomes
+
+
+def ungraded(checks, reason):
+    """[Outcome] of checks that could not be graded, for a reason (one that says so) outside the submission."""
+    return [Outcome(check, False, reason, graded=False) for check in checks]
 
 
 def _disk_full(failure, results):
@@ -295,7 +299,8 @@ def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progre
         if on_main_thread:
             signal.signal(signal.SIGTERM, previous)
     return {submission: [outcome for question in questions
-                         for outcome in by_question.get(question) or _interrupted(offering, question)]
+                         for outcome in by_question.get(question)
+                         or ungraded(course.questions(offering)[question], INTERRUPTED)]
             for submission, by_question in outcomes.items()}
 
 
@@ -315,10 +320,6 @@ def _stop(futures):
             except ProcessLookupError:
                 pass
     concurrent.futures.wait(futures)
-
-
-def _interrupted(offering, question):
-    return [Outcome(check, False, INTERRUPTED, graded=False) for check in course.questions(offering)[question]]
 
 
 def staff_tests(submission, offering, path, limits=LIMITS):
