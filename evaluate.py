@@ -19,7 +19,6 @@ over than the run's evaluations did), and writes into the run folder:
 import argparse
 import json
 import os
-import stat
 import sys
 
 import numpy as np
@@ -57,13 +56,10 @@ def read_json(path, max_bytes=64 * 2 ** 20):
     """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
     no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
     be opened)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, 'rb') as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError('not a regular file')
-        if info.st_size > max_bytes:
-            raise ValueError(f'{info.st_size:,} bytes, more than {max_bytes:,}')
+    with model_files.open_regular(path) as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > max_bytes:
+            raise ValueError(f'{size:,} bytes, more than {max_bytes:,}')
         text = file.read(max_bytes + 1)
     try:
         return json.loads(text)

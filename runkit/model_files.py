@@ -32,21 +32,28 @@ class ModelFileError(ValueError):
     """A model or checkpoint file that cannot be used; the message says which file and why, in one line."""
 
 
+def open_regular(path):
+    """path opened for reading in binary, once and without blocking: a regular file, or a ValueError (a FIFO or a
+    device would block or never end); an OSError when it cannot be opened."""
+    file = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), 'rb')
+    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        file.close()
+        raise ValueError('not a regular file')
+    return file
+
+
 def open_model_file(path):
-    """path opened for reading, once: a regular file (a FIFO or a device, which would block or never end, is a
-    ModelFileError), checked by check_model_archive and then read from the same open file, so that no file swapped
-    in at path in between is read."""
+    """path opened for reading, once (open_regular; anything else is a ModelFileError), checked by
+    check_model_archive and then read from the same open file, so that no file swapped in at path in between is
+    read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        return open_regular(path)
     except FileNotFoundError:
         raise ModelFileError(f'{path} does not exist') from None
     except OSError as error:
         raise ModelFileError(f'cannot open {path}: {error.strerror}') from None
-    file = os.fdopen(fd, 'rb')
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        file.close()
-        raise ModelFileError(f'{path} is not a regular file; expected a model or checkpoint file')
-    return file
+    except ValueError:
+        raise ModelFileError(f'{path} is not a regular file; expected a model or checkpoint file') from None
 
 
 def check_model_archive(file, path):
@@ -180,7 +187,7 @@ def _completed(folder):
     """Whether folder's metrics.json says its run completed: a run killed after its last step but before that (while
     it wrote its model) has all its steps in the checkpoint, and --resume finishes it."""
     try:
-        with open(os.path.join(folder, 'metrics.json')) as file:
+        with open_regular(os.path.join(folder, 'metrics.json')) as file:
             return json.load(file).get('status') == 'completed'
     except (OSError, ValueError, AttributeError):
         return False

@@ -4,7 +4,7 @@ its question 2.2 asks. train_models(results_filename) trains the six models and 
 plot_results(results_filename) draws the training and the validation accuracies, each in a figure of its own.
 
     python compare_batch_norm.py                     # the text's settings: 20 epochs at lr 0.1, batch 128, seed 42
-    python compare_batch_norm.py --epochs 2 --output_dir /tmp/compare
+    python compare_batch_norm.py --epochs 2 --output_dir runs/compare_try
 
 --output_dir gets metrics.json (the results file), train_accuracy.png, validation_accuracy.png and a run folder per
 model (its own metrics.json and curves.png). The results file is written after every model, and a rerun with the
