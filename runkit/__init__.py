@@ -1,6 +1,6 @@
-"""Run-keeping for a training loop that stays the script's own: a Run checks and locks the run's folder, records
-every evaluation into metrics.json and curves.png, turns Ctrl-C and SIGTERM into a stop between two steps, records
-how the run ended, checkpoints and resumes PyTorch runs exactly, and writes the trained model.
+"""Run-keeping for a training loop that stays the script's own: a Run locks the run's folder, records every evaluation
+into metrics.json and curves.png, stops between two steps on Ctrl-C or SIGTERM, records how the run ended (a
+divergence: raise runkit.Diverged), checkpoints and resumes PyTorch runs exactly, and writes the trained model.
 
     def main(argv=None):
         config = parse_flags(argv)
@@ -13,8 +13,6 @@ how the run ended, checkpoints and resumes PyTorch runs exactly, and writes the 
         with run.training('mlp_pytorch', config, model=model, optimizer=optimizer):  # checkpointed state
             for step in run.progress(range(run.step + 1, config.max_steps + 1)):
                 ...                               # batch, forward, loss, backward, update
-                if not math.isfinite(loss):
-                    raise runkit.Diverged(loss, step)
                 if run.evaluates(step):
                     run.log(step, train=(loss, accuracy), test=evaluate(model, test_set))
             run.save_model(model)
@@ -82,11 +80,10 @@ class Interrupted(SystemExit):
 
 
 class Run:
-    """A run and its folder. Run(config) takes config's output_dir, overwrite and resume (add_run_arguments' flags)
-    and checks (prepare_output_dir) and locks the folder before any data is loaded; --overwrite clears the old run
-    only when training() starts. Run() keeps a run in memory, writing no file; curves=False leaves curves.png out.
-    Leaving `with Run(...)` gives the folder up and turns a divergence, a stop request or a failed write into a
-    one-line exit that says where the run is."""
+    """A run and its folder. Run(config) checks and locks config's output_dir (prepare_output_dir; with overwrite
+    and resume, add_run_arguments' flags) before any data is loaded; an old run is cleared when training() starts.
+    Run() keeps a run in memory; curves=False leaves curves.png out. Leaving `with Run(...)` gives the folder up and
+    turns a divergence, a stop request or a failed write into a one-line exit that says where the run is."""
 
     def __init__(self, config=None, curves=True):
         self.curves, config = curves, config or {}
@@ -95,12 +92,16 @@ class Run:
         self.metrics, self.step, self._done, self.checkpoint, self._bar = None, 0, 0, None, None
         self._drawn_at = self._drawing_took = 0.0  # when the curves were last drawn, and how long it took
         if self.folder is not None:
-            prepare_output_dir(self.folder, self.overwrite, self.resume)
+            self.overwrite = prepare_output_dir(self.folder, self.overwrite, self.resume)
 
-    def __enter__(self):
+    def __enter__(self):  # until training begins, SIGTERM stops the program as Ctrl-C does, in one line
+        self._sigterm = threading.current_thread() is threading.main_thread() and \
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         return self
 
     def __exit__(self, kind, error, traceback):
+        if self._sigterm is not False:
+            signal.signal(signal.SIGTERM, self._sigterm)
         if self.folder:
             release_output_dir(self.folder)
         if isinstance(error, KeyboardInterrupt) and self.metrics is None:  # loading the data, say
@@ -122,9 +123,8 @@ class Run:
     def check_room(self, model_bytes, copies):
         """End the program in one line, before training, when the folder has no room for `copies` times the model's
         bytes (model, checkpoint, optimiser state, an atomic write's copy) and 16 MiB of metrics and figures."""
-        if not self.folder:
-            return
-        needed, free = copies * model_bytes + 16 * 2 ** 20, shutil.disk_usage(self.folder).free
+        needed = copies * model_bytes + 16 * 2 ** 20
+        free = shutil.disk_usage(self.folder).free if self.folder else math.inf
         if free < needed:
             sys.exit(f'error: --output_dir {self.folder} has {free / 2 ** 20:,.0f} MiB free; the run writes up to '
                      f'{needed / 2 ** 20:,.0f} MiB')
@@ -133,9 +133,8 @@ class Run:
     def training(self, kind, config, **state):
         """The loop's context. kind names the model in its files; config (the settled flags: max_steps, eval_freq,
         dense_steps) is what metrics.json records. The state objects (with state_dict and load_state_dict, or dicts)
-        are checkpointed at every evaluation and at a stop between two steps; --resume restores them, the steps done
-        and the metrics. Ctrl-C and SIGTERM stop the run after its step (stop_requests); on leaving, metrics.json and
-        curves.png say how it ended: completed, interrupted, diverged or failed."""
+        are checkpointed at every evaluation and at a stop; --resume restores them, the steps and the metrics. Ctrl-C
+        and SIGTERM stop the run after its step (stop_requests); metrics.json says how it ended, written last."""
         self.kind, self.config = kind, config
         if state and self.folder:
             from runkit.model_files import Checkpoint
@@ -216,8 +215,7 @@ class Run:
 
     def summary(self):
         """The line a script prints when its run has completed."""
-        final, best, seconds = (self.metrics[key] for key in ('final_test_accuracy', 'best_test_accuracy',
-                                                              'wall_time_s'))
+        final, best, seconds = (self.metrics[k] for k in ('final_test_accuracy', 'best_test_accuracy', 'wall_time_s'))
         return (f'final test accuracy {final:.4f} (best {best:.4f}, selected on the test set) in {seconds:.1f} s; '
                 f'the run is in {shown(self.folder)}')
 
@@ -264,8 +262,9 @@ def stop_requests():
 
 
 def prepare_output_dir(folder, overwrite=False, resume=None):
-    """Make folder ready for a run: it must hold no run (unless overwrite replaces it, or resume continues it) and be
-    writable, and is locked for this process (lock_output_dir). A problem ends the program in one line."""
+    """Lock folder for a run (lock_output_dir), writable and holding no run but one overwrite replaces, resume
+    continues, or a plain rerun replaces: one that did not finish (killed, stopped, failed) and keeps no checkpoint.
+    Returns whether its run is to be replaced; a problem ends the program in one line."""
     folder = str(folder)
     if overwrite and resume:
         sys.exit(f'error: --resume continues the run in {resume} and --overwrite would delete it; pass one of them')
@@ -275,17 +274,25 @@ def prepare_output_dir(folder, overwrite=False, resume=None):
            and not os.path.isfile(os.path.join(folder, name))]
     if odd:  # a folder, a FIFO or a link where a run's file goes: neither written over nor removed
         sys.exit(f'error: --output_dir {folder} holds {odd[0]}, which is not a plain file; move it away')
-    held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(folder, name))]
-    if held and not (overwrite or resume):
-        sys.exit(f'error: --output_dir {folder} already holds a run ({held[0]}); pass --overwrite to replace '
-                 f'it, or name another folder')
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-test-'):
             pass
     except OSError as error:
         sys.exit(f'error: cannot write --output_dir {folder}: {error.strerror}')
-    lock_output_dir(folder)
+    lock_output_dir(folder)  # first: a run still going on in folder is refused as such, not judged by its files
+    held = [name for name in RUN_FILES[:4] if os.path.exists(os.path.join(folder, name))]
+    if not held or overwrite or resume:
+        return overwrite
+    from runkit.model_files import run_status
+    unfinished = run_status(folder) in ('running', 'interrupted', 'failed')  # running: killed outright
+    if unfinished and 'checkpoint.pt' not in held:
+        tqdm.write(f'{shown(folder)}: replacing its run, which did not finish and keeps no checkpoint', file=sys.stderr)
+        return True
+    release_output_dir(folder)
+    sys.exit(f'error: --output_dir {folder} ' + (f'holds a run that did not finish; pass --resume {folder} to '
+             f'continue it' if unfinished else f'already holds a run ({held[0]})') + '; pass --overwrite to replace '
+             'it, or name another folder')
 
 
 def clear_old_run(folder, overwrite):
@@ -416,7 +423,6 @@ def check_network_size(widths):
     return count
 
 
-
 def check_epoch_arguments(hidden_dims, lr, batch_size, epochs, seed=0):
     """A ValueError naming the first argument of a 2021+ template's train() that cannot train."""
     for name, values in (('hidden_dims', hidden_dims), ('batch_size', [batch_size]), ('epochs', [epochs])):
@@ -475,12 +481,6 @@ def plot_curves(metrics, path):
         ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small')
-    title = shown(os.path.basename(os.path.dirname(os.path.abspath(path))))
-    if metrics.get('final_test_accuracy') is not None:
-        title += f': test accuracy at the last evaluation {metrics["final_test_accuracy"]:.3f}'
-    if metrics.get('status') not in (None, 'completed'):
-        title += f' ({metrics["status"]})'
-    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -183,14 +183,21 @@ def load_state(module, state_dict, path):
                              f'{str(error).strip().splitlines()[0]}') from None
 
 
+def run_status(folder):
+    """How the run in folder ended, as its metrics.json says ('completed', 'interrupted', 'running' for a run killed
+    outright, ...); None when there is no readable metrics.json."""
+    try:
+        with open_regular(os.path.join(folder, 'metrics.json')) as file:
+            status = json.load(file).get('status')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return status if isinstance(status, str) else None
+
+
 def _completed(folder):
     """Whether folder's metrics.json says its run completed: a run killed after its last step but before that (while
     it wrote its model) has all its steps in the checkpoint, and --resume finishes it."""
-    try:
-        with open_regular(os.path.join(folder, 'metrics.json')) as file:
-            return json.load(file).get('status') == 'completed'
-    except (OSError, ValueError, AttributeError):
-        return False
+    return run_status(folder) == 'completed'
 
 
 def as_compared(name, value):

@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import pickle
+import signal
 import sys
 
 import numpy as np
@@ -575,3 +576,30 @@ def test_evaluate_finds_the_projects_copy_for_a_run_trained_in_an_offerings_fold
     monkeypatch.setattr(datasets, 'load_dataset', missing)
     with pytest.raises(DataError, match=r'not in \.\./cifar10/cifar-10-batches-py'):
         models.run_split({**config, 'data_fingerprint': '0123456789abcdef'})
+
+
+@pytest.mark.parametrize('requests', [1, 2])
+def test_a_stop_during_the_final_test_evaluation_never_leaves_a_completed_run_without_its_results(
+        requests, cifar_root, tmp_path, monkeypatch, figures_unrendered):
+    """One stop request there lets the run finish whole; a second stops it at once, and it says it was interrupted."""
+    with working_in('uva2021') as load:
+        script = load('train_mlp_pytorch')
+        evaluate_model = script.evaluate_model
+
+        def stopped_in_the_final_evaluation(model, loader, with_loss=False):
+            if not with_loss:  # only the best model's test accuracy is asked for without the loss
+                for _ in range(requests):
+                    os.kill(os.getpid(), signal.SIGTERM)
+            return evaluate_model(model, loader, with_loss)
+
+        monkeypatch.setattr(script, 'evaluate_model', stopped_in_the_final_evaluation)
+        argv = ['--epochs', '1', '--batch_size', '125', '--data_dir', cifar_root, '--output_dir', str(tmp_path)]
+        if requests == 1:
+            script.main(argv)
+        else:
+            with pytest.raises(SystemExit, match=f'^interrupted; what was recorded is in {tmp_path}$'):
+                script.main(argv)
+        metrics = json.loads((tmp_path / 'metrics.json').read_text())
+        assert metrics['status'] == ('completed' if requests == 1 else 'interrupted')
+        if metrics['status'] == 'completed':
+            assert {'val_accuracies', 'best_epoch', 'test_metrics'} <= metrics.keys()

@@ -191,3 +191,43 @@ def test_ctrl_c_while_the_data_loads_is_one_line_not_a_traceback(tmp_path, monke
     status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
     assert (status, stderr) == (1, 'interrupted before training began; nothing was written\n')
     assert not [name for name in os.listdir(tmp_path / 'run') if name != runkit.LOCK_FILE]
+
+
+def _as_killed(folder):
+    """What kill -9 leaves of the run in folder: its metrics.json as of its last evaluation, still 'running'."""
+    metrics = json.loads((folder / 'metrics.json').read_text())
+    (folder / 'metrics.json').write_text(json.dumps({**metrics, 'status': 'running'}))
+
+
+def test_a_plain_rerun_replaces_a_killed_run_that_keeps_no_checkpoint(old_run, capsys):
+    _as_killed(old_run)
+    (old_run / 'first_layer.png').write_bytes(b'an analysis of the killed run')
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(old_run), '--seed', '3'], capsys)
+    assert status == 0 and f"{old_run}: replacing its run, which did not finish and keeps no checkpoint" in stderr
+    assert json.loads((old_run / 'metrics.json').read_text())['config']['seed'] == 3
+    assert not (old_run / 'first_layer.png').exists()  # nothing of the old run stays beside the new one
+
+
+def test_a_rerun_into_an_unfinished_run_with_a_checkpoint_is_told_to_resume_it(tmp_path, capsys):
+    flags = TINY + ['--output_dir', str(tmp_path / 'run')]
+    train_mlp_pytorch.main(flags)
+    _as_killed(tmp_path / 'run')
+    before = contents(tmp_path / 'run')
+    status, stderr = run_main(train_mlp_pytorch.main, flags, capsys)
+    assert (status, stderr) == (1, f'error: --output_dir {tmp_path / "run"} holds a run that did not finish; pass '
+                                   f'--resume {tmp_path / "run"} to continue it; pass --overwrite to replace it, or '
+                                   f'name another folder\n')
+    assert contents(tmp_path / 'run') == before
+
+
+def test_sigterm_while_the_data_loads_is_one_line_as_ctrl_c_is(tmp_path, monkeypatch, capsys):
+    import signal
+
+    from runkit import datasets
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(datasets, 'load', terminated)
+    status, stderr = run_main(train_mlp_numpy.main, TINY + ['--output_dir', str(tmp_path / 'run')], capsys)
+    assert (status, stderr) == (1, 'interrupted before training began; nothing was written\n')
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # given back as it was
