@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import runkit
 import train_mlp_numpy
-from runkit import datasets, flags, plots
+from runkit import datasets, flags, plots, studies
 
 ASSIGNMENT_EXPECTATION = 0.46  # "you should get an accuracy of around 0.46" (UvA assignment 1, question 1.2)
 
@@ -58,20 +58,23 @@ def summarise(finals):
 
 
 def run(argv=None):
-    """Every seed's run, then the study's metrics.json and figure; returns the study."""
+    """Every seed's run, then the study's metrics.json and figure; returns the study. Run again after a stop with the
+    same flags, it keeps the seeds' runs that finished (studies)."""
     args = build_parser().parse_args(argv)
-    for folder in [args.output_dir] + [run_folder(args, seed) for seed in args.seeds]:  # all checked before a run
-        runkit.prepare_output_dir(folder, args.overwrite)
+    plan = studies.open_study(args, [run_folder(args, seed) for seed in args.seeds])  # all checked before a run
     runs = []
     for seed in args.seeds:
-        metrics = train_mlp_numpy.main(run_flags(args, seed))
+        try:
+            metrics = plan[run_folder(args, seed)] or train_mlp_numpy.main(run_flags(args, seed))
+        except runkit.Interrupted:
+            studies.stopped(args.output_dir, len(runs), len(args.seeds))
         runs.append({'seed': seed, 'final_test_accuracy': metrics['final_test_accuracy'],
                      'best_test_accuracy': metrics['best_test_accuracy'], 'steps': metrics['steps'],
                      'test_accuracy': metrics['test_accuracy']})
     study = {'config': vars(args), 'assignment_expectation': ASSIGNMENT_EXPECTATION, 'runs': runs,
              'final_test_accuracy': summarise([run['final_test_accuracy'] for run in runs]),
              'best_test_accuracy': summarise([run['best_test_accuracy'] for run in runs])}
-    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, study))
+    studies.close_study(args.output_dir, study)
     plots.plot_seed_spread(study, os.path.join(args.output_dir, 'final_test_accuracy_per_seed.png'))
     return study
 

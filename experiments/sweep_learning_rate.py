@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import runkit
 import train_mlp_pytorch
-from runkit import datasets, flags, plots, tuning
+from runkit import datasets, flags, plots, studies, tuning
 
 
 def learning_rate_list(text):
@@ -66,10 +66,12 @@ def run_folder(args, learning_rate):
     return os.path.join(args.output_dir, run_folder_name(learning_rate))
 
 
-def run_one(args, learning_rate):
-    """One rate's run (train_mlp_pytorch.py with run_flags), recorded as diverged when it diverges."""
-    config = train_mlp_pytorch.parse_flags(run_flags(args, learning_rate))
-    metrics = tuning.train_past_divergence(train_mlp_pytorch, config)
+def run_one(args, learning_rate, plan):
+    """One rate's run (train_mlp_pytorch.py with run_flags), recorded as diverged when it diverges; plan's metrics
+    when the run finished before (studies.open_study)."""
+    metrics = plan[run_folder(args, learning_rate)] or tuning.train_past_divergence(
+        train_mlp_pytorch, train_mlp_pytorch.parse_flags(run_flags(args, learning_rate)
+                                                         + studies.continuing(args, run_folder(args, learning_rate))))
     validation = metrics.get('validation_accuracy', [])
     return {'learning_rate': learning_rate, 'status': metrics['status'],
             'diverged_at_step': metrics.get('diverged_at_step'),
@@ -78,17 +80,22 @@ def run_one(args, learning_rate):
 
 
 def run(argv=None):
-    """Every rate's run, then the sweep's metrics.json and figures; returns the metrics."""
+    """Every rate's run, then the sweep's metrics.json and figures; returns the metrics. Run again after a stop with
+    the same flags, it keeps the rates' runs that finished and resumes the one stopped (studies)."""
     args = build_parser().parse_args(argv)
-    for folder in [args.output_dir] + [run_folder(args, rate) for rate in args.learning_rates]:  # checked first
-        runkit.prepare_output_dir(folder, args.overwrite)
-    runs = [run_one(args, learning_rate) for learning_rate in args.learning_rates]
+    plan = studies.open_study(args, [run_folder(args, rate) for rate in args.learning_rates])  # checked first
+    runs = []
+    for learning_rate in args.learning_rates:
+        try:
+            runs.append(run_one(args, learning_rate, plan))
+        except runkit.Interrupted:
+            studies.stopped(args.output_dir, len(runs), len(args.learning_rates))
     completed = [run for run in runs if run['status'] == 'completed']
     best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)
     sweep = {'config': vars(args), 'runs': runs,
              'best_learning_rate': best and best['learning_rate'],
              'best_validation_accuracy': best and best['best_validation_accuracy']}
-    runkit.write_atomically(os.path.join(args.output_dir, 'metrics.json'), lambda path: runkit.write_json(path, sweep))
+    studies.close_study(args.output_dir, sweep)
     plots.plot_sweep(runs, args.output_dir)
     return sweep
 

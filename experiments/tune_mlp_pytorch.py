@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import runkit
 import train_mlp_pytorch
-from runkit import flags, tuning
+from runkit import flags, studies, tuning
 
 
 def parse_args(argv=None):
@@ -57,22 +57,34 @@ def run(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
     stages = [name for name, _, _ in tuning.STAGES if not args.table_only and (not args.only or name in args.only)]
-    for name in stages:  # every stage's folder checked before the first stage trains
-        runkit.prepare_output_dir(tuning.stage_dir(args.output_dir, name), args.overwrite)
+    # Every stage's folder checked before the first stage trains; run again after a stop with the same flags, the
+    # search keeps the stages that finished and resumes the one stopped.
+    search = args.output_dir / tuning.TUNING_DIR
+    plan = studies.open_study(args, [tuning.stage_dir(args.output_dir, name) for name in stages], search)
     # Every stage's flags are parsed before the first stage trains, so that a bad one does not wait for it.
     configs = {}
     for index, (name, _, _) in enumerate(tuning.STAGES):
         if name in stages:
             stage_flags = tuning.stage_flags(index, epochs=args.epochs, warmup=args.warmup,
                                              final_epochs=args.final_epochs, final_warmup=args.final_warmup)
-            stage_flags += ['--output_dir', str(tuning.stage_dir(args.output_dir, name))]
+            folder = tuning.stage_dir(args.output_dir, name)
+            stage_flags += ['--output_dir', str(folder)]
             configs[name] = (stage_flags, train_mlp_pytorch.parse_flags(
-                stage_flags + ['--overwrite'] * args.overwrite + args.extra))
+                stage_flags + ['--overwrite'] * args.overwrite + studies.continuing(args, folder) + args.extra))
     why = {name: reason for name, reason, _ in tuning.STAGES}
-    for name, (stage_flags, config) in configs.items():
+    for done, (name, (stage_flags, config)) in enumerate(configs.items()):
+        if plan[str(tuning.stage_dir(args.output_dir, name))]:
+            print(f'== {name}: finished before; kept', flush=True)
+            continue
         print(f'== {name}: {why[name]}\n   python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
-        tuning.train_past_divergence(train_mlp_pytorch, config)
-    return write_table(args.output_dir)
+        try:
+            tuning.train_past_divergence(train_mlp_pytorch, config)
+        except runkit.Interrupted:
+            studies.stopped(search, done, len(configs))
+    table = write_table(args.output_dir)
+    if stages:
+        studies.close_study(search, {'config': vars(args), 'stages': stages})
+    return table
 
 
 def main(argv=None):
