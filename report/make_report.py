@@ -36,6 +36,7 @@ close to the NeurIPS style (Times, a 5.5-inch text block); their author block co
 --author, --affiliation and --email.
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -525,12 +526,46 @@ LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,head
 """
 
 
+# The writing systems the author block may use beyond Latin: the Debian packages whose LaTeX sets them, a file of
+# each that shows it installed, and what the preamble then needs (Cyrillic letters come through inputenc in T2A, in
+# cm-super's outline fonts; Chinese characters are set by the CJK package in the Arphic Song font).
+SCRIPTS = {'Cyrillic': ('texlive-lang-cyrillic cm-super-minimal', ('t2aenc.def', 'cm-super-t2a.enc'),
+                        r'\usepackage[T2A,T1]{fontenc}'),
+           'Chinese': ('latex-cjk-chinese', ('CJKutf8.sty',), r'\usepackage{CJKutf8}')}
+
+
+def script(character):
+    """The writing system of a character of the author block: 'Latin' (with its punctuation), 'Cyrillic', 'Chinese'
+    (the CJK ideographs, kana and full-width forms the Song font has), or None for one this LaTeX cannot set."""
+    code = ord(character)
+    if code < 0x250 or 0x2000 <= code < 0x2070:
+        return 'Latin'
+    if 0x400 <= code < 0x530:
+        return 'Cyrillic'
+    if 0x3000 <= code < 0x3100 or 0x3400 <= code < 0xA000 or 0xFF00 <= code < 0xFFF0:
+        return 'Chinese'
+    return None
+
+
+def author_text(text):
+    """text of the author block for LaTeX: escaped, its runs of Cyrillic letters in the T2A encoding, its runs of
+    Chinese characters in a CJK environment."""
+    setting = {'Cyrillic': r'{{\fontencoding{{T2A}}\selectfont {}}}',
+               'Chinese': r'\begin{{CJK}}{{UTF8}}{{gbsn}}{}\end{{CJK}}'}
+    runs = [(name, ''.join(run)) for name, run in itertools.groupby(str(text), key=script)]
+    return ''.join(setting[name].format(run) if name in setting else latex_escaped(run) for name, run in runs)
+
+
 def layout(author):
-    """LAYOUT with the author block: the name in bold, the affiliation, the e-mail in typewriter type."""
-    lines = ([rf'\textbf{{{latex_escaped(author["author"])}}}']
-             + ([latex_escaped(author['affiliation'])] if author.get('affiliation') else [])
-             + ([rf'\texttt{{{latex_escaped(author["email"])}}}'] if author.get('email') else []))
-    return LAYOUT.replace('AUTHOR', r' \\ '.join(lines))
+    """LAYOUT with the author block: the name in bold, the affiliation, the e-mail in typewriter type (free to break
+    after any character: an address may be longer than the line)."""
+    email = r'\allowbreak{}'.join(latex_escaped(character) for character in author.get('email', ''))
+    lines = ([rf'\textbf{{{author_text(author["author"])}}}']
+             + ([author_text(author['affiliation'])] if author.get('affiliation') else [])
+             + ([rf'\texttt{{{email}}}'] if email else []))
+    used = {script(character) for value in author.values() for character in value}
+    return ''.join(SCRIPTS[name][2] + '\n' for name in SCRIPTS if name in used) + \
+        LAYOUT.replace('AUTHOR', r' \\ '.join(lines))
 
 
 def author_block(args):
@@ -550,6 +585,16 @@ def author_block(args):
             sys.exit(f'error: {key} in {args.authors} is {author[key]!r}; expected a string in quotes')
     if not author.get('author'):
         sys.exit(f'error: no author: expected author = "..." in {args.authors}, or --author')
+    for key, value in author.items():
+        odd = next((c for c in value if script(c) is None or key == 'email' and script(c) != 'Latin'), None)
+        if odd:
+            sys.exit(f'error: the {key} {value!r} has {odd!r} (U+{ord(odd):04X}), which the PDFs cannot set; expected '
+                     + ('Latin letters' if key == 'email' else 'Latin, Cyrillic or Chinese letters'))
+    for name in sorted({script(c) for value in author.values() for c in value} & SCRIPTS.keys()):
+        package, files, _ = SCRIPTS[name]
+        if len(subprocess.run(['kpsewhich', *files], capture_output=True, text=True).stdout.split()) < len(files):
+            sys.exit(f'error: the author block has {name} letters, which this LaTeX cannot set; install {package} '
+                     f'(apt-get install {package}, on Debian or Ubuntu)')
     return author
 
 

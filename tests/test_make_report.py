@@ -488,8 +488,13 @@ $$
 """
 
 
-@pytest.mark.skipif(not all(make_report.shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext')),
-                    reason='needs pandoc, pdflatex and pdftotext (' + make_report.INSTALL + ')')
+LONG_EMAIL = 'ada.augusta.king.countess.of.lovelace' + '@analytical-engine.department.example.org'  # 83 characters
+NEEDS_LATEX = pytest.mark.skipif(
+    not all(make_report.shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext')),
+    reason='needs pandoc, pdflatex and pdftotext (' + make_report.INSTALL + ')')
+
+
+@NEEDS_LATEX
 def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, monkeypatch):
     import subprocess
 
@@ -503,10 +508,11 @@ def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, 
     plt.close()
     make_report.main(['--pdf', '--report', str(report), '--results_dir', str(tmp_path), '--figures_dir',
                       str(tmp_path / 'figures'), '--pdf_dir', str(tmp_path / 'build'), '--author', 'Ada Lovelace',
-                      '--email', 'ada@example.org'])
+                      '--email', LONG_EMAIL])
     pdf = tmp_path / 'build' / 'tiny.pdf'
     printed = ' '.join(subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True).stdout.split())
-    for text in ('A tiny report', 'Ada Lovelace', 'ada@example.org', 'Abstract', 'Question 1 Mathematics',
+    assert LONG_EMAIL in printed.replace(' ', '')  # broken over two lines, not refused as too wide
+    for text in ('A tiny report', 'Ada Lovelace', 'Abstract', 'Question 1 Mathematics',
                  'Figure 1. A straight line, captioned.', 'Table 1. Two numbers, captioned.',
                  'Figure 1 and Table 1 are referred to.'):
         assert text in printed, text
@@ -521,7 +527,8 @@ def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, 
 
 def test_the_author_block_is_escaped_for_latex_and_needs_no_file_when_given(tmp_path):
     header = make_report.layout({'author': 'A\\B & C_D', 'email': 'a%b@c'})
-    assert r'\textbf{A\textbackslash{}B \& C\_D} \\ \texttt{a\%b@c}' in header
+    email = r'\allowbreak{}'.join(['a', r'\%', 'b', '@', 'c'])  # free to break after any character
+    assert rf'\textbf{{A\textbackslash{{}}B \& C\_D}} \\ \texttt{{{email}}}' in header
     args = make_report.parse_args(['--authors', str(tmp_path / 'none.toml'), '--author', 'Ada'])
     assert make_report.author_block(args) == {'author': 'Ada'}
     (tmp_path / 'bad.toml').write_text('author = 3\n')
@@ -540,3 +547,34 @@ def test_a_file_where_an_output_folder_goes_is_refused_before_any_report_is_rewr
     if all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo')):
         with pytest.raises(SystemExit, match='--pdf_dir .*taken is a file; expected a folder'):
             make_report.parse_args(['--report', str(report), '--pdf', '--pdf_dir', str(tmp_path / 'taken')])
+
+
+def test_an_author_block_this_latex_cannot_set_is_refused_in_one_line_naming_what_would(tmp_path, monkeypatch):
+    def refused(*flags):
+        with pytest.raises(SystemExit) as error:
+            make_report.author_block(make_report.parse_args(['--authors', str(tmp_path / 'none.toml'), *flags]))
+        assert '\n' not in str(error.value.code)
+        return str(error.value.code)
+
+    assert "has 'Ω' (U+03A9), which the PDFs cannot set; expected Latin, Cyrillic or Chinese letters" in refused(
+        '--author', 'Ωmega')
+    assert 'expected Latin letters' in refused('--author', 'Ada', '--email', 'ада@example.org')
+    monkeypatch.setitem(make_report.SCRIPTS, 'Cyrillic', ('texlive-lang-cyrillic', ('t2aenc.def', 'no-such.def'), ''))
+    assert refused('--author', 'Иван Петров') == ('error: the author block has Cyrillic letters, which this LaTeX '
+                                                  'cannot set; install texlive-lang-cyrillic (apt-get install '
+                                                  'texlive-lang-cyrillic, on Debian or Ubuntu)')
+
+
+@NEEDS_LATEX
+@pytest.mark.skipif(not make_report.shutil.which('kpsewhich') or not all(
+    len(make_report.subprocess.run(['kpsewhich', *files], capture_output=True).stdout.split()) == len(files)
+    for _, files, _ in make_report.SCRIPTS.values()),
+                    reason='needs ' + ' and '.join(package for package, _, _ in make_report.SCRIPTS.values()))
+def test_cyrillic_and_chinese_names_are_set_in_the_pdf(tmp_path):
+    import subprocess
+    report = tmp_path / 'tiny.md'
+    report.write_text('---\ntitle: "A report"\n---\n\n# Question 1\n\nText.\n')
+    author = {'author': 'Иван Петров and 王小明', 'affiliation': 'Московский университет, 清华大学'}
+    make_report.build_pdf(report, tmp_path / 'tiny.pdf', author)
+    printed = subprocess.run(['pdftotext', str(tmp_path / 'tiny.pdf'), '-'], capture_output=True, text=True).stdout
+    assert 'Московский университет' in printed and '清华大学' in printed
