@@ -19,6 +19,9 @@ run() {
         mlp_numpy_seeds)   python experiments/seed_spread.py --output_dir results/mlp_numpy_seeds --overwrite ;;
         mlp_numpy_bgu)     python train_mlp_numpy.py "${BGU[@]}" --output_dir results/mlp_numpy_bgu --overwrite ;;
         mlp_pytorch_bgu)   python train_mlp_pytorch.py "${BGU[@]}" --output_dir results/mlp_pytorch_bgu --overwrite ;;
+        # BGU question 4.b ii: the same network and SGD under a one-cycle schedule (one epoch of warm-up to 0.1).
+        mlp_pytorch_bgu_onecycle) python train_mlp_pytorch.py "${BGU[@]}" --lr_schedule onecycle --warmup_steps 390 \
+                               --output_dir results/mlp_pytorch_bgu_onecycle --overwrite ;;
         # BGU's own template through its face (bgu2023/), with the template's defaults: validation on 5,000 images.
         bgu_face)          (cd bgu2023 && python train_mlp_numpy.py --output_dir ../results/bgu_face_mlp_numpy --overwrite
                             python train_mlp_pytorch.py --output_dir ../results/bgu_face_mlp_pytorch --overwrite) ;;
@@ -80,5 +83,5 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
 if [ $# -gt 0 ]; then
     for name in "$@"; do run "$name"; done
 else
-    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds uva2020_mlp uva2021_mlp uva2022_mlp uva2024_mlp uva2021_compare_batch_norm uva2022_compare_models convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
+    for name in mlp_numpy mlp_numpy_seeds mlp_pytorch mlp_numpy_bgu mlp_pytorch_bgu mlp_pytorch_bgu_onecycle bgu_face lr_sweep mlp_pytorch_tuning sigmoid_vs_relu autodiff_synth autodiff_synth_seeds uva2020_mlp uva2021_mlp uva2022_mlp uva2024_mlp uva2021_compare_batch_norm uva2022_compare_models convnet uva2020_convnet convnet_val convnet_tta_study convnet_best; do run "$name"; done
 fi
