@@ -13,8 +13,9 @@ over than the run's evaluations did), and writes into the run folder:
                           per-class precision and recall, the most frequent confusions; for the ConvNet, the
                           views averaged over and whether they are the run's
     confusion_matrix.png  the matrix, coloured by row (the share of each true class) with the counts written in
-    misclassified.png     the test images the network got most confidently wrong (image data only)
-    first_layer.png       the first layer's weights as images, one per hidden unit (the MLPs on images)
+    misclassified.png     the 18 test images the network got most confidently wrong (image data only)
+    first_layer.png       the first layer's weights as images, one per hidden unit, of its first 18 units (the
+                          MLPs on images)
 """
 import argparse
 import json
@@ -46,7 +47,7 @@ def analyse(predicted, labels, classes):
                               for count, true, guess in sorted(off_diagonal, reverse=True)[:5]]}
 
 
-def most_confidently_wrong(predicted, probabilities, labels, count=24):
+def most_confidently_wrong(predicted, probabilities, labels, count=18):
     """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
@@ -150,30 +151,25 @@ def chosen_views(args, path, kind, config, test):
 
 def write_figures(args, kind, model, analysis, predicted, probabilities, test):
     """confusion_matrix.png, and for image data misclassified.png and first_layer.png (the MLPs), into the run
-    folder; returns the names written."""
-    write, name = runkit.write_atomically, runkit.shown(os.path.basename(os.path.normpath(args.run_dir)))
-    classes, data = analysis['classes'], analysis['data']
-    write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(
-        analysis, temporary, f'{name}: test accuracy {analysis["test_accuracy"]:.4f}'))
+    folder; returns the names written. Each grid holds 18 images, three rows of plots.plot_images' six columns,
+    large enough for their captions to print at 8 points."""
+    write, classes, data = runkit.write_atomically, analysis['classes'], analysis['data']
+    write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis,
+                                                                                                     temporary))
     written = ['confusion_matrix.png']
     raw = models.raw_test_images(data['dataset'], data['data_dir'])
     if raw is None:
         return written
     wrong = most_confidently_wrong(predicted, probabilities, test.labels)
     write(os.path.join(args.run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
-        raw[wrong], [f'{classes[test.labels[i]]} -> {classes[predicted[i]]}\np = {probabilities[i].max():.3f}'
-                     for i in wrong], temporary,
-        f'{name}: the {len(wrong)} test images most confidently misclassified (true -> predicted)'))
+        raw[wrong], [f'{classes[test.labels[i]]}\n→ {classes[predicted[i]]}\np = {probabilities[i].max():.3f}'
+                     for i in wrong], temporary))
     written.append('misclassified.png')
     weights = models.first_layer(kind, model)
     if weights is not None:
-        shown = weights[:100].reshape(-1, *test.images.shape[1:])
-        caption = (f'all {len(weights)} units' if len(shown) == len(weights) else
-                   f'the first {len(shown)} of {len(weights)} units')
+        shown = weights[:18].reshape(-1, *test.images.shape[1:])
         write(os.path.join(args.run_dir, 'first_layer.png'), lambda temporary: plots.plot_images(
-            shown, [f'unit {i}' for i in range(len(shown))], temporary,
-            f'{name}: the first layer\'s weights, {caption}, each stretched to its own range', columns=10,
-            stretch=True))
+            shown, [f'unit {i}' for i in range(len(shown))], temporary, stretch=True))
         written.append('first_layer.png')
     return written
 

@@ -434,8 +434,9 @@ def check_epoch_arguments(hidden_dims, lr, batch_size, epochs, seed=0):
         raise ValueError(f'seed must be an integer in [0, 2**32), got {seed}')
 
 
-# One colour per split in every figure of the project.
+# One colour per split in every figure of the project, and one style: no text under 8 points (see runkit.plots).
 SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
+FIGURE_STYLE = {'font.size': 8, 'axes.labelsize': 9, 'savefig.dpi': 200}
 
 
 def curve_labels(config):
@@ -445,13 +446,12 @@ def curve_labels(config):
               (['crops and flips'] if config.get('augment') else [])
     batch = 'current batch' + (f'\n({", ".join(changes)})' if changes else '')
     smoothing = config.get('label_smoothing')
-    train_loss = f'label-smoothed ({smoothing:g}) cross-entropy' if smoothing else 'cross-entropy'
+    train_loss = f'label-smoothed ({smoothing:g})\ncross-entropy' if smoothing else 'cross-entropy'
     count = (1 + 2 * bool(config.get('tta_shift'))) * (1 + bool(config.get('tta')))
-    held_out = 'whole set' + (f', {count} views per image averaged' if count > 1 else '')
-    return {'loss': {'train': f'train: {train_loss},\n{batch}', 'validation': f'validation: cross-entropy, {held_out}',
-                     'test': f'test: cross-entropy, {held_out}'},
-            'accuracy': {'train': f'train: {batch}', 'validation': f'validation: {held_out}',
-                         'test': f'test: {held_out}'}}
+    whole = 'whole set' + (f',\n{count} views per image averaged' if count > 1 else '')
+    return {'loss': {'train': f'train: {train_loss}, {batch}', 'validation': f'validation: cross-entropy, {whole}',
+                     'test': f'test: cross-entropy, {whole}'},
+            'accuracy': {'train': f'train: {batch}', 'validation': f'validation: {whole}', 'test': f'test: {whole}'}}
 
 
 def pyplot():
@@ -468,19 +468,19 @@ def shown(text):
 
 
 def plot_curves(metrics, path):
-    """Loss and accuracy against step, one line per split, side by side."""
+    """Loss and accuracy against step, one line per split, side by side, each legend above its panel (FIGURE_STYLE)."""
     plt = pyplot()
     splits = [split for split in ('train', 'validation', 'test') if f'{split}_loss' in metrics]
     labels = curve_labels(metrics['config'])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, quantity in zip(axes, ('loss', 'accuracy')):
-        for split in splits:
-            ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],
-                    label=labels[quantity][split])
-        ax.set_xlabel('training step')
-        ax.set_ylabel(quantity)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize='small')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    lines = max(sum(labels[quantity][split].count('\n') + 1 for split in splits) for quantity in labels)
+    with plt.rc_context(FIGURE_STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(5.5, 2.3 + 0.17 * lines), layout='constrained')
+        for ax, quantity in zip(axes, ('loss', 'accuracy')):
+            for split in splits:
+                ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],
+                        label=labels[quantity][split])
+            ax.set(xlabel='training step', ylabel=quantity)
+            ax.grid(alpha=0.3)
+            ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1), frameon=False)
+        fig.savefig(path)
     plt.close(fig)

@@ -21,9 +21,9 @@ from runkit import datasets
 
 @pytest.mark.parametrize('config,train_loss,train_accuracy', [
     ({'learning_rate': 0.01, 'label_smoothing': 0.0, 'dropout': 0.0, 'augment': False},
-     'train: cross-entropy,\ncurrent batch', 'train: current batch'),
+     'train: cross-entropy, current batch', 'train: current batch'),
     ({'label_smoothing': 0.1, 'dropout': 0.2, 'augment': True},
-     'train: label-smoothed (0.1) cross-entropy,\ncurrent batch\n(dropout 0.2, crops and flips)',
+     'train: label-smoothed (0.1)\ncross-entropy, current batch\n(dropout 0.2, crops and flips)',
      'train: current batch\n(dropout 0.2, crops and flips)'),
 ], ids=['plain', 'regularised'])
 def test_curves_label_the_training_loss_for_what_it_measures(tmp_path, drawn_figures, config, train_loss,
@@ -190,7 +190,7 @@ def test_held_out_curves_say_over_how_many_views_and_keep_one_colour_per_split(t
     (figure,) = drawn_figures
     accuracy = figure.axes[1]
     assert [text.get_text() for text in accuracy.get_legend().get_texts()][1:] == \
-        ['validation: whole set, 6 views per image averaged', 'test: whole set, 6 views per image averaged']
+        ['validation: whole set,\n6 views per image averaged', 'test: whole set,\n6 views per image averaged']
     for axes in figure.axes:
         assert [line.get_color() for line in axes.get_lines()] == [runkit.SPLIT_COLOURS[split]
                                                                   for split in ('train', 'validation', 'test')]

@@ -86,8 +86,8 @@ def train(config=None, run=None):
                         for i, layer in enumerate(model.layers) for name in ('weight', 'bias')})
     if config.dataset == 'synth' and run.folder:
         split = datasets.held_out(data)[0]
-        title = f'{config.activation}: {split} accuracy {run.metrics[f"{split}_accuracy"][-1]:.4f}'
-        plots.plot_decision_boundaries([(title, model)], data[split].images, data[split].labels,
+        name = f'{config.activation}, lr {config.learning_rate:g}'  # in the panel's corner
+        plots.plot_decision_boundaries([(name, model)], data[split].images, data[split].labels,
                                        os.path.join(run.folder, 'decision_boundary.png'), split)
     return run.metrics
 
