@@ -60,7 +60,8 @@ def run(argv=None):
     # Every stage's folder checked before the first stage trains; run again after a stop with the same flags, the
     # search keeps the stages that finished and resumes the one stopped.
     search = args.output_dir / tuning.TUNING_DIR
-    plan = studies.open_study(args, [tuning.stage_dir(args.output_dir, name) for name in stages], search)
+    plan = studies.open_study(args, [tuning.stage_dir(args.output_dir, name) for name in stages], search) \
+        if stages else {}
     # Every stage's flags are parsed before the first stage trains, so that a bad one does not wait for it.
     configs = {}
     for index, (name, _, _) in enumerate(tuning.STAGES):

@@ -70,7 +70,11 @@ INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recom
            '(on Debian or Ubuntu)')
 HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
 # A report handed in as the UvA text asks stays within this many pages.
-PAGE_BUDGET = {'uva2019': 12}
+PAGE_BUDGET = {'uva2019': 8, 'bgu2023': 8, 'vu2021': 8}
+# The text block of LAYOUT: its top edge and its height, in inches from the top of the page.
+TEXT_BLOCK = (1.0, 9.0)
+# A page of a report but its last may be at most this share empty (blank_shares).
+MOST_BLANK = 0.25
 
 
 class NotYetRun(Exception):
@@ -214,8 +218,8 @@ def tuning_block(results, folder):
     loaded = [(stage, results.load(*path.parts)) for stage, path in stages.items()]
     last = next(iter(reversed(stages.values()))).as_posix()
     caption = (f'The stages of the tuning search (`results/{folder}/<stage>/`, the last in `results/{last}/`), each on '
-               f'top of the one above it: the flags it changes, and its final accuracy and cross-entropy on the '
-               f'validation split (which chooses) and on the test set (which only reports).')
+               f'top of the one above it: the flags it changes, and its final accuracy on the validation split '
+               f'(which chooses) and on the test set (which only reports).')
     return captioned(f'tuning-{folder}', caption,
                      f'{tuning.tuning_table(loaded)}\n\n{data_statement(loaded[-1][1]["config"])}')
 
@@ -333,19 +337,18 @@ def boundary_block(results, *folders):
         model, _ = models.load(model_path, 'autodiff')
         dead, units, share = models.blocked_hidden_units(model, validation.images)
         final_validation = metrics['validation_accuracy'][-1]
-        rows.append((f'`{folder}`', config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
+        rows.append((config['activation'], f'{config["learning_rate"]:g}', accuracy(final_validation),
                      accuracy(metrics['final_test_accuracy']), f'{metrics["train_loss"][-1]:.4f}',
                      f'{dead} of {units}', f'{share:.1%}'))
-        panels.append((f'{config["activation"]}, learning rate {config["learning_rate"]:g}: '
-                       f'validation accuracy {final_validation:.4f}', model))
+        panels.append((f'{config["activation"]}, lr {config["learning_rate"]:g}', model))
     path = results.figures(folders[0]) / 'decision_boundary.png'
     plots.plot_decision_boundaries(panels, validation.images, validation.labels, path)
     names = ' and '.join(f'`results/{folder}`' for folder in folders)
     return (data_statement(metrics['config']) + '\n\n'
-            + captioned(f'boundary-{folders[0]}', f'The outcome of {names} (final accuracies and training loss), '
-                        f'the hidden units that block the gradient at every validation point, and the share of '
-                        f'(unit, point) pairs blocked.',
-                        table(['run', 'activation', 'learning rate', 'validation accuracy', 'test accuracy',
+            + captioned(f'boundary-{folders[0]}', f'The outcome of {names}, a row each (final accuracies and '
+                        f'training loss), the hidden units that block the gradient at every validation point, and '
+                        f'the share of (unit, point) pairs blocked.',
+                        table(['activation', 'learning rate', 'validation accuracy', 'test accuracy',
                                'training loss (batch)', 'units blocking every point', 'pairs blocked'], rows))
             + '\n\n' + results.figure(path, f'The decision boundaries of {names} on synth: the predicted probability '
                                       f'of class 1 (colour), the network\'s boundary (solid) and the true one '
@@ -388,8 +391,7 @@ def analysis_block(results, folder):
                          f'run in metrics.json ({metrics["final_test_accuracy"]}); run python evaluate.py '
                          f'results/{folder} again')
     figures = results.figures(folder)
-    plots.plot_confusion(analysis, figures / 'confusion_matrix.png',
-                            f'{folder}: test accuracy {analysis["test_accuracy"]:.4f}')
+    plots.plot_confusion(analysis, figures / 'confusion_matrix.png')
     images = [figures / 'confusion_matrix.png']
     for name in ('misclassified.png', 'first_layer.png'):
         if (results.results_dir / folder / name).exists():
@@ -480,11 +482,54 @@ def for_pandoc(text):
     references as plain text (a printed page cannot follow a link). The block markers go: an image followed by one
     is not alone in its paragraph, and only an image alone in its paragraph becomes a figure."""
     text = re.sub(r'^<!-- (BEGIN|END) [\w.:-]+ -->\n', '', text, flags=re.MULTILINE)
-    # A caption is the whole paragraph under the image, however many lines it takes.
-    text = re.sub(r'^(!\[)[^\]\n]*(\]\([^)\s]+\))\n\n(\*\*Figure \d+\.\*\* (?:[^\n]+\n?)+)',
-                  lambda match: f'{match[1]}{" ".join(match[3].split())}{match[2]}\n', text, flags=re.MULTILINE)
-    text = re.sub(r'^<a id="[\w.-]+"></a>(\*\*Table \d+\.\*\* [^\n]*)$', r'Table: \1', text, flags=re.MULTILINE)
+    # A caption is the whole paragraph under the image, however many lines it takes; "Figure N:" as NeurIPS sets it.
+    text = re.sub(r'^(!\[)[^\]\n]*(\]\([^)\s]+\))\n\n\*\*Figure (\d+)\.\*\* ((?:[^\n]+\n?)+)',
+                  lambda match: f'{match[1]}**Figure {match[3]}:** {" ".join(match[4].split())}{match[2]}\n', text,
+                  flags=re.MULTILINE)
+    text = re.sub(r'^<a id="[\w.-]+"></a>\*\*Table (\d+)\.\*\* ', r'Table: **Table \1:** ', text, flags=re.MULTILINE)
     return REFERENCE.sub(lambda match: match[0][1:match[0].index(']')], text)
+
+
+LONGTABLE = re.compile(r'\\begin\{longtable\}\[\]\{.*?\}\n\\caption\{(?P<caption>.*?)\}\\tabularnewline\n\\toprule\n'
+                       r'(?P<head>.*?)\\\\\n\\midrule\n\\endfirsthead\n.*?\\endhead\n(?P<body>.*?)\\bottomrule\n'
+                       r'\\end\{longtable\}', re.DOTALL)
+HEADER_CELL = re.compile(r'\\begin\{minipage\}\[b\]\{\\linewidth\}\\raggedright\n(.*?)\n\\end\{minipage\}', re.DOTALL)
+# A column whose longest cell has more characters of LaTeX than this wraps (an X column); the others keep their
+# natural width, and their headers stack their words, so that no header word is hyphenated.
+WRAPPING = 40
+
+
+def floating_tables(latex):
+    """pandoc's LaTeX with every captioned table a float (caption above, kept whole, placed at the top or bottom of a
+    page near where the text has it) instead of a longtable, which may split after any row and upsets the placing
+    of the figures around it. Columns keep their natural width but a long one, which wraps in the width left; code in
+    a cell (a flag, a path) breaks only at its spaces."""
+    def stacked(words):  # a header's words in lines of at most 10 letters (or its longest word), never hyphenated
+        if '\\(' in words:  # mathematics stays on one line
+            return words
+        lines = []
+        for word in words.split():
+            if lines and len(lines[-1]) + 1 + len(word) <= max(10, *map(len, words.split())):
+                lines[-1] += ' ' + word
+            else:
+                lines.append(word)
+        return r'\begin{tabular}[b]{@{}l@{}}' + r'\\'.join(lines) + r'\end{tabular}'
+
+    def floating(match):
+        rows = [row for row in match['body'].split('\\\\\n') if row.strip()]
+        cells = [[cell.strip() for cell in re.split(r'(?<!\\)&', row)] for row in rows]
+        wraps = [max(len(row[i]) for row in cells) > WRAPPING for i in range(len(cells[0]))]
+        columns = ''.join(r'>{\raggedright\arraybackslash}X' if wrap else 'l' for wrap in wraps)
+        head = ' & '.join(HEADER_CELL.sub(lambda cell: cell[1].strip() if wrap else stacked(cell[1]), name.strip())
+                          for wrap, name in zip(wraps, re.split(r'(?<!\\)&', match['head'])))
+        environment = ('tabularx}{\\linewidth', 'tabularx') if 'X' in columns else ('tabular', 'tabular')
+        body = re.sub(r'\\texttt\{((?:[^{}]|\{[^{}]*\})*)\}', lambda code: ' '.join(
+            rf'\mbox{{\texttt{{{word}}}}}' for word in code[1].split('\\ ')), match['body'])
+        return (f'\\begin{{table}}\n\\caption{{{match["caption"]}}}\\small\n\\begin{{{environment[0]}}}{{@{{}}{columns}'
+                f'@{{}}}}\n\\toprule\n{head}\\\\\n\\midrule\n{body}\\bottomrule\n\\end{{{environment[1]}}}\n'
+                f'\\end{{table}}')
+
+    return LONGTABLE.sub(floating, latex)
 
 
 def latex_escaped(text):
@@ -495,14 +540,22 @@ def latex_escaped(text):
 
 # The LaTeX preamble of the PDFs: a single column close to the NeurIPS style (Times at 10 points, a 5.5 by 9 inch text
 # block on letter paper, the title between two rules, the author block centred, the abstract indented), written here
-# so that no conference's style file is needed. Figures stay where the text puts them (H): a report reads in order.
+# so that no conference's style file is needed. Figures stay where the text puts them when they fit, and float to the
+# top or bottom of a nearby page when they do not, so that no page is left half empty; tables float the same way,
+# whole (floating_tables).
 # AUTHOR is replaced by the author block.
 LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,headheight=12pt,headsep=25pt]{geometry}
 \renewcommand{\ttdefault}{lmtt}
 \renewcommand{\_}{\textunderscore\allowbreak}
 \usepackage[labelformat=empty,font=small,skip=6pt]{caption}
-\usepackage{float}
-\floatplacement{figure}{H}
+\makeatletter\def\fps@figure{htbp}\makeatother
+\setcounter{topnumber}{3}
+\renewcommand{\topfraction}{0.85}
+\renewcommand{\bottomfraction}{0.6}
+\renewcommand{\textfraction}{0.1}
+\renewcommand{\floatpagefraction}{0.75}
+\makeatletter\def\fps@table{htbp}\makeatother
+\usepackage{tabularx}
 \usepackage{etoolbox}
 \AtBeginEnvironment{longtable}{\small}
 \setlength{\parskip}{5.5pt}
@@ -616,6 +669,7 @@ def build_pdf(report, pdf, author):
                                   'colorlinks=true'], cwd=scratch, capture_output=True, text=True)
         if written.returncode:
             raise ValueError(f'pandoc could not read {report}: {written.stderr.strip().splitlines()[-1]}')
+        (scratch / 'report.tex').write_text(floating_tables((scratch / 'report.tex').read_text()))
         # From the report's folder, which its images are linked relative to; twice, for the cross-references.
         for _ in range(2):
             typeset = subprocess.run(['pdflatex', '-interaction=nonstopmode', '-halt-on-error', '-output-directory',
@@ -641,6 +695,7 @@ def check_pdf(report, pdf):
 
     printed = words(subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout)
     for heading in HEADING.findall(report.read_text()):
+        heading = re.sub(r' \{[^}]*\}$', '', heading)  # pandoc's attributes: {-} leaves References unnumbered
         if words(heading.replace('`', '').replace('*', '')) not in printed:
             raise ValueError(f'{pdf} lacks the heading {heading!r} of {report.name}')
     info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
@@ -648,7 +703,31 @@ def check_pdf(report, pdf):
     budget = PAGE_BUDGET.get(report.stem)
     if budget is not None and pages > budget:
         raise ValueError(f'{pdf} has {pages} pages; {report.name} may have at most {budget}')
+    for page, blank in enumerate(blank_shares(pdf)[:-1] if report.stem in REPORTS else [], 1):
+        if blank > MOST_BLANK:
+            raise ValueError(f'{pdf}: page {page} is {blank:.0%} empty (at most {MOST_BLANK:.0%} but on the last '
+                             f'page); let its figures float, or move text')
     return pages
+
+
+def blank_shares(pdf, dpi=24):
+    """For every page of pdf, the share of the text block's height in its tallest stretch with nothing printed
+    across the whole width: the gap a float that did not fit leaves, or the end of a page cut short."""
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run(['pdftoppm', '-r', str(dpi), '-gray', str(pdf), os.path.join(scratch, 'page')], check=True)
+        shares = []
+        for path in sorted(Path(scratch).glob('page*.pgm')):
+            import numpy as np
+            from PIL import Image
+            pixels = np.asarray(Image.open(path))
+            top, height = round(TEXT_BLOCK[0] * dpi), round(TEXT_BLOCK[1] * dpi)
+            printed = (pixels[top:top + height] < 200).any(axis=1)
+            longest = run = 0
+            for row in printed:
+                run = 0 if row else run + 1
+                longest = max(longest, run)
+            shares.append(longest / height)
+    return shares
 
 
 def parse_args(argv):

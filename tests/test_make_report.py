@@ -172,14 +172,12 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
 
     rows = table_rows(block(text, 'tuning:tuning'))
     assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
-    assert rows[2][2:6] == ['diverged at step 60', '—', '—', '—']
+    assert rows[2][2:4] == ['diverged at step 60', '—']
     for row in rows[:2]:
         stage = load(results, 'tuning', row[0].strip('`'))
         assert float(row[2]) == stage['validation_accuracy'][-1]
-        assert float(row[3]) == round(stage['validation_loss'][-1], 4)
-        assert float(row[4]) == stage['final_test_accuracy']
-        assert float(row[5]) == round(stage['test_loss'][-1], 4)
-        assert float(row[6]) == round(stage['wall_time_s'] / 60, 1)
+        assert float(row[3]) == stage['final_test_accuracy']
+        assert float(row[4]) == round(stage['wall_time_s'] / 60, 1)
     assert '`--optimizer adam`' in rows[1][1]
     assert 'Chosen on validation accuracy: **`adam_standardize`** (0.5200)' in block(text, 'tuning:tuning')
 
@@ -275,10 +273,10 @@ def test_autodiff_blocks_equal_the_runs_and_count_blocking_units(tmp_path):
     rows = table_rows(block(text, 'boundary:sigmoid:relu'))
     for row, activation in zip(rows, ('sigmoid', 'relu')):
         metrics = load(results, activation)
-        assert row[:3] == [f'`{activation}`', activation, '0.1']
-        assert float(row[3]) == round(metrics['validation_accuracy'][-1], 4)
-        assert float(row[4]) == round(metrics['final_test_accuracy'], 4)
-    assert rows[0][6:] == ['0 of 8', '0.0%'] and rows[1][6:] == ['8 of 8', '100.0%']
+        assert row[:2] == [activation, '0.1']
+        assert float(row[2]) == round(metrics['validation_accuracy'][-1], 4)
+        assert float(row[3]) == round(metrics['final_test_accuracy'], 4)
+    assert rows[0][5:] == ['0 of 8', '0.0%'] and rows[1][5:] == ['8 of 8', '100.0%']
     assert (tmp_path / 'figures' / 'sigmoid' / 'decision_boundary.png').read_bytes()[:4] == b'\x89PNG'
 
     assert 'Data: generated (synth, data_seed 0).' in block(text, 'activation_seeds:seeds')
@@ -443,11 +441,11 @@ def test_a_caption_away_from_its_image_is_refused():
 def test_pandoc_gets_captioned_figures_and_tables_and_plain_references():
     typeset = make_report.for_pandoc(make_report.number(NUMBERED))
     assert typeset.startswith('See Figure 2, Table 1 and Figure 1.')
-    assert '![**Figure 1.** The first.](figures/a.png)\n' in typeset
-    assert '![**Figure 2.** The second.](figures/b.png)\n' in typeset and '<!--' not in typeset
-    assert 'Table: **Table 1.** The table.\n\n| a | b |' in typeset
+    assert '![**Figure 1:** The first.](figures/a.png)\n' in typeset  # "Figure N:", as NeurIPS captions
+    assert '![**Figure 2:** The second.](figures/b.png)\n' in typeset and '<!--' not in typeset
+    assert 'Table: **Table 1:** The table.\n\n| a | b |' in typeset
     long_caption = make_report.for_pandoc('![a](figures/a.png)\n\n**Figure 1.** One line\nand another.\n\nText.\n')
-    assert long_caption == '![**Figure 1.** One line and another.](figures/a.png)\n\nText.\n'
+    assert long_caption == '![**Figure 1:** One line and another.](figures/a.png)\n\nText.\n'
 
 
 def test_pdf_without_pandoc_says_in_one_line_what_to_install(tmp_path, monkeypatch):
@@ -513,7 +511,7 @@ def test_a_report_builds_as_pdf_with_its_headings_captions_and_author(tmp_path, 
     printed = ' '.join(subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True).stdout.split())
     assert LONG_EMAIL in printed.replace(' ', '')  # broken over two lines, not refused as too wide
     for text in ('A tiny report', 'Ada Lovelace', 'Abstract', 'Question 1 Mathematics',
-                 'Figure 1. A straight line, captioned.', 'Table 1. Two numbers, captioned.',
+                 'Figure 1: A straight line, captioned.', 'Table 1: Two numbers, captioned.',
                  'Figure 1 and Table 1 are referred to.'):
         assert text in printed, text
     assert make_report.check_pdf(report, pdf) == 1

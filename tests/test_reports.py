@@ -21,13 +21,13 @@ def report(name):
 
 @pytest.mark.parametrize('name', QUESTIONS)
 def test_each_report_answers_its_assignments_questions_in_order(name):
-    headings = make_report.HEADING.findall(report(name))
+    headings = [heading for heading in make_report.HEADING.findall(report(name)) if heading != 'References {-}']
     assert [re.match(r'Question (\S+(?: [a-z]\))?) ', heading + ' ')[1] for heading in headings] == QUESTIONS[name]
 
 
 def test_the_appendix_has_the_studies_beyond_the_questions():
     assert [heading.split()[0] for heading in make_report.HEADING.findall(report('appendix'))] == \
-        ['A.1', 'A.2', 'A.3', 'A.4']
+        ['A.1', 'A.2', 'A.3', 'A.4', 'A.5', 'References']
 
 
 @pytest.mark.parametrize('name', QUESTIONS)
@@ -86,4 +86,34 @@ def test_every_test_a_report_or_a_doc_cites_exists():
     assert cited
     missing = [(doc, file, name) for doc, file, name in cited
                if not re.search(rf'^def {name}\(', (ROOT / file).read_text(), re.MULTILINE)]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize('name', [*QUESTIONS, 'appendix'])
+def test_every_citation_has_its_reference_and_every_reference_is_cited(name):
+    """A citation is "(Author, 2015)", "(Author and Other, 2015)", "(Author et al., 2015)" or "Author (2015)"; the
+    report's References list gives each as "Author, A. ... (2015)." and holds nothing the text does not cite."""
+    text = report(name)
+    body, _, references = text.partition('\n# References {-}\n')
+    body = body.replace('\n', ' ')
+    cited = set(re.findall(r'(?:\(|; )([A-Z][a-z]+)(?: et al\.| and [A-Z][a-z]+)?, (\d{4})\)', body))
+    cited |= set(re.findall(r'\b([A-Z][a-z]+)(?: et al\.| and [A-Z][a-z]+)? \((\d{4})\)', body))
+    listed = set(re.findall(r'^([A-Z][a-z]+), [^\n]*?\((\d{4})\)\.', references, re.MULTILINE))
+    assert cited == listed, f'cited without reference: {cited - listed}; listed, not cited: {listed - cited}'
+
+
+def test_every_path_a_report_or_a_doc_cites_exists():
+    """`results/...`, `experiments/...`, `tests/...` and the like, written in code type, name real files or
+    folders of the project (a `<stage>` stands for any name; vugrad's files and the PDFs built are not the
+    project's)."""
+    missing = []
+    for path in sorted((ROOT / 'report').glob('*.md')) + sorted((ROOT / 'docs').glob('*.md')) + [ROOT / 'README.md']:
+        for cited in re.findall(r"(?<!vugrad's )`((?:results|experiments|tests|report|docs|benchmarks|instructor|"
+                                r"runkit|uva\d+\w*|bgu2023|vu2021)/[^`\s]*)`", path.read_text()):
+            if cited.startswith('report/build/'):  # what make_report --pdf builds, not committed
+                continue
+            cited = cited.split('::')[0]
+            pattern = re.sub(r'<[^>]+>', '*', cited.rstrip('/'))
+            if not list(ROOT.glob(pattern)):
+                missing.append((path.name, cited))
     assert not missing, missing

@@ -31,6 +31,11 @@ def test_runs_go_under_output_dir_and_a_diverged_stage_does_not_end_the_search(t
     table = (tmp_path / 'mlp_pytorch_tuning' / 'table.md').read_text()
     assert table.count('| diverged at step 2 | — |') == 2 and 'Chosen on validation accuracy: none' in table
     assert (ROOT / 'results' / 'mlp_pytorch_best' / 'metrics.json').read_bytes() == committed
+    search = json.loads((tmp_path / 'mlp_pytorch_tuning' / 'metrics.json').read_text())
+    assert search['status'] == 'completed' and search['stages'] == ['baseline', 'longer']
+    (tmp_path / 'mlp_pytorch_tuning' / 'metrics.json').unlink()  # --table_only reads the stages and starts no search
+    tune_mlp_pytorch.main(['--table_only', '--output_dir', str(tmp_path)])
+    assert not (tmp_path / 'mlp_pytorch_tuning' / 'metrics.json').exists()
 
 
 @pytest.mark.parametrize('flags, message', [
