@@ -70,7 +70,7 @@ INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recom
            '(on Debian or Ubuntu)')
 HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
 # A report handed in as the UvA text asks stays within this many pages.
-PAGE_BUDGET = {'uva2019': 8, 'bgu2023': 8, 'vu2021': 8}
+PAGE_BUDGET = {'uva2019': 6, 'bgu2023': 8, 'vu2021': 8}
 # The text block of LAYOUT: its top edge and its height, in inches from the top of the page.
 TEXT_BLOCK = (1.0, 9.0)
 # A page of a report but its last may be at most this share empty (blank_shares).
@@ -487,6 +487,8 @@ def for_pandoc(text):
                   lambda match: f'{match[1]}**Figure {match[3]}:** {" ".join(match[4].split())}{match[2]}\n', text,
                   flags=re.MULTILINE)
     text = re.sub(r'^<a id="[\w.-]+"></a>\*\*Table (\d+)\.\*\* ', r'Table: **Table \1:** ', text, flags=re.MULTILINE)
+    # The references in smaller type, as NeurIPS sets them.
+    text = text.replace('\n# References {-}\n', '\n# References {-}\n\n\\small\\setlength{\\parskip}{2pt}\n')
     return REFERENCE.sub(lambda match: match[0][1:match[0].index(']')], text)
 
 
@@ -503,7 +505,7 @@ def floating_tables(latex):
     """pandoc's LaTeX with every captioned table a float (caption above, kept whole, placed at the top or bottom of a
     page near where the text has it) instead of a longtable, which may split after any row and upsets the placing
     of the figures around it. Columns keep their natural width but a long one, which wraps in the width left; code in
-    a cell (a flag, a path) breaks only at its spaces."""
+    a cell (a flag and its value, a path) breaks only at its spaces, and only when it is long."""
     def stacked(words):  # a header's words in lines of at most 10 letters (or its longest word), never hyphenated
         if '\\(' in words:  # mathematics stays on one line
             return words
@@ -524,7 +526,8 @@ def floating_tables(latex):
                           for wrap, name in zip(wraps, re.split(r'(?<!\\)&', match['head'])))
         environment = ('tabularx}{\\linewidth', 'tabularx') if 'X' in columns else ('tabular', 'tabular')
         body = re.sub(r'\\texttt\{((?:[^{}]|\{[^{}]*\})*)\}', lambda code: ' '.join(
-            rf'\mbox{{\texttt{{{word}}}}}' for word in code[1].split('\\ ')), match['body'])
+            rf'\mbox{{\texttt{{{word}}}}}' for word in ([code[1]] if len(code[1]) <= 48 else code[1].split('\\ '))),
+            match['body'])
         return (f'\\begin{{table}}\n\\caption{{{match["caption"]}}}\\small\n\\begin{{{environment[0]}}}{{@{{}}{columns}'
                 f'@{{}}}}\n\\toprule\n{head}\\\\\n\\midrule\n{body}\\bottomrule\n\\end{{{environment[1]}}}\n'
                 f'\\end{{table}}')
@@ -546,7 +549,6 @@ def latex_escaped(text):
 # AUTHOR is replaced by the author block.
 LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,headheight=12pt,headsep=25pt]{geometry}
 \renewcommand{\ttdefault}{lmtt}
-\renewcommand{\_}{\textunderscore\allowbreak}
 \usepackage[labelformat=empty,font=small,skip=6pt]{caption}
 \makeatletter\def\fps@figure{htbp}\makeatother
 \setcounter{topnumber}{3}
@@ -559,6 +561,11 @@ LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,head
 \usepackage{etoolbox}
 \AtBeginEnvironment{longtable}{\small}
 \setlength{\parskip}{5.5pt}
+\makeatletter\g@addto@macro\normalsize{\setlength{\abovedisplayskip}{6pt plus 2pt minus 2pt}%
+  \setlength{\belowdisplayskip}{6pt plus 2pt minus 2pt}\setlength{\abovedisplayshortskip}{2pt plus 2pt}%
+  \setlength{\belowdisplayshortskip}{4pt plus 2pt minus 2pt}}\makeatother
+\setlength{\textfloatsep}{12pt plus 2pt minus 4pt}
+\setlength{\intextsep}{10pt plus 2pt minus 2pt}
 \setlength{\emergencystretch}{6em}
 \renewcommand{\arraystretch}{1.15}
 \setlength{\tabcolsep}{4pt}
@@ -678,6 +685,8 @@ def build_pdf(report, pdf, author):
             if typeset.returncode:
                 errors = [line for line in typeset.stdout.splitlines() if line.startswith('!')]
                 raise ValueError(f'LaTeX could not typeset {report}: {errors[0] if errors else "see pdflatex"}')
+        if 'has occurred while \\output is active' in typeset.stdout:  # a page taller than the paper: text lost
+            raise ValueError(f'{report.name}: a page holds more than fits on it (LaTeX: overfull \\vbox in \\output)')
         overfull = [float(points) for points in
                     re.findall(r'^Overfull \\hbox \(([\d.]+)pt too wide\)', typeset.stdout, re.MULTILINE)]
         if max(overfull, default=0) > OVERFULL_POINTS:

@@ -474,7 +474,7 @@ def plot_curves(metrics, path):
     labels = curve_labels(metrics['config'])
     lines = max(sum(labels[quantity][split].count('\n') + 1 for split in splits) for quantity in labels)
     with plt.rc_context(FIGURE_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(5.5, 2.3 + 0.17 * lines), layout='constrained')
+        fig, axes = plt.subplots(1, 2, figsize=(5.5, 1.95 + 0.17 * lines), layout='constrained')
         for ax, quantity in zip(axes, ('loss', 'accuracy')):
             for split in splits:
                 ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],

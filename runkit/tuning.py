@@ -71,8 +71,8 @@ def stage_folders(results_dir, tuning_dir=TUNING_DIR):
 
 def tuning_table(stages):
     """stages: [(stage, its run's metrics)] in the search's order -> the Markdown table of every stage's flags
-    changed from the stage above, its final validation and test accuracy and its training time, and the stage chosen
-    on validation accuracy."""
+    changed from the stage above, its final validation and test accuracy, and the stage chosen on validation
+    accuracy."""
     rows, previous, best = [], None, None
     for stage, metrics in stages:
         completed = metrics['status'] == 'completed'
@@ -81,13 +81,11 @@ def tuning_table(stages):
         changes = ('the defaults' if previous is None else
                    ', '.join(as_flag(flag, new) for flag, _, new in config_changes(metrics['config'], previous)))
         rows.append((f'`{stage}`', changes, accuracy(validation) if completed else status(metrics),
-                     accuracy(metrics['final_test_accuracy'] if completed else None),
-                     f'{metrics["wall_time_s"] / 60:.1f}'))
+                     accuracy(metrics['final_test_accuracy'] if completed else None)))
         if validation is not None and (best is None or validation > best[1]):
             best = (stage, validation)
         previous = metrics['config']
-    text = table(['stage', 'flags changed from the stage above', 'validation accuracy', 'test accuracy',
-                  'minutes of training'], rows)
+    text = table(['stage', 'flags changed from the stage above', 'validation accuracy', 'test accuracy'], rows)
     if best:
         return text + f'\n\nChosen on validation accuracy: **`{best[0]}`** ({accuracy(best[1])}).'
     return text + '\n\nChosen on validation accuracy: none, no stage completed.'
