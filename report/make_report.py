@@ -70,7 +70,7 @@ INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recom
            '(on Debian or Ubuntu)')
 HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
 # A report handed in as the UvA text asks stays within this many pages.
-PAGE_BUDGET = {'uva2019': 6, 'bgu2023': 6, 'vu2021': 8}
+PAGE_BUDGET = {'uva2019': 6, 'bgu2023': 6, 'vu2021': 6}
 # The text block of LAYOUT: its top edge and its height, in inches from the top of the page.
 TEXT_BLOCK = (1.0, 9.0)
 # A page of a report but its last may be at most this share empty (blank_shares).
