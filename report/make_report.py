@@ -660,7 +660,7 @@ def author_block(args):
 
 # A line that sticks out of the text block by more than this many points (a display too wide, a table overprinting)
 # is an error: on the printed page it runs into the margin.
-OVERFULL_POINTS = 4
+OVERFULL_POINTS = 1
 
 
 def build_pdf(report, pdf, author):
