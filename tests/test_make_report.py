@@ -575,3 +575,18 @@ def test_cyrillic_and_chinese_names_are_set_in_the_pdf(tmp_path):
     make_report.build_pdf(report, tmp_path / 'tiny.pdf', author)
     printed = subprocess.run(['pdftotext', str(tmp_path / 'tiny.pdf'), '-'], capture_output=True, text=True).stdout
     assert 'Московский университет' in printed and '清华大学' in printed
+
+
+@NEEDS_LATEX
+def test_a_line_wider_than_the_text_block_fails_the_build_and_an_empty_page_is_measured(tmp_path):
+    report = tmp_path / 'tiny.md'
+    report.write_text('# Question 1\n\nText.\n\n`' + 'x' * 90 + '`\n')
+    with pytest.raises(ValueError, match='1 lines stick out of the text block'):
+        make_report.build_pdf(report, tmp_path / 'tiny.pdf', {'author': 'A'})
+    report.write_text('# Question 1\n\nText.\n\n\\newpage\n\n# Question 2\n\nText.\n')
+    make_report.build_pdf(report, tmp_path / 'tiny.pdf', {'author': 'A'})
+    first, last = make_report.blank_shares(tmp_path / 'tiny.pdf')
+    assert first > 0.9 and last > 0.9  # each page holds a heading and a line
+    report.write_text('# Question 1\n\n' + 'Text that fills the page. ' * 700 + '\n\n# Question 2\n\nText.\n')
+    make_report.build_pdf(report, tmp_path / 'tiny.pdf', {'author': 'A'})
+    assert make_report.blank_shares(tmp_path / 'tiny.pdf')[0] < 0.1
