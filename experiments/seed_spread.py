@@ -61,20 +61,21 @@ def run(argv=None):
     """Every seed's run, then the study's metrics.json and figure; returns the study. Run again after a stop with the
     same flags, it keeps the seeds' runs that finished (studies)."""
     args = build_parser().parse_args(argv)
-    plan = studies.open_study(args, [run_folder(args, seed) for seed in args.seeds])  # all checked before a run
-    runs = []
-    for seed in args.seeds:
-        try:
-            metrics = plan[run_folder(args, seed)] or train_mlp_numpy.main(run_flags(args, seed))
-        except runkit.Interrupted:
-            studies.stopped(args.output_dir, len(runs), len(args.seeds))
-        runs.append({'seed': seed, 'final_test_accuracy': metrics['final_test_accuracy'],
-                     'best_test_accuracy': metrics['best_test_accuracy'], 'steps': metrics['steps'],
-                     'test_accuracy': metrics['test_accuracy']})
-    study = {'config': vars(args), 'assignment_expectation': ASSIGNMENT_EXPECTATION, 'runs': runs,
-             'final_test_accuracy': summarise([run['final_test_accuracy'] for run in runs]),
-             'best_test_accuracy': summarise([run['best_test_accuracy'] for run in runs])}
-    studies.close_study(args.output_dir, study)
+    # Every folder is checked before the first run. A diverged seed is not kept: its divergence ended the study.
+    with studies.open_study(args, [run_folder(args, seed) for seed in args.seeds], finished=('completed',)) as plan:
+        runs = []
+        for seed in args.seeds:
+            try:
+                metrics = plan[run_folder(args, seed)] or train_mlp_numpy.main(run_flags(args, seed))
+            except studies.STOPS:
+                studies.stopped(args, len(runs), len(args.seeds))
+            runs.append({'seed': seed, 'final_test_accuracy': metrics['final_test_accuracy'],
+                         'best_test_accuracy': metrics['best_test_accuracy'], 'steps': metrics['steps'],
+                         'test_accuracy': metrics['test_accuracy']})
+        study = {'config': vars(args), 'assignment_expectation': ASSIGNMENT_EXPECTATION, 'runs': runs,
+                 'final_test_accuracy': summarise([run['final_test_accuracy'] for run in runs]),
+                 'best_test_accuracy': summarise([run['best_test_accuracy'] for run in runs])}
+        studies.close_study(args.output_dir, study)
     plots.plot_seed_spread(study, os.path.join(args.output_dir, 'final_test_accuracy_per_seed.png'))
     return study
 

@@ -83,19 +83,19 @@ def run(argv=None):
     """Every rate's run, then the sweep's metrics.json and figures; returns the metrics. Run again after a stop with
     the same flags, it keeps the rates' runs that finished and resumes the one stopped (studies)."""
     args = build_parser().parse_args(argv)
-    plan = studies.open_study(args, [run_folder(args, rate) for rate in args.learning_rates])  # checked first
-    runs = []
-    for learning_rate in args.learning_rates:
-        try:
-            runs.append(run_one(args, learning_rate, plan))
-        except runkit.Interrupted:
-            studies.stopped(args.output_dir, len(runs), len(args.learning_rates))
-    completed = [run for run in runs if run['status'] == 'completed']
-    best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)
-    sweep = {'config': vars(args), 'runs': runs,
-             'best_learning_rate': best and best['learning_rate'],
-             'best_validation_accuracy': best and best['best_validation_accuracy']}
-    studies.close_study(args.output_dir, sweep)
+    with studies.open_study(args, [run_folder(args, rate) for rate in args.learning_rates]) as plan:  # checked first
+        runs = []
+        for learning_rate in args.learning_rates:
+            try:
+                runs.append(run_one(args, learning_rate, plan))
+            except studies.STOPS:
+                studies.stopped(args, len(runs), len(args.learning_rates))
+        completed = [run for run in runs if run['status'] == 'completed']
+        best = max(completed, key=lambda run: run['best_validation_accuracy'], default=None)
+        sweep = {'config': vars(args), 'runs': runs,
+                 'best_learning_rate': best and best['learning_rate'],
+                 'best_validation_accuracy': best and best['best_validation_accuracy']}
+        studies.close_study(args.output_dir, sweep)
     plots.plot_sweep(runs, args.output_dir)
     return sweep
 

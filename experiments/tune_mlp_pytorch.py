@@ -57,11 +57,6 @@ def run(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
     stages = [name for name, _, _ in tuning.STAGES if not args.table_only and (not args.only or name in args.only)]
-    # Every stage's folder checked before the first stage trains; run again after a stop with the same flags, the
-    # search keeps the stages that finished and resumes the one stopped.
-    search = args.output_dir / tuning.TUNING_DIR
-    plan = studies.open_study(args, [tuning.stage_dir(args.output_dir, name) for name in stages], search) \
-        if stages else {}
     # Every stage's flags are parsed before the first stage trains, so that a bad one does not wait for it.
     configs = {}
     for index, (name, _, _) in enumerate(tuning.STAGES):
@@ -70,20 +65,24 @@ def run(argv=None):
                                              final_epochs=args.final_epochs, final_warmup=args.final_warmup)
             folder = tuning.stage_dir(args.output_dir, name)
             stage_flags += ['--output_dir', str(folder)]
-            configs[name] = (stage_flags, train_mlp_pytorch.parse_flags(
+            configs[name] = (folder, stage_flags, train_mlp_pytorch.parse_flags(
                 stage_flags + ['--overwrite'] * args.overwrite + studies.continuing(args, folder) + args.extra))
-    why = {name: reason for name, reason, _ in tuning.STAGES}
-    for done, (name, (stage_flags, config)) in enumerate(configs.items()):
-        if plan[str(tuning.stage_dir(args.output_dir, name))]:
-            print(f'== {name}: finished before; kept', flush=True)
-            continue
-        print(f'== {name}: {why[name]}\n   python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
-        try:
-            tuning.train_past_divergence(train_mlp_pytorch, config)
-        except runkit.Interrupted:
-            studies.stopped(search, done, len(configs))
-    table = write_table(args.output_dir)
-    if stages:
+    if not stages:
+        return write_table(args.output_dir)
+    # Every stage's folder is checked before the first stage trains; run again after a stop with the same flags, the
+    # search keeps the stages that finished and resumes the one stopped.
+    search, why = args.output_dir / tuning.TUNING_DIR, {name: reason for name, reason, _ in tuning.STAGES}
+    with studies.open_study(args, [folder for folder, _, _ in configs.values()], search) as plan:
+        for done, (name, (folder, stage_flags, config)) in enumerate(configs.items()):
+            if plan[str(folder)]:
+                print(f'== {name}: finished before; kept', flush=True)
+                continue
+            print(f'== {name}: {why[name]}\n   python train_mlp_pytorch.py {" ".join(stage_flags)}', flush=True)
+            try:
+                tuning.train_past_divergence(train_mlp_pytorch, config)
+            except studies.STOPS:
+                studies.stopped(args, done, len(configs), search)
+        table = write_table(args.output_dir)
         studies.close_study(search, {'config': vars(args), 'stages': stages})
     return table
 

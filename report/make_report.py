@@ -492,9 +492,12 @@ def for_pandoc(text):
     return REFERENCE.sub(lambda match: match[0][1:match[0].index(']')], text)
 
 
-LONGTABLE = re.compile(r'\\begin\{longtable\}\[\]\{.*?\}\n\\caption\{(?P<caption>.*?)\}\\tabularnewline\n\\toprule\n'
-                       r'(?P<head>.*?)\\\\\n\\midrule\n\\endfirsthead\n.*?\\endhead\n(?P<body>.*?)\\bottomrule\n'
-                       r'\\end\{longtable\}', re.DOTALL)
+LONGTABLE = re.compile(r'\\begin\{longtable\}.*?\\end\{longtable\}', re.DOTALL)  # one table, up to its own end
+# pandoc's captioned longtable (its rules with or without \noalign{}, as pandoc versions write them).
+CAPTIONED = re.compile(r'\\begin\{longtable\}\[\]\{.*?\}\n\\caption\{(?P<caption>.*?)\}\\tabularnewline\n'
+                       r'\\toprule(?:\\noalign\{\})?\n(?P<head>.*?)\\\\\n\\midrule(?:\\noalign\{\})?\n\\endfirsthead\n'
+                       r'.*?\\endhead\n(?:.*?\\endlastfoot\n)?(?P<body>.*?)(?:\\bottomrule(?:\\noalign\{\})?\n)?'
+                       r'\\end\{longtable\}$', re.DOTALL)
 HEADER_CELL = re.compile(r'\\begin\{minipage\}\[b\]\{\\linewidth\}\\raggedright\n(.*?)\n\\end\{minipage\}', re.DOTALL)
 # A column whose longest cell has more characters of LaTeX than this wraps (an X column); the others keep their
 # natural width, and their headers stack their words, so that no header word is hyphenated.
@@ -517,13 +520,19 @@ def floating_tables(latex):
                 lines.append(word)
         return r'\begin{tabular}[b]{@{}l@{}}' + r'\\'.join(lines) + r'\end{tabular}'
 
-    def floating(match):
+    def floating(table):
+        match = CAPTIONED.match(table[0])
+        if not match:
+            if '\\caption{' in table[0]:  # a pandoc whose tables this does not know: said, not passed over
+                raise ValueError('pandoc wrote a captioned table in a form floating_tables does not know')
+            return table[0]
+        names = re.split(r'(?<!\\)&', match['head'])
         rows = [row for row in match['body'].split('\\\\\n') if row.strip()]
         cells = [[cell.strip() for cell in re.split(r'(?<!\\)&', row)] for row in rows]
-        wraps = [max(len(row[i]) for row in cells) > WRAPPING for i in range(len(cells[0]))]
+        wraps = [max([len(row[i]) for row in cells if i < len(row)], default=0) > WRAPPING for i in range(len(names))]
         columns = ''.join(r'>{\raggedright\arraybackslash}X' if wrap else 'l' for wrap in wraps)
         head = ' & '.join(HEADER_CELL.sub(lambda cell: cell[1].strip() if wrap else stacked(cell[1]), name.strip())
-                          for wrap, name in zip(wraps, re.split(r'(?<!\\)&', match['head'])))
+                          for wrap, name in zip(wraps, names))
         environment = ('tabularx}{\\linewidth', 'tabularx') if 'X' in columns else ('tabular', 'tabular')
         body = re.sub(r'\\texttt\{((?:[^{}]|\{[^{}]*\})*)\}', lambda code: ' '.join(
             rf'\mbox{{\texttt{{{word}}}}}' for word in ([code[1]] if len(code[1]) <= 48 else code[1].split('\\ '))),
@@ -594,13 +603,19 @@ SCRIPTS = {'Cyrillic': ('texlive-lang-cyrillic cm-super-minimal', ('t2aenc.def',
            'Chinese': ('latex-cjk-chinese', ('CJKutf8.sty',), r'\usepackage{CJKutf8}')}
 
 
+# The letters of the Latin-1 and Latin Extended-A blocks that T1 has no glyph for, and the punctuation it has.
+NOT_IN_T1 = {0x126, 0x127, 0x138, 0x13F, 0x140, 0x149, 0x166, 0x167}
+PUNCTUATION = {0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026}
+
+
 def script(character):
-    """The writing system of a character of the author block: 'Latin' (with its punctuation), 'Cyrillic', 'Chinese'
-    (the CJK ideographs, kana and full-width forms the Song font has), or None for one this LaTeX cannot set."""
+    """The writing system of a character of the author block: 'Latin' (with its punctuation), 'Cyrillic' (Russian,
+    Ukrainian, Belarusian, Serbian and more: what T2A has), 'Chinese' (the CJK ideographs, kana and full-width forms
+    the Song font has), or None for one this LaTeX cannot set (each range tried with pdflatex)."""
     code = ord(character)
-    if code < 0x250 or 0x2000 <= code < 0x2070:
+    if code < 0x17F and code not in NOT_IN_T1 and (code >= 0x20 and code != 0x7F) or code in PUNCTUATION:
         return 'Latin'
-    if 0x400 <= code < 0x530:
+    if 0x400 <= code < 0x460 or code in (0x490, 0x491):
         return 'Cyrillic'
     if 0x3000 <= code < 0x3100 or 0x3400 <= code < 0xA000 or 0xFF00 <= code < 0xFFF0:
         return 'Chinese'
@@ -664,8 +679,9 @@ OVERFULL_POINTS = 1
 
 
 def build_pdf(report, pdf, author):
-    """report (Markdown) typeset as pdf: pandoc writes LaTeX in the layout above, pdflatex typesets it twice. A
-    LaTeX error, or a line more than OVERFULL_POINTS wider than the text block, is a ValueError."""
+    """report (Markdown) typeset as pdf: pandoc writes LaTeX in the layout above (its tables made floats,
+    floating_tables), pdflatex typesets it twice. A LaTeX error, a line more than OVERFULL_POINTS wider than the text
+    block or a page taller than the paper is a ValueError."""
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         (scratch / 'layout.tex').write_text(layout(author))
@@ -696,8 +712,9 @@ def build_pdf(report, pdf, author):
 
 
 def check_pdf(report, pdf):
-    """A ValueError unless every heading of report (Markdown) is in the text of pdf and pdf keeps its report's page
-    budget; returns the number of pages."""
+    """A ValueError unless every heading of report (Markdown) is in the text of pdf, pdf keeps its report's page
+    budget and, for the reports of REPORTS, no page but the last is more than MOST_BLANK empty (blank_shares);
+    returns the number of pages."""
     def words(text):  # as pdftotext gives text back: ligatures, curly quotes, hyphens and line breaks anywhere
         text = unicodedata.normalize('NFKC', text).translate(str.maketrans('‘’“”', "''\"\""))
         return re.sub(r'[\s\-]+', '', text)
@@ -724,10 +741,10 @@ def blank_shares(pdf, dpi=24):
     across the whole width: the gap a float that did not fit leaves, or the end of a page cut short."""
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(['pdftoppm', '-r', str(dpi), '-gray', str(pdf), os.path.join(scratch, 'page')], check=True)
+        import numpy as np
+        from PIL import Image
         shares = []
         for path in sorted(Path(scratch).glob('page*.pgm')):
-            import numpy as np
-            from PIL import Image
             pixels = np.asarray(Image.open(path))
             top, height = round(TEXT_BLOCK[0] * dpi), round(TEXT_BLOCK[1] * dpi)
             printed = (pixels[top:top + height] < 200).any(axis=1)
@@ -755,8 +772,8 @@ def parse_args(argv):
     for report in args.report:
         if not report.is_file():
             sys.exit(f'error: --report {report} does not exist; expected a report whose marked blocks to fill')
-    if args.pdf and not all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo')):
-        sys.exit(f'error: --pdf needs pandoc, pdflatex, pdftotext and pdfinfo; install them: {INSTALL}')
+    if args.pdf and not all(shutil.which(tool) for tool in ('pandoc', 'pdflatex', 'pdftotext', 'pdfinfo', 'pdftoppm')):
+        sys.exit(f'error: --pdf needs pandoc, pdflatex, pdftotext, pdfinfo and pdftoppm; install them: {INSTALL}')
     for flag, folder in (('--pdf_dir', args.pdf_dir if args.pdf else None), ('--figures_dir', args.figures_dir)):
         # checked before any report is rewritten: a file where a folder goes is a one-line error, not a traceback
         if folder is not None and folder.exists() and not folder.is_dir():

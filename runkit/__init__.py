@@ -100,8 +100,8 @@ class Run:
         return self
 
     def __exit__(self, kind, error, traceback):
-        if self._sigterm is not False:
-            signal.signal(signal.SIGTERM, self._sigterm)
+        if self._sigterm is not False:  # None: a handler set outside Python, which the default stands for
+            signal.signal(signal.SIGTERM, self._sigterm or signal.SIG_DFL)
         if self.folder:
             release_output_dir(self.folder)
         if isinstance(error, KeyboardInterrupt) and self.metrics is None:  # loading the data, say
@@ -270,8 +270,7 @@ def prepare_output_dir(folder, overwrite=False, resume=None):
         sys.exit(f'error: --resume continues the run in {resume} and --overwrite would delete it; pass one of them')
     if resume and not os.path.exists(os.path.join(resume, 'checkpoint.pt')):
         sys.exit(f'error: --resume: {resume} holds no checkpoint.pt to continue from')
-    odd = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))
-           and not os.path.isfile(os.path.join(folder, name))]
+    odd = [name for name in RUN_FILES if os.path.lexists(at := os.path.join(folder, name)) and not os.path.isfile(at)]
     if odd:  # a folder, a FIFO or a link where a run's file goes: neither written over nor removed
         sys.exit(f'error: --output_dir {folder} holds {odd[0]}, which is not a plain file; move it away')
     try:
@@ -285,7 +284,8 @@ def prepare_output_dir(folder, overwrite=False, resume=None):
     if not held or overwrite or resume:
         return overwrite
     from runkit.model_files import run_status
-    unfinished = run_status(folder) in ('running', 'interrupted', 'failed')  # running: killed outright
+    status = run_status(folder) or ('running' if 'checkpoint.pt' in held else None)  # killed before its metrics
+    unfinished = status in ('running', 'interrupted', 'failed')  # running: killed outright
     if unfinished and 'checkpoint.pt' not in held:
         tqdm.write(f'{shown(folder)}: replacing its run, which did not finish and keeps no checkpoint', file=sys.stderr)
         return True
@@ -434,9 +434,9 @@ def check_epoch_arguments(hidden_dims, lr, batch_size, epochs, seed=0):
         raise ValueError(f'seed must be an integer in [0, 2**32), got {seed}')
 
 
-# One colour per split in every figure of the project, and one style: no text under 8 points (see runkit.plots).
+# One colour per split and one style for every figure: text of 8 points or more, at most TEXT_WIDTH inches wide.
 SPLIT_COLOURS = {'train': 'tab:blue', 'validation': 'tab:green', 'test': 'tab:orange'}
-FIGURE_STYLE = {'font.size': 8, 'axes.labelsize': 9, 'savefig.dpi': 200}
+FIGURE_STYLE, TEXT_WIDTH = {'font.size': 8, 'axes.labelsize': 9, 'savefig.dpi': 200}, 5.5
 
 
 def curve_labels(config):
@@ -474,7 +474,7 @@ def plot_curves(metrics, path):
     labels = curve_labels(metrics['config'])
     lines = max(sum(labels[quantity][split].count('\n') + 1 for split in splits) for quantity in labels)
     with plt.rc_context(FIGURE_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(5.5, 1.95 + 0.17 * lines), layout='constrained')
+        fig, axes = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 1.95 + 0.17 * lines), layout='constrained')
         for ax, quantity in zip(axes, ('loss', 'accuracy')):
             for split in splits:
                 ax.plot(metrics['steps'], metrics[f'{split}_{quantity}'], marker='.', color=SPLIT_COLOURS[split],

@@ -12,12 +12,10 @@ import os
 
 import numpy as np
 
-from runkit import FIGURE_STYLE, SPLIT_COLOURS, datasets, pyplot
+from runkit import FIGURE_STYLE, SPLIT_COLOURS, TEXT_WIDTH, datasets, pyplot
 
 # One colour per activation in every figure, as runkit.SPLIT_COLOURS has one per split.
 ACTIVATION_COLOURS = {'relu': 'tab:red', 'leaky_relu': 'tab:red', 'elu': 'tab:pink', 'sigmoid': 'tab:purple'}
-# The width of the reports' text block in inches (report/make_report.py's LAYOUT): the widest a figure is drawn.
-TEXT_WIDTH = 5.5
 
 
 def printed(draw):

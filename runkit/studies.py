@@ -3,28 +3,38 @@ through a stop: its metrics.json records its flags before the first run and says
 the same flags keeps the runs that finished, continues the one a stop left with a checkpoint, replaces one that
 keeps none, and writes the summary.
 
-    plan = studies.open_study(args, folders)       # every folder checked and locked before the first run trains
-    for folder in folders:
-        metrics = plan[folder] or main([*flags, *studies.continuing(args, folder)])
-    studies.close_study(args.output_dir, summary)  # or, on runkit.Interrupted, studies.stopped(args.output_dir, ...)
+    with studies.open_study(args, folders) as plan:     # every folder checked and locked before the first run
+        for folder in folders:
+            try:
+                metrics = plan[folder] or main([*flags, *studies.continuing(args, folder)])
+            except studies.STOPS:
+                studies.stopped(args, done, len(folders))
+        studies.close_study(args.output_dir, summary)
 """
+import contextlib
+import io
 import json
 import os
+import signal
 import sys
+import threading
 
 import runkit
 from runkit.model_files import open_regular, run_status
 
-FINISHED = ('completed', 'diverged')  # a diverged run is a finished run of a search: its outcome is recorded
+# What ends a study's run early: a stop request during a run (runkit.Interrupted), or between two runs (Ctrl-C, and
+# SIGTERM once open_study has made it raise the same).
+STOPS = (runkit.Interrupted, KeyboardInterrupt)
 
 
 def _settings(args):
-    """The flags that decide a study's runs: all but --overwrite."""
-    return {name: value for name, value in vars(args).items() if name != 'overwrite'}
+    """The flags that decide a study's runs: all but --overwrite, as JSON keeps them (a path as text)."""
+    return json.loads(json.dumps({name: value for name, value in vars(args).items() if name != 'overwrite'},
+                                 default=str))
 
 
 def _record(folder):
-    """The study's metrics.json in folder as a dict; None when there is none or it cannot be read."""
+    """The metrics.json in folder (a study's or a run's) as a dict; None when there is none or it cannot be read."""
     try:
         with open_regular(os.path.join(folder, 'metrics.json')) as file:
             record = json.load(file)
@@ -33,18 +43,20 @@ def _record(folder):
     return record if isinstance(record, dict) else None
 
 
-def open_study(args, folders, output_dir=None):
+@contextlib.contextmanager
+def open_study(args, folders, output_dir=None, finished=('completed', 'diverged')):
     """Check and lock the study's folder (output_dir, or args.output_dir) and every run folder before the first run:
-    {folder: the metrics of its finished run to keep, or None to train}. Runs are kept only when the study's folder
-    holds a study with these flags that did not complete; another study there needs --overwrite. The study's
-    metrics.json then says 'running'."""
-    output_dir = str(output_dir or args.output_dir)
-    settings = json.loads(json.dumps(_settings(args), default=str))
+    {folder: the metrics of its run to keep, or None to train}. A run is kept when its status is in finished (a
+    diverged run is a search's outcome, not a seed study's) and the study's folder holds a study with these flags
+    that did not complete; another study there needs --overwrite. The study's metrics.json then says 'running'.
+    Inside the context SIGTERM stops the study as Ctrl-C does (STOPS), between two runs as during one."""
+    output_dir, settings = str(output_dir or args.output_dir), _settings(args)
     earlier = _record(output_dir)
     continued = not args.overwrite and bool(earlier) and earlier.get('status') != 'completed' and \
         earlier.get('config') == settings
     if os.path.exists(os.path.join(output_dir, 'metrics.json')) and not (continued or args.overwrite):
-        state = 'a study that completed' if earlier and earlier.get('status') == 'completed' else 'a run'
+        state = ('a study that completed' if earlier.get('status') == 'completed' else 'a study with other flags') \
+            if earlier and 'config' in earlier and 'status' in earlier else 'a run'
         sys.exit(f'error: --output_dir {output_dir} already holds {state} (metrics.json); pass --overwrite to replace '
                  f'it, or name another folder' + ('' if state == 'a run' else '; a stopped study continues when it '
                                                   'is run again with its own flags'))
@@ -52,24 +64,30 @@ def open_study(args, folders, output_dir=None):
     runkit.lock_output_dir(output_dir)
     plan = {}
     for folder in map(str, folders):
-        kept = continued and run_status(folder) in FINISHED
-        if kept:
-            runkit.lock_output_dir(folder)
-        elif not (continued and os.path.exists(os.path.join(folder, 'checkpoint.pt'))):
-            runkit.prepare_output_dir(folder, args.overwrite)
+        kept = continued and run_status(folder) in finished
+        if kept or continued and os.path.exists(os.path.join(folder, 'checkpoint.pt')):
+            runkit.lock_output_dir(folder)  # kept, or resumed by its run: held from now on all the same
+        else:
+            with contextlib.redirect_stderr(io.StringIO()):  # the run says so itself when it replaces one
+                runkit.prepare_output_dir(folder, args.overwrite)
         plan[folder] = _record(folder) if kept else None
     runkit.write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: runkit.write_json(
         path, {'config': settings, 'status': 'running'}))
-    return plan
+    main = threading.current_thread() is threading.main_thread()
+    previous = main and signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield plan
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
 
 
 def continuing(args, folder):
     """The flags that make a run continue in folder what a stop left there: --resume when it keeps a checkpoint
     of a run that did not finish (and the study does not --overwrite)."""
     folder = str(folder)
-    resumable = os.path.exists(os.path.join(folder, 'checkpoint.pt')) and run_status(folder) not in FINISHED
-    resumable = resumable and not args.overwrite
-    return ['--resume', folder] if resumable else []
+    resumable = os.path.exists(os.path.join(folder, 'checkpoint.pt')) and run_status(folder) != 'completed'
+    return ['--resume', folder] if resumable and not args.overwrite else []
 
 
 def close_study(output_dir, study):
@@ -78,10 +96,12 @@ def close_study(output_dir, study):
     runkit.write_atomically(os.path.join(str(output_dir), 'metrics.json'), lambda path: runkit.write_json(path, study))
 
 
-def stopped(output_dir, done, planned):
-    """After a stop request ended one of the runs: record that, and end the program in one line."""
-    record = {**(_record(str(output_dir)) or {}), 'status': 'interrupted'}
-    runkit.write_atomically(os.path.join(str(output_dir), 'metrics.json'),
-                            lambda path: runkit.write_json(path, record))
-    raise runkit.Interrupted(f'interrupted after {done} of {planned} runs; run the same command again to continue '
-                             f'the study in {output_dir} (its finished runs are kept)')
+def stopped(args, done, planned, output_dir=None):
+    """After a stop request ended the study (during a run or between two): record that, and end the program in one
+    line that says how to continue it."""
+    output_dir = str(output_dir or args.output_dir)
+    record = {**(_record(output_dir) or {}), 'status': 'interrupted'}
+    runkit.write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: runkit.write_json(path, record))
+    again = 'the same command again, without --overwrite,' if args.overwrite else 'the same command again'
+    raise runkit.Interrupted(f'interrupted after {done} of {planned} runs; run {again} to continue the study in '
+                             f'{output_dir} (its finished runs are kept)')

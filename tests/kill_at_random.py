@@ -4,10 +4,10 @@ that --resume continues, or one that a plain rerun replaces. Not part of the sui
     python tests/kill_at_random.py --kills 20          # the root's PyTorch MLP and UvA 2021's train()
 
 Each kill starts a run on small data and kills it (SIGKILL) at a random moment: four kills in five while it trains
-(after its first evaluation was written), one in five while it starts (imports, data). It then looks at the folder
+(from its first evaluation to its last write), one in five while it starts (imports, data). It then looks at the folder
 and proves what it is: a completed run must hold every result of its kind; any other folder must be continued to a
-completed run by --resume (when it keeps a checkpoint) or by the same command (when not). Prints one line per kill
-and ends with status 1 if any folder was none of these.
+completed run by the same command, or, when that is refused with the --resume that continues it, by that --resume.
+Prints one line per kill and ends with status 1 if any folder was none of these.
 """
 import argparse
 import json
@@ -56,7 +56,7 @@ def status_of(folder):
     try:
         with open(os.path.join(folder, 'metrics.json')) as file:
             return json.load(file)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # none yet, or caught while it is replaced
         return None
 
 
@@ -68,14 +68,16 @@ def complete(kind, folder):
 
 
 def continued(kind, folder, data):
-    """How the folder a kill left became a completed run: 'complete', 'resumed' or 'rerun'; or what went wrong."""
+    """How the folder a kill left became a completed run: 'complete', 'rerun', or 'resumed' after the plain rerun
+    was refused with the --resume that continues it; or what went wrong."""
     if complete(kind, folder):
         return 'complete'
     command, cwd = commands(kind, folder, data)
-    how = 'rerun'
-    if os.path.exists(os.path.join(folder, 'checkpoint.pt')):
-        command, how = command + ['--resume', folder], 'resumed'
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    how = 'rerun'
+    if result.returncode != 0 and f'pass --resume {folder} to continue it' in result.stderr:
+        how, result = 'resumed', subprocess.run(command + ['--resume', folder], cwd=cwd, capture_output=True,
+                                                text=True, timeout=600)
     if result.returncode != 0:
         return f'FAILED to continue ({how}): {result.stderr.strip().splitlines()[-1]}'
     return how if complete(kind, folder) else f'FAILED: {how}, but the run is not complete'
@@ -97,6 +99,9 @@ def main(argv=None):
             while process.poll() is None and not os.path.exists(os.path.join(whole_dir, 'metrics.json')):
                 time.sleep(0.01)
             training = time.perf_counter() - start  # when the first evaluation was written: training had begun
+            while process.poll() is None and (status_of(whole_dir) or {}).get('status') != 'completed':
+                time.sleep(0.01)
+            trained = time.perf_counter() - start  # when it said it completed (then: interpreter shutdown)
             if process.wait():
                 sys.exit(f'the whole {kind} run failed')
             whole = time.perf_counter() - start
@@ -104,7 +109,7 @@ def main(argv=None):
                 folder = os.path.join(scratch, f'{kind}_{kill}')
                 command, cwd = commands(kind, folder, data)
                 process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                after = rng.uniform(0, training) if kill % 5 == 0 else rng.uniform(training, whole)
+                after = rng.uniform(0, training) if kill % 5 == 0 else rng.uniform(training, trained)
                 time.sleep(after)
                 process.send_signal(signal.SIGKILL)
                 process.wait()

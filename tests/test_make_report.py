@@ -556,6 +556,8 @@ def test_an_author_block_this_latex_cannot_set_is_refused_in_one_line_naming_wha
     assert "has 'Ω' (U+03A9), which the PDFs cannot set; expected Latin, Cyrillic or Chinese letters" in refused(
         '--author', 'Ωmega')
     assert 'expected Latin letters' in refused('--author', 'Ada', '--email', 'ада@example.org')
+    for name in ('Ѣ Petrov', 'Ada\u2009Lovelace', 'Anneſ'):  # outside what T1 and T2A have: refused before LaTeX
+        assert 'which the PDFs cannot set' in refused('--author', name)
     monkeypatch.setitem(make_report.SCRIPTS, 'Cyrillic', ('texlive-lang-cyrillic', ('t2aenc.def', 'no-such.def'), ''))
     assert refused('--author', 'Иван Петров') == ('error: the author block has Cyrillic letters, which this LaTeX '
                                                   'cannot set; install texlive-lang-cyrillic (apt-get install '
@@ -590,3 +592,54 @@ def test_a_line_wider_than_the_text_block_fails_the_build_and_an_empty_page_is_m
     report.write_text('# Question 1\n\n' + 'Text that fills the page. ' * 700 + '\n\n# Question 2\n\nText.\n')
     make_report.build_pdf(report, tmp_path / 'tiny.pdf', {'author': 'A'})
     assert make_report.blank_shares(tmp_path / 'tiny.pdf')[0] < 0.1
+
+
+PANDOC_TABLES = r"""\begin{longtable}[]{@{}ll@{}}
+\toprule
+c & d \\
+\midrule
+\endhead
+3 & 4 \\
+\bottomrule
+\end{longtable}
+
+Text between.
+
+\begin{longtable}[]{@{}ll@{}}
+\caption{\textbf{Table 1:} Cap.}\tabularnewline
+\toprule
+a & b \\
+\midrule
+\endfirsthead
+\toprule
+a & b \\
+\midrule
+\endhead
+\texttt{-\/-epochs\ 3} & \(x \& y\) \\
+\bottomrule
+\end{longtable}
+
+\begin{longtable}[]{@{}ll@{}}
+\caption{\textbf{Table 2:} Only a head.}\tabularnewline
+\toprule
+e & f \\
+\midrule
+\endfirsthead
+\toprule
+e & f \\
+\midrule
+\endhead
+\bottomrule
+\end{longtable}
+"""
+
+
+def test_captioned_tables_become_whole_floats_and_nothing_else_changes():
+    latex = make_report.floating_tables(PANDOC_TABLES)
+    assert latex.startswith(PANDOC_TABLES[:PANDOC_TABLES.index('Text between.')])  # no caption: left as it was
+    assert 'Text between.' in latex and latex.count(r'\begin{table}') == 2 and 'longtable}[]{@{}ll@{}}\n\\caption' \
+        not in latex
+    assert r'\caption{\textbf{Table 1:} Cap.}' in latex and r'\mbox{\texttt{-\/-epochs\ 3}} & \(x \& y\)' in latex
+    assert 'e & f\\\\\n\\midrule\n\\bottomrule' in latex.replace(' \\\\', '\\\\')  # a table of its header alone
+    with pytest.raises(ValueError, match='a captioned table in a form floating_tables does not know'):
+        make_report.floating_tables(PANDOC_TABLES.replace(r'\endfirsthead', r'\endfirsthead{}'))

@@ -116,3 +116,12 @@ def test_every_path_a_report_or_a_doc_cites_exists():
             if not list(ROOT.glob(pattern)):
                 missing.append((path.name, cited))
     assert not missing, missing
+
+
+def test_every_link_of_the_readme_and_the_docs_reaches_a_file_of_the_project():
+    missing = []
+    for path in sorted((ROOT / 'docs').glob('*.md')) + [ROOT / 'README.md']:
+        for target in re.findall(r'\]\(([^)\s#]+)(?:#[^)]*)?\)', re.sub(r'`[^`]*`', '', path.read_text())):
+            if not re.match(r'[a-z]+://|mailto:', target) and not (path.parent / target).exists():
+                missing.append((path.name, target))
+    assert not missing, missing

@@ -88,8 +88,11 @@ def test_the_tuning_search_replaces_no_stage_without_overwrite(tmp_path, capsys)
 
 
 def test_a_checkpoint_or_a_model_alone_also_holds_a_run(tmp_path):
-    (tmp_path / 'checkpoint.pt').write_bytes(b'what a killed run leaves behind')
-    with pytest.raises(SystemExit, match=r'already holds a run \(checkpoint.pt\)'):
+    (tmp_path / 'checkpoint.pt').write_bytes(b'what a run killed before its first metrics leaves behind')
+    with pytest.raises(SystemExit, match=r'holds a run that did not finish; pass --resume .* to continue it'):
+        train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path)])
+    (tmp_path / 'checkpoint.pt').rename(tmp_path / 'model.pt')
+    with pytest.raises(SystemExit, match=r'already holds a run \(model.pt\)'):
         train_mlp_numpy.main(TINY + ['--output_dir', str(tmp_path)])
 
 

@@ -65,7 +65,7 @@ def test_a_study_with_other_flags_does_not_continue_a_stopped_one(tmp_path, monk
         run_main(seed_spread.main, argv, capsys)
     status, stderr = run_main(seed_spread.main, argv[:-4] + ['--max_steps', '5', '--output_dir', str(tmp_path)],
                               capsys)
-    assert status == 1 and 'already holds a run (metrics.json); pass --overwrite' in stderr
+    assert status == 1 and 'already holds a study with other flags (metrics.json); pass --overwrite' in stderr
 
 
 def test_a_sweep_stopped_in_a_run_resumes_that_run_from_its_checkpoint(tmp_path, monkeypatch, capsys):
@@ -80,3 +80,24 @@ def test_a_sweep_stopped_in_a_run_resumes_that_run_from_its_checkpoint(tmp_path,
     assert resumed['status'] == 'completed' and resumed['resumed_after_steps'] == [50]
     assert [run['learning_rate'] for run in sweep['runs']] == [0.1]
     assert json.loads((tmp_path / 'metrics.json').read_text())['status'] == 'completed'
+
+
+def test_sigterm_between_two_runs_stops_the_study_in_one_line_and_overwrite_is_not_repeated(tmp_path, monkeypatch,
+                                                                                          capsys):
+    argv = ['--dataset', 'fake_cifar10', '--seeds', '3,7', '--max_steps', '2', '--output_dir', str(tmp_path)]
+    main, calls = train_mlp_numpy.main, []
+
+    def sigterm_first(argv):
+        calls.append(argv)
+        if len(calls) == 2:  # the first run is done, the second not begun
+            runkit.os.kill(runkit.os.getpid(), signal.SIGTERM)
+        return main(argv)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_mlp_numpy, 'main', sigterm_first)
+        status, stderr = run_main(seed_spread.main, argv + ['--overwrite'], capsys)
+    assert status == 1 and stderr.endswith(f'interrupted after 1 of 2 runs; run the same command again, without '
+                                           f'--overwrite, to continue the study in {tmp_path} (its finished runs '
+                                           f'are kept)\n')
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the study gave SIGTERM back as it found it
+    assert [run['seed'] for run in seed_spread.main(argv)['runs']] == [3, 7]
