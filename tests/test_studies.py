@@ -69,15 +69,15 @@ def test_a_study_with_other_flags_does_not_continue_a_stopped_one(tmp_path, monk
 
 
 def test_a_sweep_stopped_in_a_run_resumes_that_run_from_its_checkpoint(tmp_path, monkeypatch, capsys):
-    argv = ['--dataset', 'fake_cifar10', '--learning_rates', '0.1', '--epochs', '1.5', '--validation_size', '100',
+    argv = ['--dataset', 'fake_cifar10', '--learning_rates', '0.1', '--epochs', '0.3', '--validation_size', '100',
             '--output_dir', str(tmp_path)]
     with monkeypatch.context() as patch:
-        stop_in_run(patch, 1, 53)
+        stop_in_run(patch, 1, 8)
         status, _ = run_main(sweep_learning_rate.main, argv, capsys)
     assert status == 1
     sweep = sweep_learning_rate.main(argv)
     resumed = json.loads((tmp_path / 'lr_0.1' / 'metrics.json').read_text())
-    assert resumed['status'] == 'completed' and resumed['resumed_after_steps'] == [50]
+    assert resumed['status'] == 'completed' and resumed['resumed_after_steps'] == [7]  # its last evaluation
     assert [run['learning_rate'] for run in sweep['runs']] == [0.1]
     assert json.loads((tmp_path / 'metrics.json').read_text())['status'] == 'completed'
 
