@@ -409,8 +409,8 @@ def analysis_block(results, folder):
                                     f'class, cells count the images and are shaded by their share of the row.',
                 'misclassified': f'The test images `results/{folder}` got most confidently wrong: under each, its '
                                  f'true class, the class predicted, and the probability given to it.',
-                'first_layer': f'The first-layer weights of up to 100 hidden units of `results/{folder}`, each unit\'s '
-                               f'weights drawn as an image and stretched to their own range.'}
+                'first_layer': f'The first-layer weights of the first 18 hidden units of `results/{folder}`, each '
+                               f'unit\'s weights drawn as an image and stretched to their own range.'}
     return (f'`python evaluate.py results/{folder}{flags}`: test accuracy **{accuracy(analysis["test_accuracy"])}** '
             f'on {analysis["num_test"]} test images{averaged} (the run\'s final test accuracy: '
             f'{accuracy(analysis.get("run_final_test_accuracy"))}). Most frequent confusions: {confusions}.\n\n'
