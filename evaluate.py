@@ -18,7 +18,6 @@ over than the run's evaluations did), and writes into the run folder:
                           MLPs on images)
 """
 import argparse
-import json
 import os
 import sys
 
@@ -53,21 +52,6 @@ def most_confidently_wrong(predicted, probabilities, labels, count=18):
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
 
 
-def read_json(path, max_bytes=64 * 2 ** 20):
-    """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
-    no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
-    be opened)."""
-    with model_files.open_regular(path) as file:
-        size = os.fstat(file.fileno()).st_size
-        if size > max_bytes:
-            raise ValueError(f'{size:,} bytes, more than {max_bytes:,}')
-        text = file.read(max_bytes + 1)
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError('nested deeper than any JSON this project writes') from None
-
-
 def read_final_test_accuracy(run_dir):
     """The final test accuracy in run_dir's metrics.json, None without one; read before anything is predicted, so
     that a damaged file is a ModelFileError then rather than after the work."""
@@ -75,7 +59,7 @@ def read_final_test_accuracy(run_dir):
     if not os.path.exists(path):
         return None
     try:
-        return read_json(path).get('final_test_accuracy')
+        return model_files.read_json(path).get('final_test_accuracy')
     except (ValueError, AttributeError, OSError) as error:
         raise model_files.ModelFileError(f'{path} is not the metrics.json of a run ({type(error).__name__}: '
                                        f'{error}); move it away to evaluate the model alone') from None
@@ -86,7 +70,7 @@ def check_analysis_replaced(run_dir, data, overwrite):
     but by one on other data only with --overwrite; otherwise the program ends in one line."""
     path = os.path.join(run_dir, 'analysis.json')
     try:
-        earlier = read_json(path)['data']
+        earlier = model_files.read_json(path)['data']
         earlier = {**earlier, 'dataset': datasets.canonical(earlier['dataset']),
                    'fingerprint': datasets.canonical_fingerprint(earlier['fingerprint'])}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or not ours: nothing of value to keep

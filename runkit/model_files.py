@@ -183,14 +183,34 @@ def load_state(module, state_dict, path):
                              f'{str(error).strip().splitlines()[0]}') from None
 
 
+def read_json(path, max_bytes=64 * 2 ** 20):
+    """The JSON value in the file at path, read once: a regular file (a FIFO would block) of at most max_bytes, nested
+    no deeper than Python's recursion limit; a ValueError says which of these it is not (an OSError that it cannot
+    be opened)."""
+    with open_regular(path) as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > max_bytes:
+            raise ValueError(f'{size:,} bytes, more than {max_bytes:,}')
+        text = file.read(max_bytes + 1)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError('nested deeper than any JSON this project writes') from None
+
+
+def run_record(folder):
+    """The metrics.json in folder (a run's or a study's) as a dict; None when there is none or it cannot be read."""
+    try:
+        record = read_json(os.path.join(folder, 'metrics.json'))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def run_status(folder):
     """How the run in folder ended, as its metrics.json says ('completed', 'interrupted', 'running' for a run killed
     outright, ...); None when there is no readable metrics.json."""
-    try:
-        with open_regular(os.path.join(folder, 'metrics.json')) as file:
-            status = json.load(file).get('status')
-    except (OSError, ValueError, AttributeError):
-        return None
+    status = (run_record(folder) or {}).get('status')
     return status if isinstance(status, str) else None
 
 

@@ -20,7 +20,7 @@ import sys
 import threading
 
 import runkit
-from runkit.model_files import open_regular, run_status
+from runkit.model_files import run_record, run_status
 
 # What ends a study's run early: a stop request during a run (runkit.Interrupted), or between two runs (Ctrl-C, and
 # SIGTERM once open_study has made it raise the same).
@@ -33,14 +33,9 @@ def _settings(args):
                                  default=str))
 
 
-def _record(folder):
-    """The metrics.json in folder (a study's or a run's) as a dict; None when there is none or it cannot be read."""
-    try:
-        with open_regular(os.path.join(folder, 'metrics.json')) as file:
-            record = json.load(file)
-    except (OSError, ValueError, RecursionError):
-        return None
-    return record if isinstance(record, dict) else None
+def _write(output_dir, record):
+    """The study's metrics.json, written whole or not at all."""
+    runkit.write_atomically(os.path.join(str(output_dir), 'metrics.json'), lambda path: runkit.write_json(path, record))
 
 
 @contextlib.contextmanager
@@ -51,7 +46,7 @@ def open_study(args, folders, output_dir=None, finished=('completed', 'diverged'
     that did not complete; another study there needs --overwrite. The study's metrics.json then says 'running'.
     Inside the context SIGTERM stops the study as Ctrl-C does (STOPS), between two runs as during one."""
     output_dir, settings = str(output_dir or args.output_dir), _settings(args)
-    earlier = _record(output_dir)
+    earlier = run_record(output_dir)
     continued = not args.overwrite and bool(earlier) and earlier.get('status') != 'completed' and \
         earlier.get('config') == settings
     if os.path.exists(os.path.join(output_dir, 'metrics.json')) and not (continued or args.overwrite):
@@ -70,9 +65,8 @@ def open_study(args, folders, output_dir=None, finished=('completed', 'diverged'
         else:
             with contextlib.redirect_stderr(io.StringIO()):  # the run says so itself when it replaces one
                 runkit.prepare_output_dir(folder, args.overwrite)
-        plan[folder] = _record(folder) if kept else None
-    runkit.write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: runkit.write_json(
-        path, {'config': settings, 'status': 'running'}))
+        plan[folder] = run_record(folder) if kept else None
+    _write(output_dir, {'config': settings, 'status': 'running'})
     main = threading.current_thread() is threading.main_thread()
     previous = main and signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -92,16 +86,14 @@ def continuing(args, folder):
 
 def close_study(output_dir, study):
     """Write the study's summary into its metrics.json, 'completed' (a path in it as text)."""
-    study = {**json.loads(json.dumps(study, default=str)), 'status': 'completed'}
-    runkit.write_atomically(os.path.join(str(output_dir), 'metrics.json'), lambda path: runkit.write_json(path, study))
+    _write(output_dir, {**json.loads(json.dumps(study, default=str)), 'status': 'completed'})
 
 
 def stopped(args, done, planned, output_dir=None):
     """After a stop request ended the study (during a run or between two): record that, and end the program in one
     line that says how to continue it."""
     output_dir = str(output_dir or args.output_dir)
-    record = {**(_record(output_dir) or {}), 'status': 'interrupted'}
-    runkit.write_atomically(os.path.join(output_dir, 'metrics.json'), lambda path: runkit.write_json(path, record))
+    _write(output_dir, {**(run_record(output_dir) or {}), 'status': 'interrupted'})
     again = 'the same command again, without --overwrite,' if args.overwrite else 'the same command again'
     raise runkit.Interrupted(f'interrupted after {done} of {planned} runs; run {again} to continue the study in '
                              f'{output_dir} (its finished runs are kept)')
