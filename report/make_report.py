@@ -69,9 +69,10 @@ CAPTION = re.compile(r'^(?:<a id="[^"]*"></a>)?\*\*(?P<kind>Figure|Table) (?P<nu
 INSTALL = ('apt-get install pandoc texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils '
            '(on Debian or Ubuntu)')
 HEADING = re.compile(r'^# (.+)$', re.MULTILINE)
-# A report handed in as the UvA text asks stays within this many pages.
+# A report handed in stays within this many pages.
 PAGE_BUDGET = {'uva2019': 6, 'bgu2023': 6, 'vu2021': 6}
-# The text block of LAYOUT: its top edge and its height, in inches from the top of the page.
+# The text block of LAYOUT: its top edge and its height, in inches from the top of the page (its width is
+# runkit.TEXT_WIDTH, the widest a figure is drawn).
 TEXT_BLOCK = (1.0, 9.0)
 # A page of a report but its last may be at most this share empty (blank_shares).
 MOST_BLANK = 0.25
@@ -555,8 +556,8 @@ def latex_escaped(text):
 # so that no conference's style file is needed. Figures stay where the text puts them when they fit, and float to the
 # top or bottom of a nearby page when they do not, so that no page is left half empty; tables float the same way,
 # whole (floating_tables).
-# AUTHOR is replaced by the author block.
-LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,headheight=12pt,headsep=25pt]{geometry}
+# AUTHOR is replaced by the author block, TEXT_BLOCK by the text block's size and place (TEXT_BLOCK, runkit.TEXT_WIDTH).
+LAYOUT = r"""\usepackage[letterpaper,TEXT_BLOCK,headheight=12pt,headsep=25pt]{geometry}
 \renewcommand{\ttdefault}{lmtt}
 \usepackage[labelformat=empty,font=small,skip=6pt]{caption}
 \makeatletter\def\fps@figure{htbp}\makeatother
@@ -592,7 +593,7 @@ LAYOUT = r"""\usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in,head
 \DeclareUnicodeCharacter{2212}{\ensuremath{-}}
 \DeclareUnicodeCharacter{2192}{\ensuremath{\rightarrow}}
 \DeclareUnicodeCharacter{2248}{\ensuremath{\approx}}
-"""
+""".replace('TEXT_BLOCK', f'textwidth={runkit.TEXT_WIDTH}in,textheight={TEXT_BLOCK[1]}in,top={TEXT_BLOCK[0]}in')
 
 
 # The writing systems the author block may use beyond Latin: the Debian packages whose LaTeX sets them, a file of
