@@ -285,9 +285,10 @@ def grade(submissions, offering=course.DEFAULT, jobs=None, limits=LIMITS, progre
     previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
     try:
         with concurrent.futures.ThreadPoolExecutor(jobs or os.cpu_count()) as pool:
-            futures = {pool.submit(grade_question, submission, offering, question, limits): (submission, question)
-                       for submission, question in tasks}
-            try:
+            futures = {}
+            try:  # from the first submission: a run may start, and a stop request arrive, before the last is queued
+                for submission, question in tasks:
+                    futures[pool.submit(grade_question, submission, offering, question, limits)] = submission, question
                 for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc='grading',
                                    unit='question', disable=not progress, file=sys.stderr):
                     submission, question = futures[future]

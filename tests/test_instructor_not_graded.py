@@ -190,3 +190,23 @@ def test_a_submission_folder_that_cannot_be_read_ends_the_command_before_grading
     monkeypatch.setattr(os, 'access', lambda path, mode: False)  # root reads any folder: play its refusal
     with pytest.raises(SystemExit, match='cannot be read; expected a readable submission folder'):
         cli.main(['grade', str(tmp_path / 'locked')])
+
+
+def test_a_stop_request_while_a_question_is_being_queued_stops_the_run_already_going(tmp_path, monkeypatch):
+    import concurrent.futures
+    import time
+
+    (tmp_path / 'slow').mkdir()
+    (tmp_path / 'slow' / 'autodiff.py').write_text('import time\ntime.sleep(60)\n')
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+
+    def submit_then_stop(pool, *args, **kwargs):  # Ctrl-C lands while submit still starts the worker of a run
+        submit(pool, *args, **kwargs)
+        time.sleep(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, 'submit', submit_then_stop)
+    started = time.monotonic()
+    graded = grade.grade([str(tmp_path / 'slow')], offering='vu2021', progress=False)
+    assert time.monotonic() - started < 20  # not the 60 s the submission sleeps
+    assert all(not outcome.graded for outcome in graded[str(tmp_path / 'slow')])
