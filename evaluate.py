@@ -2,6 +2,7 @@
 
     python evaluate.py results/convnet_best                # the run's own data and preprocessing
     python evaluate.py runs/train_mlp_numpy --data_dir other/cifar-10-batches-py
+    python evaluate.py results/convnet_best --redraw      # its figures again from analysis.json, without the model
 
 Loads the model of a run folder (model.npz of the NumPy or the autodiff MLP, model.pt of the PyTorch MLP or the
 ConvNet; never executing code from the file), rebuilds the test split as the run saw it (the dataset, folder and
@@ -10,12 +11,16 @@ training script evaluates (for the ConvNet, --tta and --tta_shift may name other
 over than the run's evaluations did), and writes into the run folder:
 
     analysis.json         test accuracy, confusion matrix (counts: rows true class, columns predicted),
-                          per-class precision and recall, the most frequent confusions; for the ConvNet, the
-                          views averaged over and whether they are the run's
+                          per-class precision and recall, the most frequent confusions, the test examples
+                          misclassified.png shows; for the ConvNet, the views averaged over and whether they are
+                          the run's
     confusion_matrix.png  the matrix, coloured by row (the share of each true class) with the counts written in
     misclassified.png     the 18 test images the network got most confidently wrong (image data only)
     first_layer.png       the first layer's weights as images, one per hidden unit, of its first 18 units (the
                           MLPs on images)
+
+--redraw draws confusion_matrix.png and misclassified.png again from analysis.json and the test images alone, for
+a new style of figure; first_layer.png needs the model.
 """
 import argparse
 import os
@@ -50,6 +55,14 @@ def most_confidently_wrong(predicted, probabilities, labels, count=18):
     """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
+
+
+def shown_wrong(predicted, probabilities, labels, classes):
+    """analysis.json's record of the examples misclassified.png shows (most_confidently_wrong): each one's index in
+    the test split, true class, predicted class and the probability given to it."""
+    return [{'index': int(i), 'true': classes[labels[i]], 'predicted': classes[predicted[i]],
+             'probability': float(probabilities[i, predicted[i]])}
+            for i in most_confidently_wrong(predicted, probabilities, labels)]
 
 
 def read_final_test_accuracy(run_dir):
@@ -97,7 +110,14 @@ def parse_args(argv=None):
     parser.add_argument('--tta_shift', type=flags.view_shift, default=None, metavar='PIXELS',
                         help="the ConvNet: average over the views moved diagonally by this many pixels too "
                              "(see train_convnet_pytorch.py; default: as the run's evaluations did)")
-    return parser.parse_args(argv)
+    parser.add_argument('--redraw', action='store_true',
+                        help="draw confusion_matrix.png and misclassified.png again from the run's analysis.json, "
+                             "without the model")
+    args = parser.parse_args(argv)
+    given = [flag for flag in ('dataset', 'data_dir', 'tta', 'tta_shift') if getattr(args, flag) is not None]
+    if args.redraw and (given or args.overwrite):
+        parser.error(f'--redraw draws the analysis.json there is; it takes no --{(given or ["overwrite"])[0]}')
+    return args
 
 
 def load_run(args):
@@ -133,29 +153,60 @@ def chosen_views(args, path, kind, config, test):
     return config, views
 
 
-def write_figures(args, kind, model, analysis, predicted, probabilities, test):
-    """confusion_matrix.png, and for image data misclassified.png and first_layer.png (the MLPs), into the run
-    folder; returns the names written. Each grid holds 18 images, three rows of plots.plot_images' six columns,
-    large enough for their captions to print at 8 points."""
-    write, classes, data = runkit.write_atomically, analysis['classes'], analysis['data']
-    write(os.path.join(args.run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis,
-                                                                                                     temporary))
+def write_figures(run_dir, analysis, first_layer=None):
+    """confusion_matrix.png, and for image data misclassified.png (the examples analysis.json records) and
+    first_layer.png (given the first layer's weights as images), into run_dir; returns the names written. Each grid
+    holds 18 images, three rows of plots.plot_images' six columns, large enough for their captions to print at 8
+    points."""
+    write, data = runkit.write_atomically, analysis['data']
+    write(os.path.join(run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis, temporary))
     written = ['confusion_matrix.png']
     raw = models.raw_test_images(data['dataset'], data['data_dir'])
     if raw is None:
         return written
-    wrong = most_confidently_wrong(predicted, probabilities, test.labels)
-    write(os.path.join(args.run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
-        raw[wrong], [f'{classes[test.labels[i]]}\n→ {classes[predicted[i]]}\np = {probabilities[i].max():.3f}'
-                     for i in wrong], temporary))
+    wrong = analysis['misclassified']
+    write(os.path.join(run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
+        raw[[example['index'] for example in wrong]],
+        [f'{example["true"]}\n→ {example["predicted"]}\np = {example["probability"]:.3f}' for example in wrong],
+        temporary))
     written.append('misclassified.png')
-    weights = models.first_layer(kind, model)
-    if weights is not None:
-        shown = weights[:18].reshape(-1, *test.images.shape[1:])
-        write(os.path.join(args.run_dir, 'first_layer.png'), lambda temporary: plots.plot_images(
-            shown, [f'unit {i}' for i in range(len(shown))], temporary, stretch=True))
+    if first_layer is not None:
+        write(os.path.join(run_dir, 'first_layer.png'), lambda temporary: plots.plot_images(
+            first_layer, [f'unit {i}' for i in range(len(first_layer))], temporary, stretch=True))
         written.append('first_layer.png')
     return written
+
+
+def redraw(run_dir):
+    """--redraw: the figures of run_dir's analysis.json drawn again, from it and the test images it names."""
+    path = os.path.join(run_dir, 'analysis.json')
+    try:
+        analysis = model_files.read_json(path)
+        if 'misclassified' not in analysis:
+            sys.exit(f'error: {path} does not record the images misclassified.png shows (an older evaluate.py '
+                     f'wrote it); run evaluate.py on the model to draw its figures')
+        data, classes, wrong = analysis['data'], analysis['classes'], analysis['misclassified']
+        dataset = datasets.canonical(data['dataset'])
+        if dataset not in datasets.DATASETS:
+            raise ValueError(f'it names no dataset of this project ({dataset!r})')
+        if not all(type(example['index']) is int and 0 <= example['index'] < analysis['num_test']
+                   and {example['true'], example['predicted']} <= set(classes)
+                   and 0 <= float(example['probability']) <= 1 for example in wrong):
+            raise ValueError('an entry of "misclassified" is not a test image with two of its classes')
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        sys.exit(f'error: {path} is not an analysis evaluate.py can draw again ({type(error).__name__}: {error})')
+    try:
+        digest = datasets.fingerprint(dataset, data['data_dir'])
+        if digest is None:
+            raise DataError(f'there is no {dataset} data in {data["data_dir"]}, the folder {path} analyses')
+        if digest != datasets.canonical_fingerprint(data['fingerprint']):
+            raise DataError(f'the {dataset} data in {data["data_dir"]} (fingerprint {digest}) is not the data '
+                            f'{path} analyses ({data["fingerprint"]})')
+        written = write_figures(run_dir, {**analysis, 'data': {**data, 'dataset': dataset}})
+    except DataError as error:
+        sys.exit(f'error: {error}')
+    print(f'{", ".join(written)} drawn again from {runkit.shown(path)}')
+    return analysis
 
 
 def main(argv=None):
@@ -163,7 +214,11 @@ def main(argv=None):
     if os.path.isdir(args.run_dir):  # one process at a time in a run folder: no training may replace the run meanwhile
         runkit.lock_output_dir(args.run_dir, flag='RUN_DIR')
     try:
-        return evaluate(args)
+        for name in OUTPUTS:  # checked before the work: a folder or a FIFO where an output goes is not written over
+            path = os.path.join(args.run_dir, name)
+            if os.path.lexists(path) and not os.path.isfile(path):
+                sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away to write the analysis')
+        return redraw(args.run_dir) if args.redraw else evaluate(args)
     finally:
         runkit.release_output_dir(args.run_dir)
 
@@ -173,10 +228,6 @@ OUTPUTS = ('analysis.json', 'confusion_matrix.png', 'misclassified.png', 'first_
 
 def evaluate(args):
     """The analysis of the run args.run_dir names, written into it with its figures."""
-    for name in OUTPUTS:  # checked before the work: a folder or a FIFO where an output goes is not written over
-        path = os.path.join(args.run_dir, name)
-        if os.path.lexists(path) and not os.path.isfile(path):
-            sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away to write the analysis')
     path, kind, model, config, test, data, run_final_test_accuracy = load_run(args)
     check_analysis_replaced(args.run_dir, data, args.overwrite)
     config, views = chosen_views(args, path, kind, config, test)
@@ -191,12 +242,15 @@ def evaluate(args):
     classes = datasets.CLASS_NAMES[data['dataset']]
     predicted, probabilities = models.predict(kind, model, config, test.images, device)
     analysis = {'run': args.run_dir, 'model': {'kind': kind, 'file': os.path.basename(path)}, 'data': data,
-                **({'views': views} if views else {}), **analyse(predicted, test.labels, classes)}
+                **({'views': views} if views else {}), **analyse(predicted, test.labels, classes),
+                'misclassified': shown_wrong(predicted, probabilities, test.labels, classes)}
     if run_final_test_accuracy is not None:
         analysis['run_final_test_accuracy'] = run_final_test_accuracy
     runkit.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
                             lambda temporary: runkit.write_json(temporary, analysis))
-    written = ['analysis.json', *write_figures(args, kind, model, analysis, predicted, probabilities, test)]
+    weights = models.first_layer(kind, model)
+    first_layer = None if weights is None else weights[:18].reshape(-1, *test.images.shape[1:])
+    written = ['analysis.json', *write_figures(args.run_dir, analysis, first_layer)]
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
           f'{", ".join(written)} in {runkit.shown(args.run_dir)}')
     return analysis

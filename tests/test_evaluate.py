@@ -322,3 +322,63 @@ def test_a_folder_where_an_output_of_evaluate_goes_is_refused_before_the_work(tr
     with pytest.raises(SystemExit, match='confusion_matrix.png is not a plain file; move it away'):
         evaluate.main([str(tmp_path)])
     assert not (tmp_path / 'analysis.json').exists()
+
+
+def test_the_figures_are_drawn_again_from_analysis_json_alone_the_same(trained, tmp_path, tiny_synthetic):
+    """analysis.json records the examples misclassified.png shows (the wrong predictions, most confident first),
+    and --redraw draws both its figures again from it without the model: the same files, byte for byte."""
+    run = copy_of(trained, tmp_path)
+    analysis = evaluate.main([str(run)])
+    wrong = analysis['misclassified']
+    assert wrong and all(example['true'] != example['predicted'] for example in wrong)
+    assert [example['probability'] for example in wrong] == sorted((e['probability'] for e in wrong), reverse=True)
+    drawn = {name: (run / name).read_bytes() for name in ('confusion_matrix.png', 'misclassified.png')}
+    for name in drawn:
+        (run / name).unlink()
+    (run / 'model.npz').rename(tmp_path / 'elsewhere.npz')
+    evaluate.main([str(run), '--redraw'])
+    assert {name: (run / name).read_bytes() for name in drawn} == drawn
+
+
+def test_the_misclassified_images_are_drawn_with_what_analysis_json_says_of_them(trained, tmp_path, tiny_synthetic,
+                                                                                 monkeypatch):
+    drawn = {}
+
+    def plot_images(images, captions, path, **kwargs):
+        drawn.setdefault('grids', []).append((images, captions))
+        open(path, 'wb').close()
+    monkeypatch.setattr(evaluate.plots, 'plot_images', plot_images)
+    wrong = evaluate.main([str(copy_of(trained, tmp_path))])['misclassified']
+    images, captions = drawn['grids'][0]  # then first_layer.png's
+    assert captions == [f'{e["true"]}\n→ {e["predicted"]}\np = {e["probability"]:.3f}' for e in wrong]
+    test_images = cifar10_utils.synthetic_test_images()
+    assert np.array_equal(images, test_images[[example['index'] for example in wrong]])
+
+
+@pytest.mark.usefixtures('figures_unrendered')
+@pytest.mark.parametrize('spoil, message', [
+    (lambda analysis: analysis.pop('misclassified'), 'does not record the images misclassified.png shows'),
+    (lambda analysis: analysis['misclassified'][0].update(index=10 ** 6), 'is not a test image with two of its'),
+    (lambda analysis: analysis['misclassified'][0].update(index='0'), 'is not a test image with two of its'),
+    (lambda analysis: analysis['misclassified'][0].update(true='unicorn'), 'is not a test image with two of its'),
+    (lambda analysis: analysis['data'].update(dataset='imagenet'), "names no dataset of this project"),
+    (lambda analysis: analysis['data'].update(fingerprint='0' * 16), 'is not the data .* analyses'),
+    (lambda analysis: analysis.pop('data'), "is not an analysis evaluate.py can draw again \\(KeyError: 'data'"),
+])
+def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error(trained, tmp_path, tiny_synthetic, spoil,
+                                                                    message):
+    run = copy_of(trained, tmp_path)
+    analysis = evaluate.main([str(run)])
+    spoil(analysis)
+    (run / 'analysis.json').write_text(json.dumps(analysis))
+    (run / 'misclassified.png').unlink()
+    with pytest.raises(SystemExit, match=message):
+        evaluate.main([str(run), '--redraw'])
+    assert not (run / 'misclassified.png').exists()
+
+
+@pytest.mark.parametrize('flag', [['--tta'], ['--data_dir', 'x'], ['--overwrite']])
+def test_redraw_takes_no_flag_of_a_new_evaluation(trained, tmp_path, flag, capsys):
+    with pytest.raises(SystemExit):
+        evaluate.main([str(copy_of(trained, tmp_path)), '--redraw', *flag])
+    assert f'takes no {flag[0]}' in capsys.readouterr().err

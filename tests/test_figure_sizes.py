@@ -153,12 +153,10 @@ def evaluation(tmp_path, monkeypatch):
     probabilities = rng.dirichlet(np.ones(10) * 0.1, 200)
     monkeypatch.setattr(models, 'raw_test_images', lambda name, data_dir: rng.integers(0, 256, (200, 3, 32, 32),
                                                                                       dtype=np.uint8))
-    monkeypatch.setattr(models, 'first_layer', lambda kind, model: rng.normal(size=(100, 3072)))
     analysis = {'classes': list(CLASSES), 'data': {'dataset': 'cifar10', 'data_dir': 'cifar10'}, 'test_accuracy': 0.45,
-                'confusion_matrix': (rng.integers(0, 60, (10, 10)) + np.eye(10, dtype=int) * 900).tolist()}
-    test = types.SimpleNamespace(labels=labels, images=np.zeros((200, 3, 32, 32), dtype=np.float32))
-    evaluate.write_figures(types.SimpleNamespace(run_dir=str(tmp_path)), 'mlp_numpy', None, analysis,
-                           probabilities.argmax(axis=1), probabilities, test)
+                'confusion_matrix': (rng.integers(0, 60, (10, 10)) + np.eye(10, dtype=int) * 900).tolist(),
+                'misclassified': evaluate.shown_wrong(probabilities.argmax(axis=1), probabilities, labels, CLASSES)}
+    evaluate.write_figures(str(tmp_path), analysis, first_layer=rng.normal(size=(18, 3, 32, 32)))
 
 
 def confusion_and_f_beta(tmp_path):
