@@ -51,7 +51,10 @@ def analyse(predicted, labels, classes):
                               for count, true, guess in sorted(off_diagonal, reverse=True)[:5]]}
 
 
-def most_confidently_wrong(predicted, probabilities, labels, count=18):
+SHOWN = 18  # images in misclassified.png and first_layer.png: three rows of plots.plot_images' six columns
+
+
+def most_confidently_wrong(predicted, probabilities, labels, count=SHOWN):
     """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
@@ -114,9 +117,11 @@ def parse_args(argv=None):
                         help="draw confusion_matrix.png and misclassified.png again from the run's analysis.json, "
                              "without the model")
     args = parser.parse_args(argv)
-    given = [flag for flag in ('dataset', 'data_dir', 'tta', 'tta_shift') if getattr(args, flag) is not None]
-    if args.redraw and (given or args.overwrite):
-        parser.error(f'--redraw draws the analysis.json there is; it takes no --{(given or ["overwrite"])[0]}')
+    evaluation_flags = [f'--{flag}' for flag in ('dataset', 'data_dir', 'tta', 'tta_shift', 'threads')
+                        if getattr(args, flag) is not None] + ['--overwrite'] * args.overwrite \
+        + ['--device'] * (args.device != 'auto')
+    if args.redraw and evaluation_flags:
+        parser.error(f'--redraw draws the analysis.json there is, without the model; it takes no {evaluation_flags[0]}')
     return args
 
 
@@ -153,28 +158,60 @@ def chosen_views(args, path, kind, config, test):
     return config, views
 
 
-def write_figures(run_dir, analysis, first_layer=None):
-    """confusion_matrix.png, and for image data misclassified.png (the examples analysis.json records) and
-    first_layer.png (given the first layer's weights as images), into run_dir; returns the names written. Each grid
-    holds 18 images, three rows of plots.plot_images' six columns, large enough for their captions to print at 8
+def write_figures(run_dir, analysis, raw, first_layer=None):
+    """confusion_matrix.png, and for image data (raw: the test images as stored, None for synth) misclassified.png
+    (the examples analysis.json records) and first_layer.png (given the first layer's weights as images), into
+    run_dir; returns the names written. Each grid holds SHOWN images, large enough for their captions to print at 8
     points."""
-    write, data = runkit.write_atomically, analysis['data']
+    write = runkit.write_atomically
     write(os.path.join(run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis, temporary))
     written = ['confusion_matrix.png']
-    raw = models.raw_test_images(data['dataset'], data['data_dir'])
-    if raw is None:
-        return written
     wrong = analysis['misclassified']
-    write(os.path.join(run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
-        raw[[example['index'] for example in wrong]],
-        [f'{example["true"]}\n→ {example["predicted"]}\np = {example["probability"]:.3f}' for example in wrong],
-        temporary))
-    written.append('misclassified.png')
-    if first_layer is not None:
+    if raw is not None and wrong:  # a network that gets every test image right has no misclassified.png
+        write(os.path.join(run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
+            raw[[example['index'] for example in wrong]],
+            [f'{example["true"]}\n→ {example["predicted"]}\np = {example["probability"]:.3f}' for example in wrong],
+            temporary))
+        written.append('misclassified.png')
+    if raw is not None and first_layer is not None:
         write(os.path.join(run_dir, 'first_layer.png'), lambda temporary: plots.plot_images(
             first_layer, [f'unit {i}' for i in range(len(first_layer))], temporary, stretch=True))
         written.append('first_layer.png')
     return written
+
+
+def drawing_problem(analysis):
+    """What keeps an analysis.json from being drawn again, field by field, as evaluate.py writes them; None when
+    nothing does. Checked before anything is drawn, so that no figure is replaced by half the work."""
+    if not isinstance(analysis, dict) or not isinstance(analysis.get('data'), dict):
+        return 'expected a JSON object with "data"'
+    if 'misclassified' not in analysis:
+        return ('it does not record the images misclassified.png shows (an older evaluate.py wrote it); run '
+                'evaluate.py on the model to draw its figures')
+    data = analysis['data']
+    dataset = datasets.canonical(data.get('dataset')) if isinstance(data.get('dataset'), str) else None
+    if dataset not in datasets.DATASETS:
+        return f'"data" expected "dataset" one of {", ".join(datasets.DATASETS)}'
+    if not isinstance(data.get('fingerprint'), str) or not isinstance(data.get('data_dir'), (str, type(None))):
+        return '"data" expected "fingerprint" and "data_dir" strings'
+    classes, n = list(datasets.CLASS_NAMES[dataset]), len(datasets.CLASS_NAMES[dataset])
+    if analysis.get('classes') != classes:
+        return f'"classes" expected {dataset}\'s {n}: {", ".join(classes)}'
+    matrix = analysis.get('confusion_matrix')
+    if not (isinstance(matrix, list) and len(matrix) == n and all(
+            isinstance(row, list) and len(row) == n and all(type(count) is int and count >= 0 for count in row)
+            for row in matrix)):
+        return f'"confusion_matrix" expected {n} rows of {n} counts'
+    wrong = analysis['misclassified']
+    if not isinstance(wrong, list) or len(wrong) > SHOWN:
+        return f'"misclassified" expected a list of at most {SHOWN} test images'
+    for i, example in enumerate(wrong):
+        if not (isinstance(example, dict) and type(example.get('index')) is int and example['index'] >= 0
+                and example.get('true') in classes and example.get('predicted') in classes
+                and type(example.get('probability')) in (int, float) and 0 <= example['probability'] <= 1):
+            return (f'"misclassified"[{i}] expected "index" (a test image), "true" and "predicted" (two classes) '
+                    f'and "probability" (from 0 to 1)')
+    return None
 
 
 def redraw(run_dir):
@@ -182,29 +219,29 @@ def redraw(run_dir):
     path = os.path.join(run_dir, 'analysis.json')
     try:
         analysis = model_files.read_json(path)
-        if 'misclassified' not in analysis:
-            sys.exit(f'error: {path} does not record the images misclassified.png shows (an older evaluate.py '
-                     f'wrote it); run evaluate.py on the model to draw its figures')
-        data, classes, wrong = analysis['data'], analysis['classes'], analysis['misclassified']
-        dataset = datasets.canonical(data['dataset'])
-        if dataset not in datasets.DATASETS:
-            raise ValueError(f'it names no dataset of this project ({dataset!r})')
-        if not all(type(example['index']) is int and 0 <= example['index'] < analysis['num_test']
-                   and {example['true'], example['predicted']} <= set(classes)
-                   and 0 <= float(example['probability']) <= 1 for example in wrong):
-            raise ValueError('an entry of "misclassified" is not a test image with two of its classes')
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        sys.exit(f'error: {path} is not an analysis evaluate.py can draw again ({type(error).__name__}: {error})')
+    except (OSError, ValueError) as error:
+        sys.exit(f'error: {path} is not an analysis evaluate.py wrote ({type(error).__name__}: {error})')
+    problem = drawing_problem(analysis)
+    if problem:
+        sys.exit(f'error: {path}: {problem}')
+    data = analysis['data']
+    dataset, recorded = datasets.canonical(data['dataset']), datasets.canonical_fingerprint(data['fingerprint'])
+    data_dir = models.located(dataset, data['data_dir'], recorded)
     try:
-        digest = datasets.fingerprint(dataset, data['data_dir'])
+        digest = datasets.fingerprint(dataset, data_dir)
         if digest is None:
-            raise DataError(f'there is no {dataset} data in {data["data_dir"]}, the folder {path} analyses')
-        if digest != datasets.canonical_fingerprint(data['fingerprint']):
-            raise DataError(f'the {dataset} data in {data["data_dir"]} (fingerprint {digest}) is not the data '
-                            f'{path} analyses ({data["fingerprint"]})')
-        written = write_figures(run_dir, {**analysis, 'data': {**data, 'dataset': dataset}})
+            raise DataError(f'there is no {dataset} data in {data_dir}, the folder {path} analyses')
+        if digest != recorded:
+            raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data {path} '
+                            f'analyses ({recorded})')
+        raw = models.raw_test_images(dataset, data_dir)
     except DataError as error:
         sys.exit(f'error: {error}')
+    beyond = [example['index'] for example in analysis['misclassified'] if raw is not None
+              and example['index'] >= len(raw)]
+    if beyond:
+        sys.exit(f'error: {path}: "misclassified" shows test image {beyond[0]}, but there are {len(raw)}')
+    written = write_figures(run_dir, analysis, raw)
     print(f'{", ".join(written)} drawn again from {runkit.shown(path)}')
     return analysis
 
@@ -217,7 +254,7 @@ def main(argv=None):
         for name in OUTPUTS:  # checked before the work: a folder or a FIFO where an output goes is not written over
             path = os.path.join(args.run_dir, name)
             if os.path.lexists(path) and not os.path.isfile(path):
-                sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away to write the analysis')
+                sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away first')
         return redraw(args.run_dir) if args.redraw else evaluate(args)
     finally:
         runkit.release_output_dir(args.run_dir)
@@ -249,8 +286,9 @@ def evaluate(args):
     runkit.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
                             lambda temporary: runkit.write_json(temporary, analysis))
     weights = models.first_layer(kind, model)
-    first_layer = None if weights is None else weights[:18].reshape(-1, *test.images.shape[1:])
-    written = ['analysis.json', *write_figures(args.run_dir, analysis, first_layer)]
+    first_layer = None if weights is None else weights[:SHOWN].reshape(-1, *test.images.shape[1:])
+    raw = models.raw_test_images(data['dataset'], data['data_dir'])
+    written = ['analysis.json', *write_figures(args.run_dir, analysis, raw, first_layer)]
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
           f'{", ".join(written)} in {runkit.shown(args.run_dir)}')
     return analysis

@@ -44,6 +44,22 @@ def raw_test_images(name, data_dir):
     return None
 
 
+def own_copy(dataset):
+    """The project's copy of a downloaded dataset, relative to the working folder; None for a generated one."""
+    folder = datasets.DEFAULT_DATA_DIRS.get(dataset)
+    return folder and os.path.relpath(os.path.join(runkit.ROOT, folder))
+
+
+def located(dataset, data_dir, recorded):
+    """data_dir, or the project's copy when data_dir is no folder from here and the copy is the data `recorded`
+    (its fingerprint): a run records its data folder relative to where it ran, an offering's folder say."""
+    copy = own_copy(dataset)
+    if data_dir and not os.path.isdir(data_dir) and copy and recorded \
+            and datasets.fingerprint(dataset, copy) == recorded:
+        return copy
+    return data_dir
+
+
 def run_split(config, dataset=None, data_dir=None, split='test'):
     """(the run's test or validation DataSet as its preprocessing leaves it, integer labels; the data's provenance).
     The data's fingerprint must match the one the run recorded, when it recorded one and the dataset is the run's."""
@@ -51,14 +67,9 @@ def run_split(config, dataset=None, data_dir=None, split='test'):
     if trained_on not in datasets.DATASETS:
         raise DataError(f'the model file\'s flags name no dataset of this project ({trained_on!r})')
     dataset = datasets.canonical(dataset or trained_on)
-    own_copy = dataset in datasets.DEFAULT_DATA_DIRS and os.path.relpath(
-        os.path.join(runkit.ROOT, datasets.DEFAULT_DATA_DIRS[dataset]))
-    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) or own_copy or None
+    data_dir = data_dir or (config.get('data_dir') if dataset == trained_on else None) or own_copy(dataset)
     recorded = datasets.canonical_fingerprint(config.get('data_fingerprint'))
-    # A run trained in an offering's folder records the project's copy relative to that folder.
-    if data_dir and not os.path.isdir(data_dir) and own_copy and recorded \
-            and datasets.fingerprint(dataset, own_copy) == recorded:
-        data_dir = own_copy
+    data_dir = located(dataset, data_dir, recorded)
     preprocess = None if dataset == 'synth' else config.get('preprocess', 'mean_image')
     splits = datasets.load_dataset(dataset, data_dir, one_hot=False, preprocess=preprocess,
                                    validation_size=config.get('validation_size', 0))

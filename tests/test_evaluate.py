@@ -324,14 +324,24 @@ def test_a_folder_where_an_output_of_evaluate_goes_is_refused_before_the_work(tr
     assert not (tmp_path / 'analysis.json').exists()
 
 
+def test_the_misclassified_examples_recorded_are_the_wrong_predictions_most_confident_first():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.05, 0.95]])
+    labels = np.array([1, 1, 1, 0])
+    assert evaluate.shown_wrong(probabilities.argmax(axis=1), probabilities, labels, ['cat', 'dog']) == [
+        {'index': 3, 'true': 'cat', 'predicted': 'dog', 'probability': 0.95},
+        {'index': 0, 'true': 'dog', 'predicted': 'cat', 'probability': 0.9},
+        {'index': 2, 'true': 'dog', 'predicted': 'cat', 'probability': 0.6}]
+
+
 def test_the_figures_are_drawn_again_from_analysis_json_alone_the_same(trained, tmp_path, tiny_synthetic):
-    """analysis.json records the examples misclassified.png shows (the wrong predictions, most confident first),
-    and --redraw draws both its figures again from it without the model: the same files, byte for byte."""
+    """analysis.json records the examples misclassified.png shows, and --redraw draws both its figures again from
+    it without the model: the same files, byte for byte."""
     run = copy_of(trained, tmp_path)
     analysis = evaluate.main([str(run)])
-    wrong = analysis['misclassified']
-    assert wrong and all(example['true'] != example['predicted'] for example in wrong)
-    assert [example['probability'] for example in wrong] == sorted((e['probability'] for e in wrong), reverse=True)
+    labels = cifar10_utils.get_synthetic()['test'].labels.argmax(axis=1)
+    assert analysis['misclassified'] and all(
+        example['true'] == analysis['classes'][labels[example['index']]] != example['predicted']
+        for example in analysis['misclassified'])
     drawn = {name: (run / name).read_bytes() for name in ('confusion_matrix.png', 'misclassified.png')}
     for name in drawn:
         (run / name).unlink()
@@ -355,29 +365,54 @@ def test_the_misclassified_images_are_drawn_with_what_analysis_json_says_of_them
     assert np.array_equal(images, test_images[[example['index'] for example in wrong]])
 
 
+def spoil_first(**fields):
+    return lambda analysis: analysis['misclassified'][0].update(fields)
+
+
 @pytest.mark.usefixtures('figures_unrendered')
 @pytest.mark.parametrize('spoil, message', [
     (lambda analysis: analysis.pop('misclassified'), 'does not record the images misclassified.png shows'),
-    (lambda analysis: analysis['misclassified'][0].update(index=10 ** 6), 'is not a test image with two of its'),
-    (lambda analysis: analysis['misclassified'][0].update(index='0'), 'is not a test image with two of its'),
-    (lambda analysis: analysis['misclassified'][0].update(true='unicorn'), 'is not a test image with two of its'),
-    (lambda analysis: analysis['data'].update(dataset='imagenet'), "names no dataset of this project"),
+    (None, 'expected a JSON object with "data"'),  # analysis.json holds []
+    (spoil_first(index=10 ** 6), 'shows test image 1000000, but there are 30'),
+    (spoil_first(index='0'), r'"misclassified"\[0\] expected "index"'),
+    (spoil_first(index=True), r'"misclassified"\[0\] expected "index"'),
+    (spoil_first(true='unicorn'), r'"misclassified"\[0\] expected .* "true" and "predicted"'),
+    (spoil_first(probability='0.5'), r'"misclassified"\[0\] expected .* "probability"'),
+    (spoil_first(probability=float('nan')), r'"misclassified"\[0\] expected .* "probability"'),
+    (lambda analysis: analysis['misclassified'].__setitem__(0, 5), r'"misclassified"\[0\] expected'),
+    (lambda analysis: analysis['misclassified'].extend([analysis['misclassified'][0]] * 19),
+     'expected a list of at most 18 test images'),
+    (lambda analysis: analysis['confusion_matrix'][0].pop(), '"confusion_matrix" expected 10 rows of 10 counts'),
+    (lambda analysis: analysis['classes'].append('unicorn'), '"classes" expected fake_cifar10\'s 10'),
+    (lambda analysis: analysis['data'].update(dataset='imagenet'), '"dataset" one of cifar10'),
+    (lambda analysis: analysis['data'].update(fingerprint=5), '"fingerprint" and "data_dir" strings'),
     (lambda analysis: analysis['data'].update(fingerprint='0' * 16), 'is not the data .* analyses'),
-    (lambda analysis: analysis.pop('data'), "is not an analysis evaluate.py can draw again \\(KeyError: 'data'"),
 ])
-def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error(trained, tmp_path, tiny_synthetic, spoil,
-                                                                    message):
+def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error_before_any_figure(trained, tmp_path,
+                                                                                     tiny_synthetic, spoil, message):
     run = copy_of(trained, tmp_path)
     analysis = evaluate.main([str(run)])
-    spoil(analysis)
-    (run / 'analysis.json').write_text(json.dumps(analysis))
-    (run / 'misclassified.png').unlink()
+    if spoil:
+        spoil(analysis)
+    (run / 'analysis.json').write_text(json.dumps(analysis if spoil else []))
+    (run / 'confusion_matrix.png').write_bytes(b'before')
     with pytest.raises(SystemExit, match=message):
         evaluate.main([str(run), '--redraw'])
-    assert not (run / 'misclassified.png').exists()
+    assert (run / 'confusion_matrix.png').read_bytes() == b'before'
 
 
-@pytest.mark.parametrize('flag', [['--tta'], ['--data_dir', 'x'], ['--overwrite']])
+@pytest.mark.usefixtures('figures_unrendered')
+def test_a_network_without_errors_has_no_misclassified_images_to_draw(trained, tmp_path, tiny_synthetic):
+    run = copy_of(trained, tmp_path)
+    analysis = evaluate.main([str(run)])
+    (run / 'misclassified.png').unlink()
+    (run / 'analysis.json').write_text(json.dumps({**analysis, 'misclassified': []}))
+    evaluate.main([str(run), '--redraw'])
+    assert (run / 'confusion_matrix.png').exists() and not (run / 'misclassified.png').exists()
+
+
+@pytest.mark.parametrize('flag', [['--tta'], ['--data_dir', 'x'], ['--overwrite'], ['--threads', '1'],
+                                  ['--device', 'cpu']])
 def test_redraw_takes_no_flag_of_a_new_evaluation(trained, tmp_path, flag, capsys):
     with pytest.raises(SystemExit):
         evaluate.main([str(copy_of(trained, tmp_path)), '--redraw', *flag])

@@ -151,12 +151,11 @@ def evaluation(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 200)
     probabilities = rng.dirichlet(np.ones(10) * 0.1, 200)
-    monkeypatch.setattr(models, 'raw_test_images', lambda name, data_dir: rng.integers(0, 256, (200, 3, 32, 32),
-                                                                                      dtype=np.uint8))
     analysis = {'classes': list(CLASSES), 'data': {'dataset': 'cifar10', 'data_dir': 'cifar10'}, 'test_accuracy': 0.45,
                 'confusion_matrix': (rng.integers(0, 60, (10, 10)) + np.eye(10, dtype=int) * 900).tolist(),
                 'misclassified': evaluate.shown_wrong(probabilities.argmax(axis=1), probabilities, labels, CLASSES)}
-    evaluate.write_figures(str(tmp_path), analysis, first_layer=rng.normal(size=(18, 3, 32, 32)))
+    evaluate.write_figures(str(tmp_path), analysis, rng.integers(0, 256, (200, 3, 32, 32), dtype=np.uint8),
+                           first_layer=rng.normal(size=(18, 3, 32, 32)))
 
 
 def confusion_and_f_beta(tmp_path):
