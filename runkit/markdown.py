@@ -44,9 +44,11 @@ def as_flag(flag, value):
 
 
 def config_changes(config, reference):
-    """(flag, reference value, value) for every training flag that differs, in config's order."""
+    """(flag, reference value, value) for every training flag that differs, in config's order. A flag the reference
+    does not record (its run predates the flag) and config leaves off (0, False or None) is no change."""
     return [(key, flag_value(reference.get(key)), flag_value(value)) for key, value in config.items()
-            if key not in NOT_RECIPE and reference.get(key) != value]
+            if key not in NOT_RECIPE and reference.get(key) != value
+            and (key in reference or value not in (0, False, None))]
 
 
 def status(metrics, emphasis=''):

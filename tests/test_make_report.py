@@ -170,6 +170,7 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert recipe['`--learning_rate`'] == ['0.01', '0.003'] and recipe['`--optimizer`'] == ['—', 'adamw']
     assert '`--output_dir`' not in recipe
 
+
     rows = table_rows(block(text, 'tuning:tuning'))
     assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
     assert rows[2][2:4] == ['diverged at step 60', '—']
@@ -643,3 +644,10 @@ def test_captioned_tables_become_whole_floats_and_nothing_else_changes():
     assert 'e & f\\\\\n\\midrule\n\\bottomrule' in latex.replace(' \\\\', '\\\\')  # a table of its header alone
     with pytest.raises(ValueError, match='a captioned table in a form floating_tables does not know'):
         make_report.floating_tables(PANDOC_TABLES.replace(r'\endfirsthead', r'\endfirsthead{}'))
+
+
+def test_a_recipe_lists_a_flag_its_reference_predates_only_when_it_is_set():
+    changes = make_report.config_changes({'learning_rate': 0.1, 'nesterov': True, 'tta_shift': 0, 'augment': False,
+                                          'dropout': 0.0, 'momentum': 0, 'optimizer': 'sgd'},
+                                         {'learning_rate': 0.1, 'momentum': 0.9, 'optimizer': 'adam'})
+    assert changes == [('nesterov', '—', 'True'), ('momentum', '0.9', '0'), ('optimizer', 'adam', 'sgd')]
