@@ -125,3 +125,22 @@ def test_every_link_of_the_readme_and_the_docs_reaches_a_file_of_the_project():
             if not re.match(r'[a-z]+://|mailto:', target) and not (path.parent / target).exists():
                 missing.append((path.name, target))
     assert not missing, missing
+
+
+def png_inches_and_dpi(data):
+    """A PNG's width in inches at the resolution it records (its pHYs chunk), and that resolution in dots per inch."""
+    width = int.from_bytes(data[16:20], 'big')
+    at = data.index(b'pHYs')
+    dpi = int.from_bytes(data[at + 4:at + 8], 'big') * 0.0254
+    return width / dpi, dpi
+
+
+@pytest.mark.parametrize('name', [*QUESTIONS, 'appendix'])
+def test_every_figure_a_report_shows_prints_unscaled_within_the_text_block(name):
+    """pandoc prints a figure at the size its PNG records, shrunk to the text block when wider: a figure drawn wider
+    than the block (an image copied from a run and drawn in an older style, say) would print its text below the 8
+    points every figure is drawn with (tests/test_figure_sizes.py)."""
+    from runkit import TEXT_WIDTH
+    for link in re.findall(r'!\[[^\]]*\]\(([^)]+\.png)\)', report(name)):
+        inches, dpi = png_inches_and_dpi((ROOT / 'report' / link).read_bytes())
+        assert inches <= TEXT_WIDTH + 0.01 and dpi >= 150, f'{link}: {inches:.2f} in wide at {dpi:.0f} dpi'
