@@ -166,9 +166,11 @@ def write_figures(run_dir, analysis, raw, first_layer=None):
     write = runkit.write_atomically
     write(os.path.join(run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis, temporary))
     written = ['confusion_matrix.png']
-    wrong = analysis['misclassified']
-    if raw is not None and wrong:  # a network that gets every test image right has no misclassified.png
-        write(os.path.join(run_dir, 'misclassified.png'), lambda temporary: plots.plot_images(
+    wrong, path = analysis['misclassified'], os.path.join(run_dir, 'misclassified.png')
+    if raw is not None and not wrong and os.path.isfile(path):  # a network that gets every test image right has none
+        os.remove(path)
+    if raw is not None and wrong:
+        write(path, lambda temporary: plots.plot_images(
             raw[[example['index'] for example in wrong]],
             [f'{example["true"]}\n→ {example["predicted"]}\np = {example["probability"]:.3f}' for example in wrong],
             temporary))
@@ -186,20 +188,22 @@ def drawing_problem(analysis):
     if not isinstance(analysis, dict) or not isinstance(analysis.get('data'), dict):
         return 'expected a JSON object with "data"'
     if 'misclassified' not in analysis:
-        return ('it does not record the images misclassified.png shows (an older evaluate.py wrote it); run '
-                'evaluate.py on the model to draw its figures')
+        return ('it does not record the images misclassified.png shows; run evaluate.py on the model to record them '
+                'and draw its figures')
     data = analysis['data']
     dataset = datasets.canonical(data.get('dataset')) if isinstance(data.get('dataset'), str) else None
     if dataset not in datasets.DATASETS:
         return f'"data" expected "dataset" one of {", ".join(datasets.DATASETS)}'
-    if not isinstance(data.get('fingerprint'), str) or not isinstance(data.get('data_dir'), (str, type(None))):
+    folder = data.get('data_dir')
+    generated = datasets.data_files(dataset) is None  # and so read from no folder
+    if not isinstance(data.get('fingerprint'), str) or not (isinstance(folder, str) or folder is None and generated):
         return '"data" expected "fingerprint" and "data_dir" strings'
     classes, n = list(datasets.CLASS_NAMES[dataset]), len(datasets.CLASS_NAMES[dataset])
     if analysis.get('classes') != classes:
         return f'"classes" expected {dataset}\'s {n}: {", ".join(classes)}'
     matrix = analysis.get('confusion_matrix')
     if not (isinstance(matrix, list) and len(matrix) == n and all(
-            isinstance(row, list) and len(row) == n and all(type(count) is int and count >= 0 for count in row)
+            isinstance(row, list) and len(row) == n and all(type(cell) is int and 0 <= cell <= 10 ** 9 for cell in row)
             for row in matrix)):
         return f'"confusion_matrix" expected {n} rows of {n} counts'
     wrong = analysis['misclassified']
@@ -226,7 +230,7 @@ def redraw(run_dir):
         sys.exit(f'error: {path}: {problem}')
     data = analysis['data']
     dataset, recorded = datasets.canonical(data['dataset']), datasets.canonical_fingerprint(data['fingerprint'])
-    data_dir = models.located(dataset, data['data_dir'], recorded)
+    data_dir = models.located(dataset, data.get('data_dir'), recorded)
     try:
         digest = datasets.fingerprint(dataset, data_dir)
         if digest is None:
@@ -251,7 +255,8 @@ def main(argv=None):
     if os.path.isdir(args.run_dir):  # one process at a time in a run folder: no training may replace the run meanwhile
         runkit.lock_output_dir(args.run_dir, flag='RUN_DIR')
     try:
-        for name in OUTPUTS:  # checked before the work: a folder or a FIFO where an output goes is not written over
+        for name in REDRAWN if args.redraw else OUTPUTS:  # checked before the work: a folder or a FIFO where an
+            # output goes is not written over
             path = os.path.join(args.run_dir, name)
             if os.path.lexists(path) and not os.path.isfile(path):
                 sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away first')
@@ -260,7 +265,8 @@ def main(argv=None):
         runkit.release_output_dir(args.run_dir)
 
 
-OUTPUTS = ('analysis.json', 'confusion_matrix.png', 'misclassified.png', 'first_layer.png')
+REDRAWN = ('confusion_matrix.png', 'misclassified.png')
+OUTPUTS = ('analysis.json', *REDRAWN, 'first_layer.png')
 
 
 def evaluate(args):

@@ -386,6 +386,10 @@ def spoil_first(**fields):
     (lambda analysis: analysis['classes'].append('unicorn'), '"classes" expected fake_cifar10\'s 10'),
     (lambda analysis: analysis['data'].update(dataset='imagenet'), '"dataset" one of cifar10'),
     (lambda analysis: analysis['data'].update(fingerprint=5), '"fingerprint" and "data_dir" strings'),
+    (lambda analysis: analysis['data'].update(dataset='cifar10', data_dir=None), '"fingerprint" and "data_dir" str'),
+    (lambda analysis: analysis['data'].update(dataset='cifar10') or analysis['data'].pop('data_dir'),
+     '"fingerprint" and "data_dir" strings'),
+    (lambda analysis: analysis['confusion_matrix'][0].__setitem__(0, 10 ** 30), '"confusion_matrix" expected 10 rows'),
     (lambda analysis: analysis['data'].update(fingerprint='0' * 16), 'is not the data .* analyses'),
 ])
 def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error_before_any_figure(trained, tmp_path,
@@ -404,8 +408,7 @@ def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error_before_any_f
 @pytest.mark.usefixtures('figures_unrendered')
 def test_a_network_without_errors_has_no_misclassified_images_to_draw(trained, tmp_path, tiny_synthetic):
     run = copy_of(trained, tmp_path)
-    analysis = evaluate.main([str(run)])
-    (run / 'misclassified.png').unlink()
+    analysis = evaluate.main([str(run)])  # draws a misclassified.png, which the analysis without errors removes
     (run / 'analysis.json').write_text(json.dumps({**analysis, 'misclassified': []}))
     evaluate.main([str(run), '--redraw'])
     assert (run / 'confusion_matrix.png').exists() and not (run / 'misclassified.png').exists()

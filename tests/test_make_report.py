@@ -170,7 +170,6 @@ def test_blocks_equal_the_metrics_and_missing_runs_say_so(tmp_path, results):
     assert recipe['`--learning_rate`'] == ['0.01', '0.003'] and recipe['`--optimizer`'] == ['—', 'adamw']
     assert '`--output_dir`' not in recipe
 
-
     rows = table_rows(block(text, 'tuning:tuning'))
     assert [row[0] for row in rows] == ['`baseline`', '`adam_standardize`', '`wide_deep`']
     assert rows[2][2:4] == ['diverged at step 60', '—']

@@ -130,6 +130,7 @@ def test_every_link_of_the_readme_and_the_docs_reaches_a_file_of_the_project():
 def png_inches_and_dpi(data):
     """A PNG's width in inches at the resolution it records (its pHYs chunk), and that resolution in dots per inch."""
     width = int.from_bytes(data[16:20], 'big')
+    assert b'pHYs' in data, 'the PNG records no resolution'
     at = data.index(b'pHYs')
     dpi = int.from_bytes(data[at + 4:at + 8], 'big') * 0.0254
     return width / dpi, dpi
@@ -138,7 +139,7 @@ def png_inches_and_dpi(data):
 @pytest.mark.parametrize('name', [*QUESTIONS, 'appendix'])
 def test_every_figure_a_report_shows_prints_unscaled_within_the_text_block(name):
     """pandoc prints a figure at the size its PNG records, shrunk to the text block when wider: a figure drawn wider
-    than the block (an image copied from a run and drawn in an older style, say) would print its text below the 8
+    than the block (an image copied from a run and drawn in another style, say) would print its text below the 8
     points every figure is drawn with (tests/test_figure_sizes.py)."""
     from runkit import TEXT_WIDTH
     for link in re.findall(r'!\[[^\]]*\]\(([^)]+\.png)\)', report(name)):
