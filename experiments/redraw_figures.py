@@ -1,0 +1,83 @@
+"""Draw the figures of committed runs again from what the runs logged, in the current style, without training:
+
+    python experiments/redraw_figures.py results            # every run under results/ (reproduce.sh figures)
+    python experiments/redraw_figures.py results/lr_sweep   # one run or study, and the runs inside it
+
+Each figure is drawn by the function that drew it, from the files beside it: a run's curves.png and lr_schedule.png
+from its metrics.json, a study's figures from its summary, an analysis's through evaluate.py --redraw, an autodiff
+run's decision boundary from its committed model. Only figures already there are drawn again; first_layer.png needs
+a model that is not committed and is left as it is. Each figure is replaced whole or not at all.
+"""
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import evaluate
+import plot_confusion_matrix
+import runkit
+from runkit import datasets, model_files, models, plots
+
+
+def decision_boundary(folder, metrics, path):
+    """An autodiff run on synth: its model's decision boundary over the validation points, as its run drew it."""
+    config, validation = metrics['config'], datasets.vu2021('vu_data').get_synth(one_hot=False)['validation']
+    model, _ = models.load(folder / 'model.npz', 'autodiff')
+    plots.plot_decision_boundaries([(f'{config["activation"]}, lr {config["learning_rate"]:g}', model)],
+                                   validation.images, validation.labels, path)
+
+
+# (a figure's file name, a key that only its kind of metrics.json has, how to draw it from its folder, that
+# metrics.json and a path to write); a figure whose folder's metrics has not the key is another script's
+DRAWN = [
+    ('curves.png', 'steps', lambda folder, metrics, path: runkit.plot_curves(metrics, path)),
+    ('curves.png', 'runs', lambda folder, metrics, path: plots.plot_sigmoid_vs_relu(metrics, path)),
+    ('lr_schedule.png', 'steps', lambda folder, metrics, path: plots.plot_lr_schedule(metrics['config'], path)),
+    ('final_test_accuracy_per_seed.png', 'assignment_expectation',
+     lambda folder, metrics, path: plots.plot_seed_spread(metrics, path)),
+    ('final_validation_accuracy.png', 'stuck_below', lambda folder, metrics, path: plots.plot_autodiff_seeds(metrics,
+                                                                                                              path)),
+    ('validation_accuracy.png', 'candidates', lambda folder, metrics, path: plots.plot_tta_study(metrics, path)),
+    ('decision_boundary.png', 'steps', decision_boundary),
+]
+
+
+def redraw(folder):
+    """The names of the figures in folder (a run or a study, with its metrics.json) drawn again."""
+    metrics, drawn = model_files.read_json(folder / 'metrics.json'), []
+    if (folder / 'analysis.json').exists():
+        evaluate.redraw(str(folder))
+        drawn += [name for name in evaluate.REDRAWN if (folder / name).exists()]
+    elif 'test_f_beta' in metrics:  # a run of UvA 2022's template, which records its own confusion matrix
+        drawn += [path.name for path in plot_confusion_matrix.run([str(folder)])]
+    if 'best_learning_rate' in metrics:  # the learning-rate sweep's two figures
+        plots.plot_sweep(metrics['runs'], folder)
+        drawn += ['validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png']
+    for name, key, draw in DRAWN:
+        if (folder / name).exists() and key in metrics:
+            runkit.write_atomically(folder / name, lambda temporary: draw(folder, metrics, Path(temporary)))
+            drawn.append(name)
+    return drawn
+
+
+def main(argv=None):
+    parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('folders', nargs='*', default=['results'], type=Path,
+                        help='committed runs or folders of them (default: results)')
+    folders = [metrics.parent for folder in parser.parse_args(argv).folders
+               for metrics in sorted(folder.rglob('metrics.json'))]
+    if not folders:
+        sys.exit('error: no metrics.json under the folders given; expected committed runs, such as results/')
+    count = 0
+    for folder in tqdm(folders, desc='redrawing', unit='folder', dynamic_ncols=True):
+        try:
+            count += len(redraw(folder))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            sys.exit(f'error: {folder}: its figures cannot be drawn from what it logged ({type(error).__name__}: '
+                     f'{error})')
+    print(f'{count} figures drawn again in {len(folders)} folders')
+
+
+if __name__ == '__main__':
+    main()

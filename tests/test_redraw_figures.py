@@ -1,0 +1,56 @@
+"""experiments/redraw_figures.py: every figure a run drew is drawn again from what it logged, byte for byte the same;
+a folder it cannot draw from is a one-line error."""
+import pytest
+
+import evaluate
+import plot_lr_schedule
+import redraw_figures
+import train_mlp_autodiff
+import train_mlp_pytorch
+from command_line import run_main
+from test_evaluate import use_synthetic
+
+SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--batch_size', '16']
+
+
+def drawn_again(folder, capsys):
+    """{figure name: its bytes} as the run drew them, and as redraw_figures draws them after each was spoiled."""
+    figures = {path.name: path.read_bytes() for path in folder.glob('*.png')}
+    for name in figures:
+        (folder / name).write_bytes(b'spoilt')
+    assert run_main(redraw_figures.main, [str(folder.parent)], capsys)[0] == 0
+    return figures, {name: (folder / name).read_bytes() for name in figures}
+
+
+def test_a_runs_curves_schedule_and_analysis_are_drawn_again_the_same(tmp_path, monkeypatch, capsys):
+    use_synthetic(monkeypatch, num_test=30)
+    run = tmp_path / 'results' / 'run'
+    train_mlp_pytorch.main(SYNTHETIC + ['--lr_schedule', 'onecycle', '--warmup_steps', '2', '--output_dir', str(run)])
+    plot_lr_schedule.run([str(run)])
+    evaluate.main([str(run)])
+    (run / 'first_layer.png').unlink()  # needs the model: not drawn again
+    drawn, again = drawn_again(run, capsys)
+    assert set(drawn) == {'curves.png', 'lr_schedule.png', 'confusion_matrix.png', 'misclassified.png'}
+    assert again == drawn
+
+
+def test_an_autodiff_runs_decision_boundary_is_drawn_again_from_its_model(tmp_path, capsys):
+    run = tmp_path / 'results' / 'run'
+    train_mlp_autodiff.main(['--max_steps', '20', '--output_dir', str(run)])
+    drawn, again = drawn_again(run, capsys)
+    assert set(drawn) == {'curves.png', 'decision_boundary.png'} and again == drawn
+
+
+@pytest.mark.parametrize('content, message', [
+    (None, 'no metrics.json under the folders given'),
+    ('not json', 'its figures cannot be drawn from what it logged (JSONDecodeError'),
+    ('{"config": {}, "steps": [1, 2], "train_loss": [1.0]}', 'its figures cannot be drawn from what it logged'),
+], ids=['missing', 'not-json', 'not-a-run'])
+def test_a_folder_whose_figures_cannot_be_drawn_is_a_one_line_error(tmp_path, capsys, content, message):
+    if content is not None:
+        (tmp_path / 'metrics.json').write_text(content)
+        (tmp_path / 'curves.png').write_bytes(b'kept')
+    status, stderr = run_main(redraw_figures.main, [str(tmp_path)], capsys)
+    assert status == 1 and message in stderr.splitlines()[-1], stderr
+    if content is not None:
+        assert (tmp_path / 'curves.png').read_bytes() == b'kept'
