@@ -9,6 +9,8 @@ import train_mlp_autodiff
 import train_mlp_pytorch
 from command_line import run_main
 from test_evaluate import use_synthetic
+from test_make_report import ROOT
+from test_reports import png_inches_and_dpi
 
 SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '4', '--eval_freq', '2', '--batch_size', '16']
 
@@ -54,3 +56,12 @@ def test_a_folder_whose_figures_cannot_be_drawn_is_a_one_line_error(tmp_path, ca
     assert status == 1 and message in stderr.splitlines()[-1], stderr
     if content is not None:
         assert (tmp_path / 'curves.png').read_bytes() == b'kept'
+
+
+def test_every_committed_figure_is_drawn_at_most_the_text_block_wide():
+    """What the figure functions draw now (tests/test_figure_sizes.py); a committed figure drawn in an older style is
+    drawn again with `bash experiments/reproduce.sh figures`."""
+    from runkit import TEXT_WIDTH
+    for path in sorted((ROOT / 'results').rglob('*.png')):
+        inches, dpi = png_inches_and_dpi(path.read_bytes())
+        assert inches <= TEXT_WIDTH + 0.01 and dpi >= 150, f'{path.relative_to(ROOT)}: {inches:.2f} in at {dpi:.0f} dpi'
