@@ -6,7 +6,7 @@
 Each figure is drawn by the function that drew it, from the files beside it: a run's curves.png and lr_schedule.png
 from its metrics.json, a study's figures from its summary, an analysis's through evaluate.py --redraw, an autodiff
 run's decision boundary from its committed model. Only figures already there are drawn again; first_layer.png needs
-a model that is not committed and is left as it is. Each figure is replaced whole or not at all.
+a model that is not committed and is left as it is.
 """
 import sys
 from pathlib import Path
@@ -28,16 +28,17 @@ def decision_boundary(folder, metrics, path):
                                    validation.images, validation.labels, path)
 
 
-# (a figure's file name, a key that only its kind of metrics.json has, how to draw it from its folder, that
-# metrics.json and a path to write); a figure whose folder's metrics has not the key is another script's
+# (a figure's file name, a key that tells its kind of metrics.json from the others beside a figure of that name, how
+# to draw it from its folder, that metrics.json and a path to write); a figure whose folder's metrics.json has not
+# the key is another script's, drawn at the size it prints already (the UvA 2021-2023 comparisons)
 DRAWN = [
     ('curves.png', 'steps', lambda folder, metrics, path: runkit.plot_curves(metrics, path)),
     ('curves.png', 'runs', lambda folder, metrics, path: plots.plot_sigmoid_vs_relu(metrics, path)),
     ('lr_schedule.png', 'steps', lambda folder, metrics, path: plots.plot_lr_schedule(metrics['config'], path)),
     ('final_test_accuracy_per_seed.png', 'assignment_expectation',
      lambda folder, metrics, path: plots.plot_seed_spread(metrics, path)),
-    ('final_validation_accuracy.png', 'stuck_below', lambda folder, metrics, path: plots.plot_autodiff_seeds(metrics,
-                                                                                                              path)),
+    ('final_validation_accuracy.png', 'stuck_below',
+     lambda folder, metrics, path: plots.plot_autodiff_seeds(metrics, path)),
     ('validation_accuracy.png', 'candidates', lambda folder, metrics, path: plots.plot_tta_study(metrics, path)),
     ('decision_boundary.png', 'steps', decision_boundary),
 ]
