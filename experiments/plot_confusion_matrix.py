@@ -17,23 +17,6 @@ from cifar10_utils import CLASSES
 from runkit import plots
 
 
-@plots.printed
-def plot_f_beta(f_beta, path):
-    """The F-beta of each class, one bar per beta: beta 0.1 weighs precision, beta 10 recall; the legend above."""
-    plt = runkit.pyplot()
-    fig, ax = plt.subplots(figsize=(plots.TEXT_WIDTH, 2.6), layout='constrained')
-    width = 0.8 / len(f_beta)
-    for i, (beta, scores) in enumerate(f_beta.items()):
-        ax.bar(np.arange(len(scores)) + (i - (len(f_beta) - 1) / 2) * width, scores, width, label=f'β = {beta}')
-    ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=30, ha='right', rotation_mode='anchor')
-    ax.set_ylabel('F-β on the test set')
-    ax.set_ylim(0, 1)
-    ax.grid(axis='y', alpha=0.3)
-    ax.legend(ncol=len(f_beta), loc='lower center', bbox_to_anchor=(0.5, 1), frameon=False)
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def run(argv=None):
     """(confusion_matrix.png, f_beta.png) written into the run folder that argv names."""
     parser = runkit.ArgumentParser(description=__doc__.split('\n')[0])
@@ -50,7 +33,7 @@ def run(argv=None):
     paths = run_dir / 'confusion_matrix.png', run_dir / 'f_beta.png'
     runkit.write_atomically(paths[0], lambda temporary: plots.plot_confusion(
         {'confusion_matrix': confusion.tolist(), 'classes': CLASSES}, temporary))
-    runkit.write_atomically(paths[1], lambda temporary: plot_f_beta(f_beta, temporary))
+    runkit.write_atomically(paths[1], lambda temporary: plots.plot_f_beta(f_beta, temporary))
     return paths
 
 

@@ -15,7 +15,6 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import evaluate
-import plot_confusion_matrix
 import runkit
 from runkit import datasets, model_files, models, plots
 
@@ -41,6 +40,10 @@ DRAWN = [
      lambda folder, metrics, path: plots.plot_autodiff_seeds(metrics, path)),
     ('validation_accuracy.png', 'candidates', lambda folder, metrics, path: plots.plot_tta_study(metrics, path)),
     ('decision_boundary.png', 'steps', decision_boundary),
+    # a run of UvA 2022's template records its test confusion matrix and F-beta (experiments/plot_confusion_matrix.py)
+    ('confusion_matrix.png', 'test_confusion_matrix', lambda folder, metrics, path: plots.plot_confusion(
+        {'confusion_matrix': metrics['test_confusion_matrix'], 'classes': datasets.CLASSES}, path)),
+    ('f_beta.png', 'test_f_beta', lambda folder, metrics, path: plots.plot_f_beta(metrics['test_f_beta'], path)),
 ]
 
 
@@ -50,8 +53,6 @@ def redraw(folder):
     if (folder / 'analysis.json').exists():
         evaluate.redraw(str(folder))
         drawn += [name for name in evaluate.REDRAWN if (folder / name).exists()]
-    elif 'test_f_beta' in metrics:  # a run of UvA 2022's template, which records its own confusion matrix
-        drawn += [path.name for path in plot_confusion_matrix.run([str(folder)])]
     if 'best_learning_rate' in metrics:  # the learning-rate sweep's two figures
         plots.plot_sweep(metrics['runs'], folder)
         drawn += ['validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png']

@@ -70,7 +70,8 @@ def plot_confusion(analysis, path):
     take 4.6 inches."""
     plt = pyplot()
 
-    confusion, classes = np.array(analysis['confusion_matrix']), analysis['classes']
+    # counts, which some templates' train() record as floats
+    confusion, classes = np.array(analysis['confusion_matrix']).astype(int), analysis['classes']
     shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(min(TEXT_WIDTH, 1.6 + 0.3 * len(classes)), 1.0 + 0.3 * len(classes)),
                            layout='constrained')
@@ -82,6 +83,24 @@ def plot_confusion(analysis, path):
     ax.set_yticks(range(len(classes)), classes)
     ax.set(xlabel='predicted class', ylabel='true class')
     fig.colorbar(image, ax=ax, label='share of the true class', shrink=0.8)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@printed
+def plot_f_beta(f_beta, path):
+    """A run of UvA 2022's template: the F-beta of each CIFAR-10 class, one bar per beta (beta 0.1 weighs precision,
+    beta 10 recall); the legend above."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 2.6), layout='constrained')
+    width = 0.8 / len(f_beta)
+    for i, (beta, scores) in enumerate(f_beta.items()):
+        ax.bar(np.arange(len(scores)) + (i - (len(f_beta) - 1) / 2) * width, scores, width, label=f'β = {beta}')
+    ax.set_xticks(range(len(datasets.CLASSES)), datasets.CLASSES, rotation=30, ha='right', rotation_mode='anchor')
+    ax.set_ylabel('F-β on the test set')
+    ax.set_ylim(0, 1)
+    ax.grid(axis='y', alpha=0.3)
+    ax.legend(ncol=len(f_beta), loc='lower center', bbox_to_anchor=(0.5, 1), frameon=False)
     fig.savefig(path)
     plt.close(fig)
 

@@ -210,4 +210,4 @@ def test_each_figure_prints_at_its_size_with_text_of_8_points_and_no_title(funct
 
 def test_every_figure_function_is_drawn_here():
     drawn = {name for functions in FIGURES for name in functions.split(', ')}
-    assert {name for name in vars(plots) if name.startswith('plot_')} | {'plot_curves', 'plot_f_beta'} == drawn
+    assert {name for name in vars(plots) if name.startswith('plot_')} | {'plot_curves'} == drawn

@@ -1,8 +1,11 @@
 """experiments/redraw_figures.py: every figure a run drew is drawn again from what it logged, byte for byte the same;
 a folder it cannot draw from is a one-line error."""
+import json
+
 import pytest
 
 import evaluate
+import plot_confusion_matrix
 import plot_lr_schedule
 import redraw_figures
 import train_mlp_autodiff
@@ -41,6 +44,17 @@ def test_an_autodiff_runs_decision_boundary_is_drawn_again_from_its_model(tmp_pa
     train_mlp_autodiff.main(['--max_steps', '20', '--output_dir', str(run)])
     drawn, again = drawn_again(run, capsys)
     assert set(drawn) == {'curves.png', 'decision_boundary.png'} and again == drawn
+
+
+def test_a_uva_2022_runs_confusion_matrix_and_f_beta_are_drawn_again_as_their_script_drew_them(tmp_path, capsys):
+    run = tmp_path / 'results' / 'run'
+    run.mkdir(parents=True)
+    confusion = [[float(40 + 900 * (true == guess)) for guess in range(10)] for true in range(10)]  # as it records them
+    (run / 'metrics.json').write_text(json.dumps({'test_confusion_matrix': confusion,
+                                                  'test_f_beta': {'1': [0.5] * 10, '10': [0.6] * 10}}))
+    plot_confusion_matrix.run([str(run)])
+    drawn, again = drawn_again(run, capsys)
+    assert set(drawn) == {'confusion_matrix.png', 'f_beta.png'} and again == drawn
 
 
 @pytest.mark.parametrize('content, message', [
