@@ -250,6 +250,16 @@ def trained(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope='module')
+def analysed(trained, tmp_path_factory):
+    """The trained run with its analysis, evaluated once for the tests that spoil the analysis."""
+    folder = copy_of(trained, tmp_path_factory.mktemp('analysed'))
+    with pytest.MonkeyPatch.context() as patch:
+        use_synthetic(patch, num_test=30)
+        evaluate.main([str(folder)])
+    return folder
+
+
 def copy_of(trained, tmp_path):
     """The trained run, copied into a folder of the test's own."""
     import shutil
@@ -392,10 +402,10 @@ def spoil_first(**fields):
     (lambda analysis: analysis['confusion_matrix'][0].__setitem__(0, 10 ** 30), '"confusion_matrix" expected 10 rows'),
     (lambda analysis: analysis['data'].update(fingerprint='0' * 16), 'is not the data .* analyses'),
 ])
-def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error_before_any_figure(trained, tmp_path,
+def test_an_analysis_that_cannot_be_drawn_again_is_a_one_line_error_before_any_figure(analysed, tmp_path,
                                                                                      tiny_synthetic, spoil, message):
-    run = copy_of(trained, tmp_path)
-    analysis = evaluate.main([str(run)])
+    run = copy_of(analysed, tmp_path)
+    analysis = json.loads((run / 'analysis.json').read_text())
     if spoil:
         spoil(analysis)
     (run / 'analysis.json').write_text(json.dumps(analysis if spoil else []))
