@@ -5,8 +5,9 @@
 
 Each figure is drawn by the function that drew it, from the files beside it: a run's curves.png and lr_schedule.png
 from its metrics.json, a study's figures from its summary, an analysis's through evaluate.py --redraw, an autodiff
-run's decision boundary from its committed model. Only figures already there are drawn again; first_layer.png needs
-a model that is not committed and is left as it is.
+run's decision boundary from its committed model. Only figures already there are drawn again. Left as they are:
+first_layer.png, which needs a model that is not committed, and the UvA 2021-2023 comparisons' two figures, which
+their own scripts draw at the size they print.
 """
 import sys
 from pathlib import Path
@@ -20,16 +21,19 @@ from runkit import datasets, model_files, models, plots
 
 
 def decision_boundary(folder, metrics, path):
-    """An autodiff run on synth: its model's decision boundary over the validation points, as its run drew it."""
-    config, validation = metrics['config'], datasets.vu2021('vu_data').get_synth(one_hot=False)['validation']
+    """An autodiff run on synth: its model's decision boundary over the points of its first held-out split, as its
+    run drew it."""
+    config = metrics['config']
+    data = datasets.load_dataset('synth', None, validation_size=config['validation_size'], one_hot=False)
+    split = datasets.held_out(data)[0]
     model, _ = models.load(folder / 'model.npz', 'autodiff')
     plots.plot_decision_boundaries([(f'{config["activation"]}, lr {config["learning_rate"]:g}', model)],
-                                   validation.images, validation.labels, path)
+                                   data[split].images, data[split].labels, path, split)
 
 
-# (a figure's file name, a key that tells its kind of metrics.json from the others beside a figure of that name, how
-# to draw it from its folder, that metrics.json and a path to write); a figure whose folder's metrics.json has not
-# the key is another script's, drawn at the size it prints already (the UvA 2021-2023 comparisons)
+# (a figure's file name, the key that marks the kind of metrics.json beside it, how to draw it from its folder, that
+# metrics.json and a path to write): a figure is drawn by the first entry that matches it; one that none matches is
+# another script's (the UvA 2021-2023 comparisons' two, which are drawn at the size they print)
 DRAWN = [
     ('curves.png', 'steps', lambda folder, metrics, path: runkit.plot_curves(metrics, path)),
     ('curves.png', 'runs', lambda folder, metrics, path: plots.plot_sigmoid_vs_relu(metrics, path)),
@@ -57,7 +61,7 @@ def redraw(folder):
         plots.plot_sweep(metrics['runs'], folder)
         drawn += ['validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png']
     for name, key, draw in DRAWN:
-        if (folder / name).exists() and key in metrics:
+        if (folder / name).exists() and key in metrics and name not in drawn:
             runkit.write_atomically(folder / name, lambda temporary: draw(folder, metrics, Path(temporary)))
             drawn.append(name)
     return drawn
@@ -75,7 +79,7 @@ def main(argv=None):
     for folder in tqdm(folders, desc='redrawing', unit='folder', dynamic_ncols=True):
         try:
             count += len(redraw(folder))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
             sys.exit(f'error: {folder}: its figures cannot be drawn from what it logged ({type(error).__name__}: '
                      f'{error})')
     print(f'{count} figures drawn again in {len(folders)} folders')

@@ -77,7 +77,7 @@ print('--tta' if chosen['tta'] else '--no-tta', '--tta_shift', chosen['tta_shift
                                    --output_dir results/autodiff_synth_${activation}_lr12.8 --overwrite
                            done ;;
         autodiff_synth_seeds) python experiments/autodiff_seeds.py --output_dir results/autodiff_synth_seeds --overwrite ;;
-        # Not a run: every committed figure drawn again from what its run logged, in the current style.
+        # Not a run: the committed figures drawn again from what their runs logged, in the current style.
         figures)           python experiments/redraw_figures.py results ;;
         *) echo "unknown result $1" >&2; exit 2 ;;
     esac

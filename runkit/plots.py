@@ -71,7 +71,7 @@ def plot_confusion(analysis, path):
     plt = pyplot()
 
     # counts, which some templates' train() record as floats
-    confusion, classes = np.array(analysis['confusion_matrix']).astype(int), analysis['classes']
+    confusion, classes = np.rint(analysis['confusion_matrix']).astype(int), analysis['classes']
     shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(min(TEXT_WIDTH, 1.6 + 0.3 * len(classes)), 1.0 + 0.3 * len(classes)),
                            layout='constrained')

@@ -1,6 +1,8 @@
 """experiments/redraw_figures.py: every figure a run drew is drawn again from what it logged, byte for byte the same;
 a folder it cannot draw from is a one-line error."""
+import functools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -8,10 +10,13 @@ import evaluate
 import plot_confusion_matrix
 import plot_lr_schedule
 import redraw_figures
+import runkit
 import train_mlp_autodiff
 import train_mlp_pytorch
 from command_line import run_main
+from runkit import plots
 from test_evaluate import use_synthetic
+from test_figure_sizes import autodiff_seeds, seed_study, sigmoid_vs_relu, sweep, tta_study
 from test_make_report import ROOT
 from test_reports import png_inches_and_dpi
 
@@ -39,9 +44,10 @@ def test_a_runs_curves_schedule_and_analysis_are_drawn_again_the_same(tmp_path, 
     assert again == drawn
 
 
-def test_an_autodiff_runs_decision_boundary_is_drawn_again_from_its_model(tmp_path, capsys):
+@pytest.mark.parametrize('validation_size', ['500', '0'])  # the points of a smaller validation split, or the test's
+def test_an_autodiff_runs_decision_boundary_is_drawn_again_from_its_model(tmp_path, capsys, validation_size):
     run = tmp_path / 'results' / 'run'
-    train_mlp_autodiff.main(['--max_steps', '20', '--output_dir', str(run)])
+    train_mlp_autodiff.main(['--max_steps', '20', '--validation_size', validation_size, '--output_dir', str(run)])
     drawn, again = drawn_again(run, capsys)
     assert set(drawn) == {'curves.png', 'decision_boundary.png'} and again == drawn
 
@@ -55,6 +61,32 @@ def test_a_uva_2022_runs_confusion_matrix_and_f_beta_are_drawn_again_as_their_sc
     plot_confusion_matrix.run([str(run)])
     drawn, again = drawn_again(run, capsys)
     assert set(drawn) == {'confusion_matrix.png', 'f_beta.png'} and again == drawn
+
+
+STUDIES = {  # a study's figure: its metrics.json, as tests/test_figure_sizes.py makes one up, and what draws it
+    'final_test_accuracy_per_seed.png': (seed_study, 'plot_seed_spread'),
+    'final_validation_accuracy.png': (lambda: {**autodiff_seeds(), 'stuck_below': 0.9}, 'plot_autodiff_seeds'),
+    'curves.png': (sigmoid_vs_relu, 'plot_sigmoid_vs_relu'),
+    'validation_accuracy.png': (tta_study, 'plot_tta_study'),
+    'validation_accuracy_vs_learning_rate.png': (lambda: {'runs': sweep(), 'best_learning_rate': 0.1}, 'plot_sweep'),
+}
+
+
+@pytest.mark.parametrize('figure', STUDIES)
+def test_each_studys_figure_is_drawn_by_the_function_its_study_draws_it_with(figure, tmp_path, monkeypatch, capsys):
+    make, function = STUDIES[figure]
+    (tmp_path / 'metrics.json').write_text(json.dumps(make()))
+    (tmp_path / figure).write_bytes(b'old')
+    called = []
+
+    def record(*args, name):
+        called.append(name)
+        if str(args[-1]).endswith('.png'):
+            Path(args[-1]).write_bytes(b'new')
+    for name in [name for name in vars(plots) if name.startswith('plot_')] + ['plot_curves']:
+        monkeypatch.setattr(runkit if name == 'plot_curves' else plots, name, functools.partial(record, name=name))
+    assert run_main(redraw_figures.main, [str(tmp_path)], capsys)[0] == 0
+    assert called == [function]
 
 
 @pytest.mark.parametrize('content, message', [
