@@ -30,7 +30,7 @@ import numpy as np
 
 import runkit
 from cifar10_utils import DataError
-from runkit import datasets, flags, model_files, models, plots
+from runkit import analyses, datasets, flags, model_files, models
 
 
 def analyse(predicted, labels, classes):
@@ -51,10 +51,7 @@ def analyse(predicted, labels, classes):
                               for count, true, guess in sorted(off_diagonal, reverse=True)[:5]]}
 
 
-SHOWN = 18  # images in misclassified.png and first_layer.png: three rows of plots.plot_images' six columns
-
-
-def most_confidently_wrong(predicted, probabilities, labels, count=SHOWN):
+def most_confidently_wrong(predicted, probabilities, labels, count=analyses.SHOWN):
     """Indices of the `count` misclassified examples with the highest predicted probability, highest first."""
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind='stable')][:count]
@@ -158,96 +155,14 @@ def chosen_views(args, path, kind, config, test):
     return config, views
 
 
-def write_figures(run_dir, analysis, raw, first_layer=None):
-    """confusion_matrix.png, and for image data (raw: the test images as stored, None for synth) misclassified.png
-    (the examples analysis.json records) and first_layer.png (given the first layer's weights as images), into
-    run_dir; returns the names written. Each grid holds SHOWN images, large enough for their captions to print at 8
-    points."""
-    write = runkit.write_atomically
-    write(os.path.join(run_dir, 'confusion_matrix.png'), lambda temporary: plots.plot_confusion(analysis, temporary))
-    written = ['confusion_matrix.png']
-    wrong, path = analysis['misclassified'], os.path.join(run_dir, 'misclassified.png')
-    if raw is not None and not wrong and os.path.isfile(path):  # a network that gets every test image right has none
-        os.remove(path)
-    if raw is not None and wrong:
-        write(path, lambda temporary: plots.plot_images(
-            raw[[example['index'] for example in wrong]],
-            [f'{example["true"]}\n→ {example["predicted"]}\np = {example["probability"]:.3f}' for example in wrong],
-            temporary))
-        written.append('misclassified.png')
-    if raw is not None and first_layer is not None:
-        write(os.path.join(run_dir, 'first_layer.png'), lambda temporary: plots.plot_images(
-            first_layer, [f'unit {i}' for i in range(len(first_layer))], temporary, stretch=True))
-        written.append('first_layer.png')
-    return written
-
-
-def drawing_problem(analysis):
-    """What keeps an analysis.json from being drawn again, field by field, as evaluate.py writes them; None when
-    nothing does. Checked before anything is drawn, so that no figure is replaced by half the work."""
-    if not isinstance(analysis, dict) or not isinstance(analysis.get('data'), dict):
-        return 'expected a JSON object with "data"'
-    if 'misclassified' not in analysis:
-        return ('it does not record the images misclassified.png shows; run evaluate.py on the model to record them '
-                'and draw its figures')
-    data = analysis['data']
-    dataset = datasets.canonical(data.get('dataset')) if isinstance(data.get('dataset'), str) else None
-    if dataset not in datasets.DATASETS:
-        return f'"data" expected "dataset" one of {", ".join(datasets.DATASETS)}'
-    folder = data.get('data_dir')
-    generated = datasets.data_files(dataset) is None  # and so read from no folder
-    if not isinstance(data.get('fingerprint'), str) or not (isinstance(folder, str) or folder is None and generated):
-        return '"data" expected "fingerprint" and "data_dir" strings'
-    classes, n = list(datasets.CLASS_NAMES[dataset]), len(datasets.CLASS_NAMES[dataset])
-    if analysis.get('classes') != classes:
-        return f'"classes" expected {dataset}\'s {n}: {", ".join(classes)}'
-    matrix = analysis.get('confusion_matrix')
-    if not (isinstance(matrix, list) and len(matrix) == n and all(
-            isinstance(row, list) and len(row) == n and all(type(cell) is int and 0 <= cell <= 10 ** 9 for cell in row)
-            for row in matrix)):
-        return f'"confusion_matrix" expected {n} rows of {n} counts'
-    wrong = analysis['misclassified']
-    if not isinstance(wrong, list) or len(wrong) > SHOWN:
-        return f'"misclassified" expected a list of at most {SHOWN} test images'
-    for i, example in enumerate(wrong):
-        if not (isinstance(example, dict) and type(example.get('index')) is int and example['index'] >= 0
-                and example.get('true') in classes and example.get('predicted') in classes
-                and type(example.get('probability')) in (int, float) and 0 <= example['probability'] <= 1):
-            return (f'"misclassified"[{i}] expected "index" (a test image), "true" and "predicted" (two classes) '
-                    f'and "probability" (from 0 to 1)')
-    return None
-
-
 def redraw(run_dir):
-    """--redraw: the figures of run_dir's analysis.json drawn again, from it and the test images it names."""
-    path = os.path.join(run_dir, 'analysis.json')
+    """--redraw: the figures of run_dir's analysis.json drawn again (analyses.redraw); a problem ends the program in
+    one line."""
     try:
-        analysis = model_files.read_json(path)
-    except (OSError, ValueError) as error:
-        sys.exit(f'error: {path} is not an analysis evaluate.py wrote ({type(error).__name__}: {error})')
-    problem = drawing_problem(analysis)
-    if problem:
-        sys.exit(f'error: {path}: {problem}')
-    data = analysis['data']
-    dataset, recorded = datasets.canonical(data['dataset']), datasets.canonical_fingerprint(data['fingerprint'])
-    data_dir = models.located(dataset, data.get('data_dir'), recorded)
-    try:
-        digest = datasets.fingerprint(dataset, data_dir)
-        if digest is None:
-            raise DataError(f'there is no {dataset} data in {data_dir}, the folder {path} analyses')
-        if digest != recorded:
-            raise DataError(f'the {dataset} data in {data_dir} (fingerprint {digest}) is not the data {path} '
-                            f'analyses ({recorded})')
-        raw = models.raw_test_images(dataset, data_dir)
-    except DataError as error:
+        written = analyses.redraw(run_dir)
+    except (ValueError, DataError) as error:
         sys.exit(f'error: {error}')
-    beyond = [example['index'] for example in analysis['misclassified'] if raw is not None
-              and example['index'] >= len(raw)]
-    if beyond:
-        sys.exit(f'error: {path}: "misclassified" shows test image {beyond[0]}, but there are {len(raw)}')
-    written = write_figures(run_dir, analysis, raw)
-    print(f'{", ".join(written)} drawn again from {runkit.shown(path)}')
-    return analysis
+    print(f'{", ".join(written)} drawn again from {runkit.shown(os.path.join(run_dir, "analysis.json"))}')
 
 
 def main(argv=None):
@@ -255,8 +170,8 @@ def main(argv=None):
     if os.path.isdir(args.run_dir):  # one process at a time in a run folder: no training may replace the run meanwhile
         runkit.lock_output_dir(args.run_dir, flag='RUN_DIR')
     try:
-        for name in REDRAWN if args.redraw else OUTPUTS:  # checked before the work: a folder or a FIFO where an
-            # output goes is not written over
+        # checked before the work: a folder or a FIFO where an output goes is not written over
+        for name in analyses.REDRAWN if args.redraw else OUTPUTS:
             path = os.path.join(args.run_dir, name)
             if os.path.lexists(path) and not os.path.isfile(path):
                 sys.exit(f'error: {runkit.shown(path)} is not a plain file; move it away first')
@@ -265,8 +180,7 @@ def main(argv=None):
         runkit.release_output_dir(args.run_dir)
 
 
-REDRAWN = ('confusion_matrix.png', 'misclassified.png')
-OUTPUTS = ('analysis.json', *REDRAWN, 'first_layer.png')
+OUTPUTS = ('analysis.json', *analyses.REDRAWN, 'first_layer.png')
 
 
 def evaluate(args):
@@ -292,9 +206,9 @@ def evaluate(args):
     runkit.write_atomically(os.path.join(args.run_dir, 'analysis.json'),
                             lambda temporary: runkit.write_json(temporary, analysis))
     weights = models.first_layer(kind, model)
-    first_layer = None if weights is None else weights[:SHOWN].reshape(-1, *test.images.shape[1:])
+    first_layer = None if weights is None else weights[:analyses.SHOWN].reshape(-1, *test.images.shape[1:])
     raw = models.raw_test_images(data['dataset'], data['data_dir'])
-    written = ['analysis.json', *write_figures(args.run_dir, analysis, raw, first_layer)]
+    written = ['analysis.json', *analyses.write_figures(args.run_dir, analysis, raw, first_layer)]
     print(f'test accuracy {analysis["test_accuracy"]:.4f} on {analysis["num_test"]} {data["dataset"]} test images; '
           f'{", ".join(written)} in {runkit.shown(args.run_dir)}')
     return analysis

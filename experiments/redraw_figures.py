@@ -4,7 +4,7 @@
     python experiments/redraw_figures.py results/lr_sweep   # one run or study, and the runs inside it
 
 Each figure is drawn by the function that drew it, from the files beside it: a run's curves.png and lr_schedule.png
-from its metrics.json, a study's figures from its summary, an analysis's through evaluate.py --redraw, an autodiff
+from its metrics.json, a study's figures from its summary, an analysis's as evaluate.py --redraw does, an autodiff
 run's decision boundary from its committed model. Only figures already there are drawn again. Left as they are:
 first_layer.png, which needs a model that is not committed, and the UvA 2021-2023 comparisons' two figures, which
 their own scripts draw at the size they print.
@@ -15,9 +15,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import evaluate
 import runkit
-from runkit import datasets, model_files, models, plots
+from cifar10_utils import DataError
+from runkit import analyses, datasets, model_files, models, plots
 
 
 def decision_boundary(folder, metrics, path):
@@ -55,8 +55,7 @@ def redraw(folder):
     """The names of the figures in folder (a run or a study, with its metrics.json) drawn again."""
     metrics, drawn = model_files.read_json(folder / 'metrics.json'), []
     if (folder / 'analysis.json').exists():
-        evaluate.redraw(str(folder))
-        drawn += [name for name in evaluate.REDRAWN if (folder / name).exists()]
+        drawn += analyses.redraw(str(folder))
     if 'best_learning_rate' in metrics:  # the learning-rate sweep's two figures
         plots.plot_sweep(metrics['runs'], folder)
         drawn += ['validation_accuracy_vs_learning_rate.png', 'training_loss_per_learning_rate.png']
@@ -79,7 +78,7 @@ def main(argv=None):
     for folder in tqdm(folders, desc='redrawing', unit='folder', dynamic_ncols=True):
         try:
             count += len(redraw(folder))
-        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, DataError) as error:
             sys.exit(f'error: {folder}: its figures cannot be drawn from what it logged ({type(error).__name__}: '
                      f'{error})')
     print(f'{count} figures drawn again in {len(folders)} folders')

@@ -16,7 +16,7 @@ import train_convnet_pytorch
 import train_mlp_autodiff
 import train_mlp_numpy
 import train_mlp_pytorch
-from runkit import model_files, models, torch_data
+from runkit import model_files, models, plots, torch_data
 from test_cifar10_utils import write_tiny_cifar10
 
 SYNTHETIC = ['--dataset', 'fake_cifar10', '--max_steps', '2', '--eval_freq', '1', '--batch_size', '16']
@@ -367,7 +367,7 @@ def test_the_misclassified_images_are_drawn_with_what_analysis_json_says_of_them
     def plot_images(images, captions, path, **kwargs):
         drawn.setdefault('grids', []).append((images, captions))
         open(path, 'wb').close()
-    monkeypatch.setattr(evaluate.plots, 'plot_images', plot_images)
+    monkeypatch.setattr(plots, 'plot_images', plot_images)
     wrong = evaluate.main([str(copy_of(trained, tmp_path))])['misclassified']
     images, captions = drawn['grids'][0]  # then first_layer.png's
     assert captions == [f'{e["true"]}\n→ {e["predicted"]}\np = {e["probability"]:.3f}' for e in wrong]

@@ -18,7 +18,7 @@ import evaluate
 import plot_confusion_matrix
 import runkit
 from cifar10_utils import CLASSES
-from runkit import models, plots
+from runkit import analyses, models, plots
 
 TEXT_WIDTH = 5.5  # inches: the text block of report/make_report.py's LAYOUT
 SMALLEST = 8  # points
@@ -147,14 +147,14 @@ def boundaries(tmp_path, monkeypatch, count):
 
 
 def evaluation(tmp_path, monkeypatch):
-    """evaluate.write_figures of a CIFAR-10 MLP: the confusion matrix, the misclassified images, the first layer."""
+    """analyses.write_figures of a CIFAR-10 MLP: the confusion matrix, the misclassified images, the first layer."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 200)
     probabilities = rng.dirichlet(np.ones(10) * 0.1, 200)
     analysis = {'classes': list(CLASSES), 'data': {'dataset': 'cifar10', 'data_dir': 'cifar10'}, 'test_accuracy': 0.45,
                 'confusion_matrix': (rng.integers(0, 60, (10, 10)) + np.eye(10, dtype=int) * 900).tolist(),
                 'misclassified': evaluate.shown_wrong(probabilities.argmax(axis=1), probabilities, labels, CLASSES)}
-    evaluate.write_figures(str(tmp_path), analysis, rng.integers(0, 256, (200, 3, 32, 32), dtype=np.uint8),
+    analyses.write_figures(str(tmp_path), analysis, rng.integers(0, 256, (200, 3, 32, 32), dtype=np.uint8),
                            first_layer=rng.normal(size=(18, 3, 32, 32)))
 
 
