@@ -27,10 +27,14 @@ from runkit.model_files import run_record, run_status
 STOPS = (runkit.Interrupted, KeyboardInterrupt)
 
 
+def _as_json(value):
+    """value as its metrics.json keeps it, and gives it back: a path as text."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def _settings(args):
-    """The flags that decide a study's runs: all but --overwrite, as JSON keeps them (a path as text)."""
-    return json.loads(json.dumps({name: value for name, value in vars(args).items() if name != 'overwrite'},
-                                 default=str))
+    """The flags that decide a study's runs: all but --overwrite, as JSON keeps them."""
+    return _as_json({name: value for name, value in vars(args).items() if name != 'overwrite'})
 
 
 def _write(output_dir, record):
@@ -86,7 +90,7 @@ def continuing(args, folder):
 
 def close_study(output_dir, study):
     """Write the study's summary into its metrics.json, 'completed' (a path in it as text)."""
-    _write(output_dir, {**json.loads(json.dumps(study, default=str)), 'status': 'completed'})
+    _write(output_dir, {**_as_json(study), 'status': 'completed'})
 
 
 def stopped(args, done, planned, output_dir=None):
